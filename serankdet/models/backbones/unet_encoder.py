@@ -1,0 +1,55 @@
+"""Plain U-Net encoder: the baseline backbone."""
+from typing import Sequence
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from serankdet.registry import MODELS
+
+
+def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Two 3x3 conv-BN-ReLU layers, the U-Net stage."""
+    return nn.Sequential(
+        ConvModule(in_channels, out_channels, 3, padding=1,
+                   norm_cfg=dict(type='BN')),
+        ConvModule(out_channels, out_channels, 3, padding=1,
+                   norm_cfg=dict(type='BN')))
+
+
+@MODELS.register_module()
+class UNetEncoder(BaseModule):
+    """U-Net encoder returning one feature per stage, finest first.
+
+    Input (B, in_channels, H, W) with H, W multiples of 2**(stages-1).
+    Output: tuple of (B, channels[i], H / 2**i, W / 2**i).
+
+    Args:
+        in_channels (int): input channels.
+        channels (Sequence[int]): width of every stage.
+    """
+
+    def __init__(self, in_channels: int = 1,
+                 channels: Sequence[int] = (16, 32, 64, 128),
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        self.channels = list(channels)
+        self.stride = 2**(len(self.channels) - 1)
+        widths = [in_channels] + self.channels
+        self.stages = nn.ModuleList(
+            double_conv(widths[i], widths[i + 1])
+            for i in range(len(self.channels)))
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        height, width = x.shape[-2:]
+        if height % self.stride or width % self.stride:
+            raise ValueError(
+                f'{type(self).__name__} needs input sides that are multiples '
+                f'of {self.stride}, got {height}x{width}; pad the input '
+                f'(data_preprocessor.size_divisor={self.stride}).')
+        feats = []
+        for index, stage in enumerate(self.stages):
+            x = stage(x if index == 0 else self.pool(x))
+            feats.append(x)
+        return tuple(feats)

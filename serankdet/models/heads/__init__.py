@@ -1,0 +1,4 @@
+from .base_irstd_head import BaseIRSTDHead
+from .irstd_head import IRSTDHead
+
+__all__ = ['BaseIRSTDHead', 'IRSTDHead']

@@ -1,0 +1,3 @@
+from .irstd_segmentor import IRSTDSegmentor
+
+__all__ = ['IRSTDSegmentor']

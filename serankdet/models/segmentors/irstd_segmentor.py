@@ -1,0 +1,148 @@
+"""Encoder-decoder segmentor for binary IRSTD (mmseg EncoderDecoder style)."""
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from serankdet.registry import MODELS
+
+
+@MODELS.register_module()
+class IRSTDSegmentor(BaseSegmentor):
+    """backbone -> optional neck -> head, producing one-channel logits.
+
+    ``forward(mode='tensor')`` returns the main logits (B, 1, H, W) at the
+    input resolution, before any sigmoid. ``mode='loss'`` returns the head's
+    (deep-supervised) losses. ``mode='predict'`` returns ``SegDataSample``s
+    whose ``seg_logits`` are the main logits un-padded and resized to the
+    original frame size and whose ``pred_sem_seg`` is
+    ``sigmoid(logits) > decode_head.threshold``.
+
+    Args:
+        backbone (dict): backbone config; returns features finest first.
+        decode_head (dict): a :class:`BaseIRSTDHead` config.
+        neck (dict, optional): neck config (features in, features out).
+        data_preprocessor (dict): the model's input convention.
+        test_cfg (dict, optional): ``mode='whole'`` (default) or
+            ``mode='slide'`` with ``crop_size`` (h, w) and ``stride`` (h, w)
+            for tiled inference with averaged logits.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 decode_head: dict,
+                 neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.decode_head = MODELS.build(decode_head)
+        self.align_corners = self.decode_head.align_corners
+        self.train_cfg = train_cfg or {}
+        self.test_cfg = test_cfg or dict(mode='whole')
+
+    def extract_feat(self, inputs: Tensor):
+        feats = self.backbone(inputs)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        return feats
+
+    def forward_outputs(self, inputs: Tensor) -> List[Tensor]:
+        """All head outputs ``[main, aux...]``, each (B, 1, h, w) logits."""
+        return self.decode_head(self.extract_feat(inputs))
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
+        """Main logits (B, 1, H, W) at the input resolution."""
+        logits = self.forward_outputs(inputs)[0]
+        if logits.shape[-2:] != inputs.shape[-2:]:
+            logits = F.interpolate(logits, inputs.shape[-2:], mode='bilinear',
+                                   align_corners=self.align_corners)
+        return logits
+
+    def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
+        return self.encode_decode(inputs)
+
+    def loss(self, inputs: Tensor, data_samples) -> dict:
+        target = torch.stack([s.gt_sem_seg.data for s in data_samples])
+        target = (target > 0).to(inputs.dtype)
+        return self.decode_head.loss_by_outputs(
+            self.forward_outputs(inputs), target)
+
+    def inference(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
+        mode = self.test_cfg.get('mode', 'whole')
+        if mode == 'whole':
+            return self.encode_decode(inputs)
+        if mode == 'slide':
+            return self.slide_inference(inputs)
+        raise ValueError(
+            f"test_cfg.mode must be 'whole' or 'slide', got {mode!r}")
+
+    def slide_inference(self, inputs: Tensor) -> Tensor:
+        """Average the logits of overlapping ``crop_size`` windows.
+
+        Windows move by ``stride``; the last window of each row/column is
+        aligned to the border so every pixel is covered. Frames smaller than
+        a window are processed whole.
+        """
+        crop_h, crop_w = self.test_cfg['crop_size']
+        stride_h, stride_w = self.test_cfg['stride']
+        batch, _, height, width = inputs.shape
+        if height <= crop_h and width <= crop_w:
+            return self.encode_decode(inputs)
+        summed = inputs.new_zeros((batch, 1, height, width))
+        counts = inputs.new_zeros((1, 1, height, width))
+        for top in _window_starts(height, crop_h, stride_h):
+            for left in _window_starts(width, crop_w, stride_w):
+                window = inputs[..., top:top + crop_h, left:left + crop_w]
+                summed[..., top:top + crop_h, left:left + crop_w] += \
+                    self.encode_decode(window)
+                counts[..., top:top + crop_h, left:left + crop_w] += 1
+        return summed / counts
+
+    def predict(self, inputs: Tensor, data_samples=None):
+        return self.postprocess_result(self.inference(inputs), data_samples)
+
+    def postprocess_result(self, seg_logits: Tensor, data_samples=None):
+        """Un-pad, resize to ``ori_shape`` and threshold the main logits.
+
+        Unlike mmseg's version, ``seg_logits`` keeps logits (not sigmoid
+        probabilities), so metrics threshold once, in probability space.
+        """
+        if data_samples is None:
+            data_samples = [SegDataSample() for _ in range(len(seg_logits))]
+        height, width = seg_logits.shape[-2:]
+        for logits, sample in zip(seg_logits, data_samples):
+            meta = sample.metainfo
+            left, right, top, bottom = meta.get('padding_size', (0, 0, 0, 0))
+            logits = logits[:, top:height - bottom, left:width - right]
+            if meta.get('flip', False):
+                dim = 2 if meta.get('flip_direction') == 'horizontal' else 1
+                logits = logits.flip(dims=(dim, ))
+            ori_shape = tuple(meta.get('ori_shape', logits.shape[-2:]))[:2]
+            if tuple(logits.shape[-2:]) != ori_shape:
+                logits = F.interpolate(logits[None], ori_shape,
+                                       mode='bilinear',
+                                       align_corners=self.align_corners)[0]
+            probs = logits.sigmoid()
+            sample.set_data(dict(
+                seg_logits=PixelData(data=logits),
+                pred_sem_seg=PixelData(
+                    data=(probs > self.decode_head.threshold).long())))
+        return data_samples
+
+
+def _window_starts(size: int, crop: int, stride: int) -> List[int]:
+    """Start offsets of windows of ``crop`` covering ``size`` with ``stride``."""
+    if size <= crop:
+        return [0]
+    starts = list(range(0, size - crop, stride))
+    starts.append(size - crop)
+    return starts

@@ -1,0 +1,39 @@
+"""Install serankdet. Exact pins for a reproducible install: requirements.txt."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join('serankdet', 'version.py')) as handle:
+        exec(handle.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='serankdet',
+    version=read_version(),
+    description='OpenMMLab 2.x toolbox for infrared small target detection',
+    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['serankdet', 'serankdet.*']),
+    # torch is left open so GPU users keep their CUDA build; the tested
+    # versions are pinned in requirements.txt.
+    install_requires=[
+        'torch>=2.1',
+        'mmengine==0.10.7',
+        'mmcv-lite==2.1.0',
+        'mmsegmentation==1.2.2',
+        'ftfy==6.3.1',
+        'regex==2026.11.15',
+        'numpy>=1.24,<3',
+        'opencv-python>=4.8',
+        'scikit-image>=0.21',
+        'scipy>=1.10',
+        'matplotlib>=3.7',
+    ],
+    extras_require=dict(tests=['pytest==9.0.1'], tensorboard=['tensorboard']),
+)
