@@ -1,0 +1,4 @@
+from .model_wrappers import CPUDistributedDataParallel
+from .runner import IRSTDRunner
+
+__all__ = ['CPUDistributedDataParallel', 'IRSTDRunner']

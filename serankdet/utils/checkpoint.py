@@ -33,7 +33,10 @@ def _numpy_globals():
     return found
 
 
-SAFE_GLOBALS = [HistoryBuffer, *_numpy_globals()]
+# HistoryBuffer pickles its statistics methods as getattr(HistoryBuffer,
+# 'min'): getattr can only fetch attributes of allowlisted objects, and the
+# weights-only unpickler refuses to call anything not on this list.
+SAFE_GLOBALS = [HistoryBuffer, getattr, *_numpy_globals()]
 
 _trust = threading.local()
 

@@ -8,6 +8,7 @@ from .base import (CONVERTERS, ConversionError, convert_checkpoint,
                    convert_state_dict, extract_state_dict, register_converter)
 
 # Model converters register themselves on import (one line per model):
+from . import serankdet  # noqa: F401,E402
 
 __all__ = [
     'CONVERTERS', 'ConversionError', 'convert_checkpoint',

@@ -1,0 +1,142 @@
+"""Each compatibility fix, with the failure it prevents."""
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+from serankdet.utils import (UnsafeCheckpointError, add_launcher_args,
+                             export_local_rank, load_checkpoint_file,
+                             trusted_checkpoint_loading)
+from serankdet.utils.compat import install_mmcv_ext_stub, patch_cpu_distributed
+
+
+def _real_mmcv_ext():
+    stub = sys.modules.get('mmcv._ext')
+    return stub is not None and not getattr(stub, '__serankdet_stub__', False)
+
+
+# --- fix 1: mmcv._ext stand-in -------------------------------------------
+@pytest.mark.skipif(_real_mmcv_ext(), reason='full mmcv installed')
+def test_mmseg_models_do_not_import_without_stub():
+    code = 'import mmseg.models'
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "No module named 'mmcv._ext'" in result.stderr
+
+
+@pytest.mark.skipif(_real_mmcv_ext(), reason='full mmcv installed')
+def test_stub_has_spec_and_raises_only_when_called():
+    from mmengine.utils.dl_utils import mmcv_full_available
+    import mmseg.models  # noqa: F401  (imports mmcv.ops through the stub)
+    stub = sys.modules['mmcv._ext']
+    assert stub.__spec__ is not None and stub.__spec__.name == 'mmcv._ext'
+    assert mmcv_full_available() is False
+    assert install_mmcv_ext_stub() is False  # idempotent
+    with pytest.raises(RuntimeError, match='nms.*mmcv-lite'):
+        stub.nms()
+
+
+# --- fix 2: weights-only checkpoint loading ------------------------------
+def _runner_like_checkpoint():
+    buffer = HistoryBuffer()
+    buffer.update(0.5)
+    return dict(
+        meta=dict(epoch=1, iter=10, seed=np.int64(3)),
+        message_hub=dict(log_scalars={'train/loss': buffer},
+                         runtime_info=dict(best_score=np.float64(0.7))),
+        state_dict={'w': torch.ones(2)},
+        history=np.array([0.1, 0.2]))
+
+
+def test_stock_torch_load_refuses_runner_checkpoints(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    torch.save(_runner_like_checkpoint(), path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+
+
+def test_safe_loader_reads_runner_checkpoints(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    torch.save(_runner_like_checkpoint(), path)
+    loaded = load_checkpoint_file(str(path))
+    assert loaded['message_hub']['log_scalars']['train/loss'].current() == 0.5
+    assert loaded['message_hub']['runtime_info']['best_score'] == 0.7
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+
+
+class _Payload:
+    """Stands for an arbitrary object a foreign pickle could carry."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
+def test_safe_loader_refuses_arbitrary_objects(tmp_path):
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'x': _Payload()}, path)
+    with pytest.raises(UnsafeCheckpointError, match='evil.pth.*getcwd'):
+        load_checkpoint_file(str(path))
+    with trusted_checkpoint_loading():
+        assert load_checkpoint_file(str(path))['x'] == os.getcwd()
+
+
+def test_mmengine_loader_uses_safe_loader(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    path = tmp_path / 'ckpt.pth'
+    torch.save(_runner_like_checkpoint(), path)
+    assert _load_checkpoint(str(path), 'cpu')['meta']['iter'] == 10
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        _load_checkpoint(str(tmp_path / 'missing.pth'), 'cpu')
+
+
+# --- fix 3: DDP on a CPU-only torch --------------------------------------
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CUDA available')
+def test_cpu_ddp_wrapper(tmp_path, monkeypatch):
+    import torch.distributed as dist
+    from mmengine.config import Config
+    from mmengine.model import MMDistributedDataParallel
+
+    from serankdet.engine import CPUDistributedDataParallel
+    cfg = patch_cpu_distributed(Config(dict(env_cfg=dict(
+        dist_cfg=dict(backend='nccl')))))
+    assert cfg.env_cfg.dist_cfg == dict(backend='gloo')
+    assert cfg.model_wrapper_cfg.type == 'CPUDistributedDataParallel'
+    torch.cuda.set_device(0)  # a no-op now instead of an AttributeError
+
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
+                            rank=0, world_size=1)
+    try:
+        module = torch.nn.Linear(2, 1)
+        with pytest.raises(ValueError, match='device_ids'):
+            MMDistributedDataParallel(module=module, device_ids=[0])
+        wrapped = CPUDistributedDataParallel(module=module, device_ids=[0])
+        assert wrapped(torch.ones(1, 2)).shape == (1, 1)
+    finally:
+        dist.destroy_process_group()
+
+
+# --- fix 4: both spellings of the local-rank flag ------------------------
+@pytest.mark.parametrize('flag', ['--local_rank=1', '--local-rank=1'])
+def test_local_rank_flags(flag, monkeypatch):
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    parser = argparse.ArgumentParser()
+    add_launcher_args(parser)
+    args = parser.parse_args(['--launcher', 'pytorch', flag])
+    assert args.local_rank == 1
+    export_local_rank(args)
+    assert os.environ['LOCAL_RANK'] == '1'
+
+
+def test_torchrun_local_rank_wins(monkeypatch):
+    monkeypatch.setenv('LOCAL_RANK', '3')
+    parser = argparse.ArgumentParser()
+    add_launcher_args(parser)
+    export_local_rank(parser.parse_args([]))
+    assert os.environ['LOCAL_RANK'] == '3'

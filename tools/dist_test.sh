@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Usage: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [test.py options]
+set -euo pipefail
+CONFIG=$1
+CHECKPOINT=$2
+NPROC=$3
+shift 3
+export PYTHONPATH="$(dirname "$0")/..:${PYTHONPATH:-}"
+torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
+    --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
+    --nproc_per_node="$NPROC" "$(dirname "$0")/test.py" "$CONFIG" \
+    "$CHECKPOINT" --launcher pytorch "$@"

@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint on a config's test set.
+
+    python tools/test.py CONFIG CKPT [--work-dir DIR] [--out FILE] [--show]
+        [--show-dir DIR] [--cfg-options key=value ...]
+
+Prints the metric table and writes the metrics as JSON (``--out``, default
+``<work_dir>/test_metrics.json``). ``--show-dir`` writes one panel per image
+(image | ground truth | prediction, hits green, misses blue, false alarms
+red).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from serankdet.apis.train_utils import add_common_args, build_runner, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test an IRSTD model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='metrics JSON file')
+    parser.add_argument('--show', action='store_true',
+                        help='display each panel in a window')
+    parser.add_argument('--show-dir', help='folder for per-image panels')
+    parser.add_argument('--wait-time', type=float, default=0.5,
+                        help='seconds each panel is displayed with --show')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint "{args.checkpoint}" does not '
+                         'exist')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.show or args.show_dir:
+        hook = cfg.default_hooks.setdefault(
+            'visualization', dict(type='IRSTDVisualizationHook'))
+        hook.update(draw=True, interval=1, show=args.show,
+                    wait_time=max(args.wait_time, 0.01),
+                    out_dir=args.show_dir)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as handle:
+        json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                       metrics=metrics), handle, indent=2, default=float)
+    print(f'metrics written to {out}')
+
+
+if __name__ == '__main__':
+    main()

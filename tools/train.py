@@ -1,0 +1,44 @@
+"""Train a model from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--cfg-options key=value ...]
+    torchrun --nproc_per_node=N tools/train.py CONFIG --launcher pytorch
+"""
+import argparse
+import sys
+
+from serankdet.apis.train_utils import add_common_args, build_runner, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train an IRSTD model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+        help='resume from CKPT, or from the newest checkpoint of the work '
+        'dir when no path is given')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision training (needs a GPU)')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args)
+    if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            sys.exit('error: --amp needs a CUDA GPU; this torch sees none.')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
