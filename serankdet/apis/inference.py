@@ -52,12 +52,11 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def _inference_pipeline(cfg: Config, from_array: bool) -> Compose:
-    steps = [dict(step) for step in cfg.test_pipeline
-             if step['type'] not in _ANNOTATION_TRANSFORMS]
-    if from_array:
-        steps[0] = dict(type='LoadIRSTDImageFromNDArray')
-    return Compose(steps)
+def _inference_pipeline(cfg: Config) -> Compose:
+    """The test pipeline without ground-truth loading; its image loader
+    reads ``img_path`` or takes the array in ``img``."""
+    return Compose([dict(step) for step in cfg.test_pipeline
+                    if step['type'] not in _ANNOTATION_TRANSFORMS])
 
 
 @torch.no_grad()
@@ -69,8 +68,8 @@ def inference_model(model: torch.nn.Module,
         SegDataSample with ``seg_logits`` (1, H, W) logits at the frame's
         size and ``pred_sem_seg`` (1, H, W) binary prediction.
     """
-    from_array = isinstance(image, np.ndarray)
-    pipeline = _inference_pipeline(model.cfg, from_array)
-    data = dict(img=image) if from_array else dict(img_path=image)
+    pipeline = _inference_pipeline(model.cfg)
+    data = (dict(img=image) if isinstance(image, np.ndarray) else
+            dict(img_path=image))
     batch = pseudo_collate([pipeline(data)])
     return model.test_step(batch)[0]

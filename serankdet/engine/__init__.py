@@ -1,4 +1,5 @@
 from .model_wrappers import CPUDistributedDataParallel
 from .runner import IRSTDRunner
+from .optimizers import Adan  # noqa: F401
 
 __all__ = ['CPUDistributedDataParallel', 'IRSTDRunner']

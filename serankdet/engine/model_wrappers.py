@@ -1,10 +1,11 @@
 """DistributedDataParallel for a CPU-only torch (compatibility fix 3)."""
 from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 
-from serankdet.registry import MODEL_WRAPPERS
 
-
-@MODEL_WRAPPERS.register_module()
+# Registered in mmengine's root registry: Runner.wrap_model looks wrappers up
+# there by plain name, without the default scope.
+@MMENGINE_MODEL_WRAPPERS.register_module()
 class CPUDistributedDataParallel(MMDistributedDataParallel):
     """``MMDistributedDataParallel`` without ``device_ids`` (gloo on CPU).
 

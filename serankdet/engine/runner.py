@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from serankdet.registry import RUNNERS
@@ -34,4 +35,5 @@ class IRSTDRunner(Runner):
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
         partial = f'{filename}.partial'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
-        os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+        if is_main_process():  # only the main process writes checkpoints
+            os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))

@@ -9,6 +9,8 @@ from .base import (CONVERTERS, ConversionError, convert_checkpoint,
 
 # Model converters register themselves on import (one line per model):
 from . import serankdet  # noqa: F401,E402
+from . import datransnet  # noqa: F401,E402
+from . import samspl  # noqa: F401,E402
 
 __all__ = [
     'CONVERTERS', 'ConversionError', 'convert_checkpoint',

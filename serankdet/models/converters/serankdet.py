@@ -42,7 +42,7 @@ _RULES = [(re.compile(pattern), make) for pattern, make in _RULES]
 
 @register_converter(
     'serankdet',
-    config='configs/serankdet/serankdet_4xb4-500e_irstd1k-512x512.py')
+    config='configs/_base_/models/serankdet.py')
 def map_serankdet_key(key: str) -> Optional[str]:
     """Our key for an official SeRankDet key, or None if it is unknown."""
     for prefix in ('module.', 'decode_head.'):

@@ -2,6 +2,8 @@
 from .conv_bn_relu import conv_bn_relu
 from .ddc_block import DDCBlock
 from .difference_conv import CentralDifferenceConv2d
+from .gfem import GFEM, SubsampledNonLocal2d  # noqa: F401
+from .gradient_attention import GradientAttention  # noqa: F401
 from .lsff import LSFF
 from .serank_attention import SeRankAttention, sinusoid_table
 

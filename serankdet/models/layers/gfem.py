@@ -1,4 +1,6 @@
 """GFEM: the global feature extraction bottleneck of DATransNet."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -70,7 +72,7 @@ class GFEM(BaseModule):
     Shapes: (B, C, H, W) -> (B, C, H, W), with H and W even.
     """
 
-    def __init__(self, channels: int, inter_channels: int = None,
+    def __init__(self, channels: int, inter_channels: Optional[int] = None,
                  init_cfg=None):
         super().__init__(init_cfg)
         self.non_local = SubsampledNonLocal2d(channels, inter_channels

@@ -9,23 +9,18 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
+from ..layers.conv_bn_relu import conv_bn_relu
 from ..layers.gfem import GFEM
 from ..layers.gradient_attention import GradientAttention
-
-
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    """conv3x3 (with bias) - BN - ReLU, the reference's ``CBN``."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
 class GatedUpBlock(nn.Module):
     """Decoder step gated by the raw encoder feature.
 
     ``u = up2(d) * sigmoid(conv1x1(e))`` where e is the encoder feature of
-    this level; the output is two conv3x3-BN-ReLU layers on ``cat([s, u])``
-    with s the attended skip (first, as in the reference).
+    this level; the output is ``num_convs`` conv3x3-BN-ReLU layers (the
+    reference's ``CBN``) on ``cat([s, u])`` with s the attended skip (first,
+    as in the reference).
 
     Args:
         skip_channels (int): channels of s and e.
@@ -115,9 +110,9 @@ class DATransNetDecoder(BaseModule):
         if height % self.size_divisor or width % self.size_divisor:
             raise ValueError(
                 f'{type(self).__name__} needs input sides that are multiples '
-                f'of {self.size_divisor} (the GFEM bottleneck pools the '
-                f'1/{self.size_divisor // 2} feature once more), got '
-                f'{height}x{width}; pad the input '
+                f'of {self.size_divisor}, got {height}x{width} (the GFEM '
+                f'bottleneck pools the 1/{self.size_divisor // 2} feature '
+                'once more); pad the input '
                 f'(data_preprocessor.size_divisor={self.size_divisor}).')
         decoded = [self.bottleneck(feats[-1])]
         for index in range(len(feats) - 2, -1, -1):

@@ -1,0 +1,20 @@
+# SAM-SPL reference recipe (fuyimin96/SAM-SPL training.py): Adan lr 1e-2,
+# betas (0.98, 0.92, 0.99), eps 1e-8, weight decay 1e-4 on every trainable
+# parameter (the frozen SAM2 trunk gets no gradient), no gradient clipping;
+# cosine annealing per epoch to 1e-6 over 300 epochs, no warm-up; evaluation
+# after every epoch (the reference picks its reported epoch on the test set).
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adan', lr=1e-2, betas=(0.98, 0.92, 0.99), eps=1e-8,
+                   weight_decay=1e-4))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=300, eta_min=1e-6, by_epoch=True,
+         begin=0, end=300),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=10,
+                    max_keep_ckpts=2, save_best='irstd/IoU', rule='greater'))

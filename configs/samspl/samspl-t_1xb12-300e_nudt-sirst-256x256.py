@@ -1,0 +1,22 @@
+# SAM-SPL-T on NUDT-SIRST at 256 (reference recipe; paper: IoU 94.63).
+_base_ = [
+    '../_base_/models/samspl.py', '../_base_/datasets/nudt_sirst.py',
+    '../_base_/schedules/samspl_300e.py', '../_base_/default_runtime.py'
+]
+# The SAM2.1 Hiera-Tiny checkpoint (see README.md); pretrained=None trains on
+# a randomly initialised frozen trunk.
+model = dict(
+    # the reference's NUDT-SIRST statistics: (x - 107.809) / 33.023 on 0-255
+    data_preprocessor=dict(mean=(0.422781, ) * 3, std=(0.129501, ) * 3),
+    backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
+# Frames are 256x256 already: the reference's resize and 256 crop are
+# identities; it flips vertically, horizontally and transposes (p=0.5 each).
+train_pipeline = [
+    dict(type='LoadIRSTDImageFromFile'),
+    dict(type='LoadIRSTDAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomTranspose', prob=0.5),
+    dict(type='PackIRSTDInputs'),
+]
+train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))

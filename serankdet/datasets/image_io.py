@@ -1,0 +1,127 @@
+"""Reading IR frames and masks at their native bit depth.
+
+IRSTD datasets mix formats: SIRST alone holds 8-bit gray, RGB, RGBA and
+palette PNGs; sensors deliver 16-bit PNG/TIFF. Every image is decoded with
+``cv2.IMREAD_UNCHANGED`` (libpng/libtiff expand palettes through their
+palette and low bit depths to 8 bit) and reduced to one channel:
+
+* gray: kept as is (uint8, uint16 or float);
+* BGR: ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` (``cv2.cvtColor``,
+  the same conversion DATransNet uses; it differs from PIL ``convert('L')``
+  by at most one gray level);
+* BGRA / gray+alpha: the alpha channel is dropped, then as above.
+"""
+import os.path as osp
+from typing import Optional, Tuple
+
+import cv2
+import mmengine.fileio as fileio
+import numpy as np
+from PIL import Image
+
+#: File extensions (lower case) indexed as images or masks.
+IMG_EXTENSIONS = ('.png', '.bmp', '.jpg', '.jpeg', '.tif', '.tiff')
+
+
+class InvalidSampleError(ValueError):
+    """An image or mask that exists but cannot be used as a sample.
+
+    Raised for undecodable/corrupt files, unsupported pixel types and masks
+    whose size differs from their image. Datasets built with
+    ``on_invalid='skip'`` drop such samples with a warning.
+    """
+
+
+def max_value_of(dtype: np.dtype, name: str = 'image') -> float:
+    """Full-scale value of a pixel type: 255, 65535, or 1.0 for floats."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    if dtype.kind == 'f':
+        return 1.0
+    raise InvalidSampleError(
+        f'{name}: unsupported pixel type {dtype}; IR frames must be 8/16-bit '
+        'unsigned integers or floats in [0, 1]')
+
+
+def to_gray(img: np.ndarray, name: str = 'image') -> np.ndarray:
+    """Reduce a decoded (H, W[, C]) array in OpenCV channel order to (H, W).
+
+    C=1 is squeezed, C=2 (gray+alpha) keeps gray, C=3 (BGR) and C=4 (BGRA)
+    give BT.601 luma without alpha. The dtype is kept (float64 becomes
+    float32, the widest type ``cv2.cvtColor`` accepts).
+    """
+    if img.dtype == np.float64:
+        img = img.astype(np.float32)
+    if img.ndim == 2:
+        return img
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise InvalidSampleError(
+            f'{name}: cannot convert an array of shape {img.shape} to a '
+            'single-channel image')
+    channels = img.shape[2]
+    if channels <= 2:
+        return np.ascontiguousarray(img[..., 0])
+    code = cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY
+    return cv2.cvtColor(img, code)
+
+
+def _decode(path: str, backend_args: Optional[dict]) -> np.ndarray:
+    """Decode a file unchanged; clear errors for missing or corrupt files."""
+    try:
+        content = fileio.get(path, backend_args=backend_args)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'file {path} does not exist') from None
+    img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InvalidSampleError(
+            f'cannot decode {path}: not a readable PNG/TIFF/JPEG/BMP file '
+            '(corrupt or truncated?)')
+    return img
+
+
+def imread_gray(path: str,
+                backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read an image file as (H, W) at its native bit depth.
+
+    Returns:
+        np.ndarray: uint8, uint16 or float32 array of shape (H, W).
+    """
+    img = to_gray(_decode(path, backend_args), path)
+    max_value_of(img.dtype, path)  # reject unsupported pixel types early
+    return img
+
+
+def imread_mask(path: str,
+                backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read a mask file as a (H, W) uint8 map: any non-zero pixel -> 1.
+
+    Colour masks count a pixel as target when any colour channel is
+    non-zero; an alpha channel is ignored.
+    """
+    mask = _decode(path, backend_args)
+    if mask.ndim == 3:
+        # channels 0-2 are colour (gray+alpha decodes as BGRA), 3 is alpha
+        mask = mask[..., :3].any(axis=2)
+    return (mask != 0).astype(np.uint8)
+
+
+def read_image_size(path: str) -> Tuple[int, int]:
+    """(H, W) of an image file, reading only its header when PIL can.
+
+    Files PIL cannot identify are fully decoded with OpenCV as a fallback.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        InvalidSampleError: neither PIL nor OpenCV can read it.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'file {path} does not exist')
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+        return height, width
+    except (OSError, SyntaxError, ValueError):
+        return _decode(path, None).shape[:2]

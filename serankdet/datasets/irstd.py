@@ -1,0 +1,209 @@
+"""The folder dataset shared by every IRSTD benchmark."""
+import os
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmseg.datasets import BaseSegDataset
+
+from serankdet.registry import DATASETS
+from .image_io import (IMG_EXTENSIONS, InvalidSampleError, read_image_size)
+
+
+@DATASETS.register_module()
+class IRSTDDataset(BaseSegDataset):
+    """Images and binary target masks paired by file stem.
+
+    The common IRSTD layout is ``<data_root>/{trainval,test}/{images,masks}``
+    (select one split with ``data_prefix``); the BasicIRSTD layout
+    ``<data_root>/{images,masks}`` plus split files is selected with
+    ``ann_file``. Example::
+
+        dict(type='IRSTDDataset', data_root='datasets/SIRST',
+             data_prefix=dict(img_path='test/images',
+                              seg_map_path='test/masks'))
+
+    An image ``Misc_1.bmp`` is paired with the mask of the same stem whatever
+    its extension (``Misc_1.png``). Samples are sorted by stem. Omitting
+    ``seg_map_path`` indexes images only (inference, no metrics).
+
+    Problems found while indexing -- an image without mask, a split entry
+    without image and, with ``check_files=True``, unreadable files and masks
+    whose size differs from the image (sizes come from file headers, which is
+    cheap) -- raise an error naming the file, or with ``on_invalid='skip'``
+    drop the samples with one warning listing them. Without ``check_files``
+    the last two are detected when a sample is loaded: with ``'skip'`` a
+    training dataset warns and draws another sample (mmengine's refetch).
+    A test-mode dataset cannot drop samples after indexing, so there
+    ``'skip'`` implies ``check_files=True``.
+
+    Args:
+        data_prefix (dict): ``img_path`` (and optionally ``seg_map_path``)
+            folders, relative to ``data_root``.
+        ann_file (str): optional split file, relative to ``data_root``: one
+            stem per line (a trailing image extension is ignored; CRLF and
+            blank lines are fine). Empty: every image of ``img_path``.
+        img_suffix (Sequence[str]): image extensions to index
+            (case-insensitive).
+        seg_map_suffix (Sequence[str]): mask extensions to index.
+        on_invalid (str): ``'raise'`` or ``'skip'``.
+        check_files (bool): read image and mask headers while indexing.
+        **kwargs: the remaining :class:`mmseg.datasets.BaseSegDataset`
+            arguments (``data_root``, ``pipeline``, ``test_mode``,
+            ``indices``, ``backend_args``, ...).
+    """
+
+    METAINFO = dict(
+        classes=('background', 'target'), palette=[[0, 0, 0], [255, 255, 255]])
+
+    def __init__(self,
+                 data_prefix: dict = dict(img_path='images',
+                                          seg_map_path='masks'),
+                 ann_file: str = '',
+                 img_suffix: Sequence[str] = IMG_EXTENSIONS,
+                 seg_map_suffix: Sequence[str] = IMG_EXTENSIONS,
+                 on_invalid: str = 'raise',
+                 check_files: bool = False,
+                 **kwargs) -> None:
+        if on_invalid not in ('raise', 'skip'):
+            raise ValueError(
+                f"on_invalid must be 'raise' or 'skip', got {on_invalid!r}")
+        self.on_invalid = on_invalid
+        self.check_files = check_files or (on_invalid == 'skip'
+                                           and kwargs.get('test_mode', False))
+        self._warned_paths = set()
+        super().__init__(
+            data_prefix=data_prefix,
+            ann_file=ann_file,
+            img_suffix=_lower_suffixes(img_suffix),
+            seg_map_suffix=_lower_suffixes(seg_map_suffix),
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Index the folders; one dict per sample, sorted by stem.
+
+        Each dict holds ``img_path``, ``seg_map_path`` (None without masks),
+        ``img_id`` (the stem) and the mmseg keys ``label_map``,
+        ``reduce_zero_label`` and ``seg_fields``.
+        """
+        img_dir = self.data_prefix.get('img_path')
+        ann_dir = self.data_prefix.get('seg_map_path')
+        images = _index_folder(img_dir, self.img_suffix, 'image')
+        masks = (None if ann_dir is None else _index_folder(
+            ann_dir, self.seg_map_suffix, 'mask'))
+        stems = (self._read_split_file() if self.ann_file else sorted(images))
+
+        data_list, invalid = [], []
+        for stem in stems:
+            if stem not in images:
+                invalid.append(FileNotFoundError(
+                    f'{self.ann_file} lists {stem!r} but {img_dir} has no '
+                    f'image {stem}{{{",".join(self.img_suffix)}}}'))
+                continue
+            img_path = osp.join(img_dir, images[stem])
+            seg_map_path = None
+            if masks is not None:
+                if stem not in masks:
+                    invalid.append(FileNotFoundError(
+                        f'image {img_path} has no mask: expected a file '
+                        f'named {stem}.* in {ann_dir}'))
+                    continue
+                seg_map_path = osp.join(ann_dir, masks[stem])
+            if self.check_files:
+                error = _check_pair(img_path, seg_map_path)
+                if error is not None:
+                    invalid.append(error)
+                    continue
+            data_list.append(
+                dict(img_path=img_path, seg_map_path=seg_map_path,
+                     img_id=stem, label_map=self.label_map,
+                     reduce_zero_label=self.reduce_zero_label,
+                     seg_fields=[]))
+        self._handle_invalid(invalid)
+        if not data_list:
+            raise ValueError(f'no usable image found in {img_dir}')
+        return data_list
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline; with ``on_invalid='skip'`` a sample whose file
+        turns out unusable when loaded gives None (training refetches)."""
+        try:
+            return super().prepare_data(idx)
+        except (InvalidSampleError, FileNotFoundError) as error:
+            if self.on_invalid == 'raise':
+                raise
+            path = self.get_data_info(idx)['img_path']
+            if path not in self._warned_paths:
+                self._warned_paths.add(path)
+                warnings.warn(f'skipping invalid sample: {error}')
+            return None
+
+    def _read_split_file(self) -> List[str]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'split file {self.ann_file} does not exist (ann_file is '
+                'relative to data_root)')
+        with open(self.ann_file, encoding='utf-8') as f:
+            lines = [line.strip() for line in f]
+        stems = set()
+        for line in lines:
+            if line:
+                root, ext = osp.splitext(line)
+                stems.add(root if ext.lower() in self.img_suffix else line)
+        return sorted(stems)
+
+    def _handle_invalid(self, invalid: List[Exception]) -> None:
+        if not invalid:
+            return
+        if self.on_invalid == 'raise':
+            first = invalid[0]
+            more = (f' ({len(invalid) - 1} more invalid samples)'
+                    if len(invalid) > 1 else '')
+            raise type(first)(
+                f"{first}{more}. Fix the data or build the dataset with "
+                "on_invalid='skip' to drop such samples.")
+        warnings.warn(f'{type(self).__name__}: skipped {len(invalid)} invalid '
+                      'samples:\n' + '\n'.join(f'  {e}' for e in invalid))
+
+
+def _lower_suffixes(suffixes) -> Tuple[str, ...]:
+    if isinstance(suffixes, str):
+        suffixes = (suffixes, )
+    return tuple(s.lower() for s in suffixes)
+
+
+def _index_folder(folder: str, suffixes: Tuple[str, ...],
+                  kind: str) -> Dict[str, str]:
+    """Map stem -> file name for the files of ``folder`` with ``suffixes``."""
+    if not osp.isdir(folder):
+        raise FileNotFoundError(
+            f'{kind} folder {folder} does not exist. Check data_root and '
+            'data_prefix (see datasets/README.md for the expected layout).')
+    index = {}
+    for name in os.listdir(folder):
+        stem, ext = osp.splitext(name)
+        if ext.lower() not in suffixes or name.startswith('.'):
+            continue
+        if stem in index:
+            raise ValueError(
+                f'{kind} folder {folder} holds two files with stem {stem!r} '
+                f'({index[stem]}, {name}); keep one')
+        index[stem] = name
+    return index
+
+
+def _check_pair(img_path: str,
+                seg_map_path: Optional[str]) -> Optional[Exception]:
+    """The error that makes a sample invalid, from file headers, or None."""
+    try:
+        img_size = read_image_size(img_path)
+        if seg_map_path is None:
+            return None
+        mask_size = read_image_size(seg_map_path)
+    except (InvalidSampleError, FileNotFoundError) as error:
+        return error
+    if mask_size != img_size:
+        return InvalidSampleError(
+            f'mask {seg_map_path} is {mask_size[1]}x{mask_size[0]} but its '
+            f'image {img_path} is {img_size[1]}x{img_size[0]} (WxH)')
+    return None

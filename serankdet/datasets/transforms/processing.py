@@ -1,0 +1,152 @@
+"""Geometric and photometric transforms of the IRSTD training recipes.
+
+Flip, pad and crop reuse mmcv ``RandomFlip`` / ``Pad`` and mmseg
+``RandomCrop``; the transforms here are those without an OpenMMLab
+equivalent. Images are resized bilinearly and masks with
+``cv2.INTER_NEAREST_EXACT`` (pixel-centre aligned like PIL's NEAREST, which
+the references use; ``cv2.INTER_NEAREST`` is shifted by up to half a
+pixel, which matters for targets of a few pixels).
+"""
+from typing import Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+
+from serankdet.registry import TRANSFORMS
+
+
+def _resize_sample(results: dict, height: int, width: int) -> None:
+    """Resize ``img`` (bilinear) and every ``seg_fields`` map (nearest)."""
+    old_h, old_w = results['img'].shape[:2]
+    results['img'] = cv2.resize(
+        results['img'], (width, height), interpolation=cv2.INTER_LINEAR)
+    for key in results.get('seg_fields', []):
+        results[key] = cv2.resize(
+            results[key], (width, height),
+            interpolation=cv2.INTER_NEAREST_EXACT)
+    results['img_shape'] = (height, width)
+    results['scale_factor'] = (width / old_w, height / old_h)
+
+
+@TRANSFORMS.register_module()
+class RandomRescaleLongSide(BaseTransform):
+    """Rescale keeping the aspect ratio, long side drawn at random.
+
+    The long side is an integer drawn uniformly from
+    ``[int(base_size * ratio_range[0]), int(base_size * ratio_range[1])]``
+    (both ends included, like the references' ``random.randint``); the short
+    side is ``int(short * long_new / long_old + 0.5)``. Image bilinear, masks
+    nearest. Updates ``img_shape`` and ``scale_factor``.
+
+    Args:
+        base_size (int): the dataset's base size (e.g. 512 for IRSTD-1k).
+        ratio_range (tuple[float, float]): range of long side / base_size.
+    """
+
+    def __init__(self,
+                 base_size: int,
+                 ratio_range: Tuple[float, float] = (0.5, 2.0)) -> None:
+        low, high = int(base_size * ratio_range[0]), int(base_size *
+                                                         ratio_range[1])
+        if not 1 <= low <= high:
+            raise ValueError(
+                f'RandomRescaleLongSide: base_size={base_size} and '
+                f'ratio_range={ratio_range} give an empty long-side range '
+                f'[{low}, {high}]')
+        self.base_size = base_size
+        self.ratio_range = tuple(ratio_range)
+        self.long_side_range = (low, high)
+
+    @cache_randomness
+    def _random_long_side(self) -> int:
+        low, high = self.long_side_range
+        return int(np.random.randint(low, high + 1))
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        long_side = self._random_long_side()
+        if h > w:
+            new_h, new_w = long_side, int(w * long_side / h + 0.5)
+        else:
+            new_h, new_w = int(h * long_side / w + 0.5), long_side
+        _resize_sample(results, max(new_h, 1), max(new_w, 1))
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(base_size={self.base_size}, '
+                f'ratio_range={self.ratio_range})')
+
+
+@TRANSFORMS.register_module()
+class RandomGaussianBlur(BaseTransform):
+    """Blur the image (never the mask) with a random Gaussian.
+
+    With probability ``prob``, draws ``radius ~ U(radius_range)`` and applies
+    ``cv2.GaussianBlur`` with ``sigma = radius`` and replicated borders: PIL's
+    ``ImageFilter.GaussianBlur(radius)`` (used by the references) takes the
+    radius as the standard deviation and also extends edges; PIL
+    approximates the Gaussian with box filters, so values differ slightly.
+
+    Args:
+        prob (float): probability to blur.
+        radius_range (tuple[float, float]): range of the Gaussian sigma in
+            pixels.
+    """
+
+    def __init__(self,
+                 prob: float = 0.5,
+                 radius_range: Tuple[float, float] = (0.0, 1.0)) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomGaussianBlur: prob must be in [0, 1], '
+                             f'got {prob}')
+        self.prob = prob
+        self.radius_range = tuple(radius_range)
+
+    @cache_randomness
+    def _random_radius(self) -> float:
+        """The radius to blur with, 0 when no blur is drawn."""
+        if np.random.rand() >= self.prob:
+            return 0.0
+        return float(np.random.uniform(*self.radius_range))
+
+    def transform(self, results: dict) -> dict:
+        radius = self._random_radius()
+        if radius > 0:
+            results['img'] = cv2.GaussianBlur(
+                results['img'], (0, 0), sigmaX=radius, sigmaY=radius,
+                borderType=cv2.BORDER_REPLICATE)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(prob={self.prob}, '
+                f'radius_range={self.radius_range})')
+
+
+@TRANSFORMS.register_module()
+class LegacyTestResize(BaseTransform):
+    """Resize image and mask to a fixed size and score at that size.
+
+    The references' test protocol: image bilinear and mask nearest to
+    ``size`` (e.g. 512x512 for SIRST), metrics (including the Fa pixel
+    count) at the resized resolution. ``ori_shape`` is therefore set to the
+    new size, so predictions are returned at ``size`` too. Place it after
+    the loaders. The toolbox's default protocol does not resize: it scores
+    at the native size (the preprocessor pads to the network stride and the
+    segmentor removes the padding).
+
+    Args:
+        size (int | tuple[int, int]): output (H, W); an int means square.
+    """
+
+    def __init__(self, size: Union[int, Sequence[int]]) -> None:
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def transform(self, results: dict) -> dict:
+        _resize_sample(results, *self.size)
+        results['ori_shape'] = self.size
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(size={self.size})'

@@ -1,0 +1,147 @@
+"""Reading frames at native bit depth and masks as {0, 1}."""
+import cv2
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from serankdet.datasets import InvalidSampleError
+from serankdet.datasets.image_io import (imread_gray, imread_mask,
+                                         read_image_size)
+from serankdet.datasets.transforms import (LoadIRSTDAnnotations,
+                                           LoadIRSTDImageFromFile)
+
+# pure red, green, blue, white, a gray and a mixed colour, with their BT.601
+# luma round(0.299 R + 0.587 G + 0.114 B) worked out by hand
+COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255],
+                    [77, 77, 77], [100, 150, 200]], np.uint8)
+LUMA = np.array([76, 150, 29, 255, 77, 141], np.uint8)  # 140.75 for the last
+
+
+def _load(path):
+    return LoadIRSTDImageFromFile()(dict(img_path=str(path)))
+
+
+@pytest.mark.parametrize('ext', ['.png', '.tif'])
+def test_16bit_read_at_native_depth(tmp_path, ext):
+    img = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000 + 7)
+    path = tmp_path / f'a{ext}'
+    cv2.imwrite(str(path), img)
+    results = _load(path)
+    assert results['img'].dtype == np.uint16
+    np.testing.assert_array_equal(results['img'], img)
+    assert results['img_max_value'] == 65535
+    assert results['ori_shape'] == results['img_shape'] == (3, 4)
+
+
+def test_8bit_float_and_max_value_override(tmp_path):
+    img8 = np.array([[0, 10], [200, 255]], np.uint8)
+    cv2.imwrite(str(tmp_path / 'a.png'), img8)
+    results = _load(tmp_path / 'a.png')
+    assert results['img'].dtype == np.uint8 and results['img_max_value'] == 255
+    np.testing.assert_array_equal(results['img'], img8)
+
+    imgf = np.array([[0.0, 0.25], [0.5, 1.0]], np.float32)
+    tifffile.imwrite(tmp_path / 'f.tif', imgf)
+    results = _load(tmp_path / 'f.tif')
+    assert results['img'].dtype == np.float32
+    assert results['img_max_value'] == 1.0
+    np.testing.assert_array_equal(results['img'], imgf)
+
+    results = LoadIRSTDImageFromFile(max_value=4095)(
+        dict(img_path=str(tmp_path / 'a.png')))
+    assert results['img_max_value'] == 4095
+
+
+def test_colour_modes_become_luma(tmp_path):
+    rgb = COLOURS.reshape(2, 3, 3)
+    Image.fromarray(rgb, 'RGB').save(tmp_path / 'rgb.png')
+    # alpha must be dropped, not blended: use a non-opaque alpha
+    rgba = np.dstack([rgb, np.full((2, 3), 40, np.uint8)])
+    Image.fromarray(rgba, 'RGBA').save(tmp_path / 'rgba.png')
+    # palette: the stored indices (0..5) differ from the colours, so a
+    # reader that ignored the palette would give 0..5
+    pal = Image.new('P', (3, 2))
+    pal.putpalette(COLOURS[::-1].flatten().tolist())
+    pal.putdata([5, 4, 3, 2, 1, 0])
+    pal.save(tmp_path / 'p.png')
+    Image.fromarray(rgb, 'RGB').save(tmp_path / 'rgb.bmp')
+    for name in ['rgb.png', 'rgba.png', 'p.png', 'rgb.bmp']:
+        results = _load(tmp_path / name)
+        assert results['img'].dtype == np.uint8, name
+        np.testing.assert_array_equal(results['img'], LUMA.reshape(2, 3),
+                                      err_msg=name)
+
+
+def test_gray_alpha_and_in_memory_arrays(tmp_path):
+    gray = np.array([[3, 200]], np.uint8)
+    Image.fromarray(np.dstack([gray, np.zeros_like(gray)]), 'LA').save(
+        tmp_path / 'la.png')
+    np.testing.assert_array_equal(_load(tmp_path / 'la.png')['img'], gray)
+
+    bgr = COLOURS[:, ::-1].reshape(2, 3, 3)  # OpenCV order in memory
+    results = LoadIRSTDImageFromFile()(dict(img=bgr.copy()))
+    np.testing.assert_array_equal(results['img'], LUMA.reshape(2, 3))
+    assert results['img_max_value'] == 255
+    u16 = np.array([[1, 60000]], np.uint16)
+    results = LoadIRSTDImageFromFile()(dict(img=u16))
+    assert results['img'].dtype == np.uint16
+    assert results['img_max_value'] == 65535
+    with pytest.raises(KeyError, match='img_path'):
+        LoadIRSTDImageFromFile()(dict())
+
+
+def test_unsupported_and_corrupt_files(tmp_path):
+    tifffile.imwrite(tmp_path / 'i32.tif', np.ones((2, 2), np.int32))
+    with pytest.raises(InvalidSampleError, match='i32.tif.*int32'):
+        imread_gray(str(tmp_path / 'i32.tif'))
+    (tmp_path / 'bad.png').write_bytes(b'not an image')
+    with pytest.raises(InvalidSampleError, match='bad.png'):
+        imread_gray(str(tmp_path / 'bad.png'))
+    with pytest.raises(InvalidSampleError, match='bad.png'):
+        read_image_size(str(tmp_path / 'bad.png'))
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        imread_gray(str(tmp_path / 'missing.png'))
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        read_image_size(str(tmp_path / 'missing.png'))
+    cv2.imwrite(str(tmp_path / 's.png'), np.zeros((5, 7), np.uint8))
+    assert read_image_size(str(tmp_path / 's.png')) == (5, 7)
+
+
+def test_mask_nonzero_is_target(tmp_path):
+    mask = np.array([[0, 1, 255], [0, 128, 0]], np.uint8)
+    cv2.imwrite(str(tmp_path / 'm.png'), mask)
+    expected = np.array([[0, 1, 1], [0, 1, 0]], np.uint8)
+    np.testing.assert_array_equal(imread_mask(str(tmp_path / 'm.png')),
+                                  expected)
+    # colour mask with an opaque alpha channel: alpha is not target
+    rgba = np.zeros((2, 3, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[0, 1, 2] = 9  # one colour channel set
+    rgba[0, 2] = (255, 255, 255, 255)
+    rgba[1, 1, 0] = 1
+    Image.fromarray(rgba, 'RGBA').save(tmp_path / 'rgba.png')
+    np.testing.assert_array_equal(imread_mask(str(tmp_path / 'rgba.png')),
+                                  expected)
+
+    cv2.imwrite(str(tmp_path / 'i.png'), np.zeros((2, 3), np.uint8))
+    results = LoadIRSTDImageFromFile()(dict(img_path=str(tmp_path / 'i.png'),
+                                            seg_map_path=str(tmp_path /
+                                                             'm.png'),
+                                            seg_fields=[]))
+    results = LoadIRSTDAnnotations()(results)
+    assert results['gt_seg_map'].dtype == np.uint8
+    np.testing.assert_array_equal(results['gt_seg_map'], expected)
+    assert results['seg_fields'] == ['gt_seg_map']
+
+
+def test_annotations_size_mismatch_and_missing_gt(tmp_path):
+    cv2.imwrite(str(tmp_path / 'i.png'), np.zeros((4, 4), np.uint8))
+    cv2.imwrite(str(tmp_path / 'm.png'), np.zeros((4, 5), np.uint8))
+    results = _load(tmp_path / 'i.png')
+    results['seg_map_path'] = str(tmp_path / 'm.png')
+    with pytest.raises(InvalidSampleError, match=r'm\.png is 5x4.*i\.png'):
+        LoadIRSTDAnnotations()(results)
+    # inference: no mask path -> nothing loaded, no error
+    results = LoadIRSTDAnnotations()(_load(tmp_path / 'i.png'))
+    assert 'gt_seg_map' not in results

@@ -1,0 +1,189 @@
+"""IRSTDDataset indexing, error handling and the real SIRST/NUDT-SIRST data."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from serankdet.datasets import IRSTDDataset, InvalidSampleError
+
+PIPELINE = [
+    dict(type='LoadIRSTDImageFromFile'),
+    dict(type='LoadIRSTDAnnotations'),
+    dict(type='PackIRSTDInputs')
+]
+
+
+def _write(path, shape=(6, 8), value=0, dtype=np.uint8):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full(shape, value, dtype))
+
+
+@pytest.fixture
+def root(tmp_path):
+    """trainval: b.png, a.bmp (mask a.png), c.tif; test: d.png."""
+    tv = tmp_path / 'trainval'
+    _write(tv / 'images' / 'b.png')
+    _write(tv / 'images' / 'a.bmp')
+    _write(tv / 'images' / 'c.tif', dtype=np.uint16)
+    (tv / 'images' / 'notes.txt').write_text('ignored')
+    for stem in 'abc':
+        _write(tv / 'masks' / f'{stem}.png', value=255)
+    _write(tmp_path / 'test' / 'images' / 'd.png')
+    _write(tmp_path / 'test' / 'masks' / 'd.png')
+    return tmp_path
+
+
+def _dataset(root, split='trainval', **kwargs):
+    kwargs.setdefault('data_prefix', dict(img_path=f'{split}/images',
+                                          seg_map_path=f'{split}/masks'))
+    return IRSTDDataset(data_root=str(root), pipeline=PIPELINE, **kwargs)
+
+
+def test_sorted_index_and_mask_by_stem(root):
+    ds = _dataset(root)
+    assert ds.metainfo['classes'] == ('background', 'target')
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    assert [osp.basename(i['img_path']) for i in infos] == [
+        'a.bmp', 'b.png', 'c.tif']
+    assert [osp.basename(i['seg_map_path']) for i in infos] == [
+        'a.png', 'b.png', 'c.png']
+    assert [i['img_id'] for i in infos] == ['a', 'b', 'c']
+    item = ds[2]
+    assert tuple(item['inputs'].shape) == (1, 6, 8)
+    assert item['data_samples'].img_max_value == 65535
+    assert item['data_samples'].gt_sem_seg.data.unique().tolist() == [1]
+
+
+def test_split_file(root):
+    (root / 'splits').mkdir()
+    # CRLF, blank line, an extension and a duplicate, out of order
+    (root / 'splits' / 'train.txt').write_bytes(b'c\r\n\r\nb.png\r\nc\r\n')
+    ds = _dataset(root, ann_file='splits/train.txt')
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
+        'b', 'c']
+    with pytest.raises(FileNotFoundError, match='nope.txt'):
+        _dataset(root, ann_file='splits/nope.txt')
+    (root / 'splits' / 'bad.txt').write_text('a\nzz\n')
+    with pytest.raises(FileNotFoundError, match="'zz'"):
+        _dataset(root, ann_file='splits/bad.txt')
+
+
+def test_images_only_for_inference(root):
+    ds = IRSTDDataset(data_root=str(root), pipeline=PIPELINE, test_mode=True,
+                      data_prefix=dict(img_path='trainval/images'))
+    assert ds.get_data_info(0)['seg_map_path'] is None
+    item = ds[0]
+    assert 'gt_sem_seg' not in item['data_samples']
+    assert tuple(item['inputs'].shape) == (1, 6, 8)
+
+
+def test_missing_root_and_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nowhere'):
+        IRSTDDataset(data_root=str(tmp_path / 'nowhere'),
+                     data_prefix=dict(img_path='images', seg_map_path='masks'))
+    (tmp_path / 'images').mkdir()
+    (tmp_path / 'masks').mkdir()
+    with pytest.raises(ValueError, match='no usable image'):
+        IRSTDDataset(data_root=str(tmp_path))
+    with pytest.raises(ValueError, match='on_invalid'):
+        IRSTDDataset(data_root=str(tmp_path), on_invalid='ignore')
+
+
+def test_duplicate_stems_raise(root):
+    _write(root / 'trainval' / 'images' / 'a.png')
+    with pytest.raises(ValueError, match="stem 'a'"):
+        _dataset(root)
+
+
+def test_image_without_mask(root):
+    _write(root / 'trainval' / 'images' / 'e.png')
+    with pytest.raises(FileNotFoundError, match=r'e\.png has no mask'):
+        _dataset(root)
+    with pytest.warns(UserWarning, match=r'skipped 1 invalid[\s\S]*e\.png'):
+        ds = _dataset(root, on_invalid='skip')
+    assert len(ds) == 3
+
+
+@pytest.fixture
+def broken_root(root):
+    """Adds f (mask 6x9 vs image 6x8) and g (corrupt image)."""
+    _write(root / 'trainval' / 'images' / 'f.png')
+    _write(root / 'trainval' / 'masks' / 'f.png', shape=(6, 9))
+    (root / 'trainval' / 'images' / 'g.png').write_bytes(b'\x89PNG garbage')
+    _write(root / 'trainval' / 'masks' / 'g.png')
+    return root
+
+
+def test_invalid_files_found_while_indexing(broken_root):
+    with pytest.raises(InvalidSampleError, match=r'f\.png is 9x6.*1 more'):
+        _dataset(broken_root, check_files=True)
+    with pytest.warns(UserWarning) as record:
+        ds = _dataset(broken_root, check_files=True, on_invalid='skip')
+    message = str(record[0].message)
+    assert 'skipped 2' in message and 'f.png' in message and 'g.png' in message
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
+        'a', 'b', 'c']
+    # a test-mode dataset checks while indexing whenever it may skip
+    with pytest.warns(UserWarning, match='skipped 2'):
+        ds = _dataset(broken_root, on_invalid='skip', test_mode=True)
+    assert len(ds) == 3
+
+
+def test_invalid_files_found_while_loading(broken_root):
+    ds = _dataset(broken_root)
+    assert len(ds) == 5  # headers not read
+    with pytest.raises(InvalidSampleError, match=r'f\.png is 9x6'):
+        ds.prepare_data(3)
+    with pytest.raises(InvalidSampleError, match=r'cannot decode .*g\.png'):
+        ds.prepare_data(4)
+    ds = _dataset(broken_root, on_invalid='skip')
+    with pytest.warns(UserWarning, match=r'skipping invalid sample.*g\.png'):
+        assert ds.prepare_data(4) is None
+    # training refetches another sample instead
+    with pytest.warns(UserWarning, match=r'f\.png'):
+        item = ds[3]
+    assert tuple(item['inputs'].shape) == (1, 6, 8)
+
+
+def test_real_sirst_index(shared_datasets_dir):
+    """All 427 SIRST images (gray, RGB, RGBA, palette) read as gray and
+    agree with PIL's luma to one gray level; masks match their image."""
+    root = osp.join(shared_datasets_dir, 'SIRST')
+    if not osp.isdir(root):
+        pytest.skip(f'{root} is not available')
+    total, modes = 0, set()
+    for split, count in [('trainval', 341), ('test', 86)]:
+        ds = IRSTDDataset(
+            data_root=root, check_files=True, pipeline=PIPELINE[:2],
+            data_prefix=dict(img_path=f'{split}/images',
+                             seg_map_path=f'{split}/masks'))
+        assert len(ds) == count
+        total += len(ds)
+        for i in range(len(ds)):
+            results = ds.prepare_data(i)
+            img = results['img']
+            assert img.ndim == 2 and img.dtype == np.uint8
+            with Image.open(results['img_path']) as pil:
+                modes.add(pil.mode)
+                ref = np.asarray(pil.convert('L'), np.int16)
+            assert np.abs(img.astype(np.int16) - ref).max() <= 1
+            assert results['gt_seg_map'].shape == img.shape
+            assert results['gt_seg_map'].max() == 1
+    assert total == 427
+    assert modes == {'L', 'RGB', 'RGBA', 'P'}
+
+
+def test_real_nudt_sirst_index(shared_datasets_dir):
+    root = osp.join(shared_datasets_dir, 'NUDT-SIRST')
+    if not osp.isdir(root):
+        pytest.skip(f'{root} is not available')
+    for split, count in [('trainval', 663), ('test', 664)]:
+        ds = IRSTDDataset(data_root=root, pipeline=PIPELINE,
+                          data_prefix=dict(img_path=f'{split}/images',
+                                           seg_map_path=f'{split}/masks'))
+        assert len(ds) == count
+    item = ds[0]
+    assert tuple(item['inputs'].shape) == (1, 256, 256)
+    assert item['data_samples'].gt_sem_seg.data.max() == 1

@@ -1,0 +1,136 @@
+"""Numerical checks of the data transforms."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from serankdet.registry import TRANSFORMS
+
+
+def _sample(h=6, w=10, dtype=np.uint16):
+    img = (np.arange(h * w).reshape(h, w) * 100 + 1).astype(dtype)
+    mask = np.zeros((h, w), np.uint8)
+    mask[1, 2] = mask[h - 2, w - 3] = 1
+    return dict(img=img, gt_seg_map=mask, seg_fields=['gt_seg_map'],
+                img_shape=(h, w), ori_shape=(h, w), img_max_value=65535)
+
+
+def _build(**cfg):
+    return TRANSFORMS.build(cfg)
+
+
+def test_flip_applies_to_image_and_mask():
+    flip = _build(type='RandomFlip', prob=1.0, direction='horizontal')
+    s = _sample()
+    img, mask = s['img'].copy(), s['gt_seg_map'].copy()
+    out = flip(s)
+    np.testing.assert_array_equal(out['img'], img[:, ::-1])
+    np.testing.assert_array_equal(out['gt_seg_map'], mask[:, ::-1])
+
+
+def test_rescale_long_side_range_and_shapes():
+    t = _build(type='RandomRescaleLongSide', base_size=20,
+               ratio_range=(0.5, 2.0))
+    assert t.long_side_range == (10, 40)
+    np.random.seed(0)
+    seen = set()
+    for _ in range(400):
+        out = t(_sample(6, 10))  # landscape: the width is the long side
+        h, w = out['img'].shape
+        seen.add(w)
+        assert h == int(6 * w / 10 + 0.5)
+        assert out['gt_seg_map'].shape == (h, w)
+        assert out['img_shape'] == (h, w)
+        assert out['img'].dtype == np.uint16
+        assert set(np.unique(out['gt_seg_map'])) <= {0, 1}
+    assert seen == set(range(10, 41))  # every integer, both ends included
+    out = t(_sample(10, 6))  # portrait: the height is the long side
+    assert 10 <= out['img'].shape[0] <= 40
+    assert out['img'].shape[0] >= out['img'].shape[1]
+    with pytest.raises(ValueError, match='empty long-side range'):
+        _build(type='RandomRescaleLongSide', base_size=1,
+               ratio_range=(0.5, 0.9))
+
+
+def test_rescale_resamples_mask_nearest_centre_aligned():
+    t = _build(type='RandomRescaleLongSide', base_size=20,
+               ratio_range=(1.0, 1.0))
+    s = _sample(6, 10, np.uint8)
+    s['img'] = np.zeros((6, 10), np.uint8)
+    s['img'][1, 2] = 200
+    out = t(s)  # exactly 2x
+    assert out['img'].shape == (12, 20)
+    expected = np.zeros((12, 20), np.uint8)
+    expected[2:4, 4:6] = expected[8:10, 14:16] = 1
+    np.testing.assert_array_equal(out['gt_seg_map'], expected)
+    assert out['scale_factor'] == (2.0, 2.0)
+    # bilinear: the bright pixel spreads, its 2x2 block keeps the maximum
+    assert out['img'][2:4, 4:6].min() == out['img'].max()
+
+
+def test_pad_then_crop_to_fixed_size():
+    pad = _build(type='Pad', size=(8, 8), pad_val=dict(img=0, seg=0))
+    crop = _build(type='RandomCrop', crop_size=(8, 8))
+    out = pad(_sample(6, 10))
+    # height padded 6 -> 8 at the bottom with raw 0; width 10 kept
+    assert out['img'].shape == out['gt_seg_map'].shape == (8, 10)
+    assert (out['img'][6:] == 0).all() and (out['gt_seg_map'][6:] == 0).all()
+    np.testing.assert_array_equal(out['img'][:6], _sample(6, 10)['img'])
+    np.random.seed(1)
+    offsets = set()
+    for _ in range(100):
+        c = crop(pad(_sample(6, 10)))
+        assert c['img'].shape == c['gt_seg_map'].shape == (8, 8)
+        x0 = int(np.argwhere(pad(_sample(6, 10))['img'][0] ==
+                             c['img'][0, 0])[0, 0])
+        offsets.add(x0)
+        # image and mask cropped at the same place
+        np.testing.assert_array_equal(
+            c['gt_seg_map'], pad(_sample(6, 10))['gt_seg_map'][:, x0:x0 + 8])
+    assert offsets == {0, 1, 2}
+
+
+def test_gaussian_blur_changes_only_image():
+    s = _sample(11, 11, np.float32)
+    s['img'] = np.zeros((11, 11), np.float32)
+    s['img'][5, 5] = 1.0
+    mask = s['gt_seg_map'].copy()
+    blur = _build(type='RandomGaussianBlur', prob=1.0,
+                  radius_range=(1.0, 1.0))
+    out = blur(s)
+    np.testing.assert_array_equal(out['gt_seg_map'], mask)
+    # an impulse gives the kernel: outer product of the normalized 1-D
+    # Gaussian of sigma = radius = 1 (9 taps for float images)
+    k = np.exp(-0.5 * np.arange(-4, 5)**2)
+    k /= k.sum()
+    np.testing.assert_allclose(out['img'][1:10, 1:10], np.outer(k, k),
+                               atol=1e-6)
+    assert out['img'].dtype == np.float32
+    never = _build(type='RandomGaussianBlur', prob=0.0)
+    img = _sample()['img']
+    np.testing.assert_array_equal(never(_sample())['img'], img)
+    np.random.seed(0)
+    half = _build(type='RandomGaussianBlur', prob=0.5)
+    changed = sum(
+        not np.array_equal(half(_sample(9, 9))['img'], _sample(9, 9)['img'])
+        for _ in range(200))
+    assert 70 < changed < 130
+
+
+def test_legacy_test_resize_scores_at_new_size():
+    t = _build(type='LegacyTestResize', size=12)
+    out = t(_sample(6, 10))
+    assert out['img'].shape == out['gt_seg_map'].shape == (12, 12)
+    assert out['ori_shape'] == out['img_shape'] == (12, 12)
+    assert out['scale_factor'] == (1.2, 2.0)
+
+
+def test_pack_carries_max_value():
+    pack = _build(type='PackIRSTDInputs')
+    out = pack(_sample(6, 10))
+    assert out['inputs'].shape == (1, 6, 10)
+    assert out['inputs'].dtype == torch.uint16
+    sample = out['data_samples']
+    assert sample.img_max_value == 65535
+    assert sample.gt_sem_seg.data.shape == (1, 6, 10)
+    assert sample.gt_sem_seg.data.sum() == 2

@@ -1,0 +1,64 @@
+"""Helpers to run the tools as a user does, in fresh processes."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet',
+                       'unet_1xb8-1500i_synthetic-128x128.py')
+
+
+def run_tool(args, cwd, timeout=600, env=None):
+    """Run ``args`` (a tool command line) and fail with its output."""
+    full_env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1',
+                    **(env or {}))
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
+                            timeout=timeout, env=full_env)
+    assert result.returncode == 0, (
+        f'{" ".join(args)} failed ({result.returncode}):\n'
+        f'{result.stdout[-4000:]}\n{result.stderr[-4000:]}')
+    return result
+
+
+def write_tiny_config(folder, num_train=12, num_test=5, max_iters=6,
+                      interval=3):
+    """A demo config shrunk to seconds: tiny synthetic set, tiny U-Net."""
+    data_root = osp.join(folder, 'data')
+    path = osp.join(folder, 'tiny.py')
+    with open(path, 'w') as handle:
+        handle.write(textwrap.dedent(f'''
+            _base_ = [{DEMO_CONFIG!r}]
+            channels = (4, 8, 16, 32)
+            model = dict(
+                backbone=dict(channels=channels),
+                neck=dict(in_channels=channels),
+                decode_head=dict(in_channels=channels))
+            synthetic = dict(data_root={data_root!r}, num_train={num_train},
+                             num_test={num_test}, img_size=(64, 64), seed=1)
+            train_dataloader = dict(batch_size=4, dataset=synthetic)
+            val_dataloader = dict(dataset=synthetic)
+            test_dataloader = val_dataloader
+            param_scheduler = [dict(type='ConstantLR', factor=1.0,
+                                    by_epoch=False)]
+            train_cfg = dict(max_iters={max_iters}, val_interval={interval})
+            default_hooks = dict(
+                logger=dict(interval=1),
+                checkpoint=dict(interval={interval}, max_keep_ckpts=5))
+            '''))
+    return path
+
+
+def read_metrics(path):
+    with open(path) as handle:
+        return json.load(handle)['metrics']
+
+
+@pytest.fixture
+def python():
+    return sys.executable
