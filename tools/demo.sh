@@ -4,7 +4,7 @@
 # metric table. About 5 minutes on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=configs/unet/unet_1xb8-1500i_synthetic-128x128.py
+CONFIG=configs/unet/unet_1xb8-800i_synthetic-128x128.py
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 python tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 python tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" \

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet',
-                       'unet_1xb8-1500i_synthetic-128x128.py')
+                       'unet_1xb8-800i_synthetic-128x128.py')
 
 
 def run_tool(args, cwd, timeout=600, env=None):

@@ -1,5 +1,5 @@
 # Small U-Net baseline: single-channel input, deep supervision on 3 levels.
-channels = (16, 32, 64, 128)
+channels = (8, 16, 32, 64)
 model = dict(
     type='IRSTDSegmentor',
     data_preprocessor=dict(
