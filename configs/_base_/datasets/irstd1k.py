@@ -4,73 +4,8 @@
 # trainval.txt, test.txt) is read with
 #     data_prefix=dict(img_path='IRSTD1k_Img', seg_map_path='IRSTD1k_Label'),
 #     ann_file='trainval.txt'   (test.txt for the test loaders)
-#
-# data_root is relative to the working directory (the repository root).
-# Either link the data there, e.g.
-#     ln -s /path/to/your/copy datasets/IRSTD-1k
-# or override the three dataloaders (a plain `data_root=` override does not
-# reach them, mmengine substitutes the variable when this file is read):
-#     --cfg-options train_dataloader.dataset.data_root=/path/to/X \
-#         val_dataloader.dataset.data_root=/path/to/X \
-#         test_dataloader.dataset.data_root=/path/to/X
-dataset_type = 'IRSTDDataset'
+_base_ = ['./irstd_512.py']
 data_root = 'datasets/IRSTD-1k'
-base_size = 512
-crop_size = (512, 512)
-
-# Training recipe of SeRankDet/SCTransNet/BasicIRSTD: flip, random long side
-# in [0.5, 2] x base_size, zero-pad bottom/right up to the crop, random crop,
-# Gaussian blur. Images stay single-channel at native bit depth; each model's
-# data preprocessor scales, replicates channels and normalizes.
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomRescaleLongSide', base_size=base_size,
-         ratio_range=(0.5, 2.0)),
-    # mmcv Pad takes size as (w, h); crops are square
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
-    dict(type='PackIRSTDInputs'),
-]
-# Default protocol: test at native size (the preprocessor pads to the
-# network stride, the segmentor removes the padding).
-test_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='PackIRSTDInputs'),
-]
-# The references' protocol: resize to base_size x base_size and score there
-# (use with test_dataloader=dict(dataset=dict(
-#     pipeline={{_base_.legacy_test_pipeline}}))).
-legacy_test_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='LegacyTestResize', size=base_size),
-    dict(type='PackIRSTDInputs'),
-]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='trainval/images', seg_map_path='trainval/masks'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='test/images', seg_map_path='test/masks'),
-        pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IRSTDMetric')
-test_evaluator = val_evaluator
