@@ -34,6 +34,7 @@ setup(
         'scikit-image>=0.21',
         'scipy>=1.10',
         'matplotlib>=3.7',
+        'pytorch-optimizer==4.1.0',
     ],
     extras_require=dict(tests=['pytest==9.0.1'], tensorboard=['tensorboard']),
 )

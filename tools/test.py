@@ -12,8 +12,10 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
-from serankdet.apis.train_utils import add_common_args, build_runner, load_config
+from serankdet.apis.train_utils import (add_common_args, build_runner,
+                                        load_config, run_cli)
 
 
 def parse_args(argv=None):
@@ -33,8 +35,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint "{args.checkpoint}" does not '
-                         'exist')
+        raise FileNotFoundError(
+            f'checkpoint "{args.checkpoint}" does not exist')
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
@@ -55,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

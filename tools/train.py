@@ -7,7 +7,9 @@
 import argparse
 import sys
 
-from serankdet.apis.train_utils import add_common_args, build_runner, load_config
+from serankdet.apis.train_utils import (add_common_args, build_runner,
+                                        load_config, resume_latest, run_cli,
+                                        use_fresh_work_dir)
 
 
 def parse_args(argv=None):
@@ -16,7 +18,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
         help='resume from CKPT, or from the newest checkpoint of the work '
-        'dir when no path is given')
+        'dir and its run_* folders when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision training (needs a GPU)')
     add_common_args(parser)
@@ -33,12 +35,14 @@ def main(argv=None):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        resume_latest(cfg)
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    else:
+        use_fresh_work_dir(cfg)
     runner = build_runner(cfg)
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

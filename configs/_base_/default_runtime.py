@@ -13,3 +13,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=42)
+# Stop at the first NaN/inf loss (the diverged weights are never saved) and
+# keep the generator states in checkpoints so --resume is exact.
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='RNGStateHook')]

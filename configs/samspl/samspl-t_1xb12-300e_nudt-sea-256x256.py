@@ -3,6 +3,9 @@ _base_ = [
     '../_base_/models/samspl.py', '../_base_/datasets/nudt_sea.py',
     '../_base_/schedules/samspl_300e.py', '../_base_/default_runtime.py'
 ]
+# the copy-paste bank reads the training split from here (an override of
+# the dataloaders' data_root must change this too)
+data_root = 'datasets/NUDT-SIRST-Sea'
 base_size = 256
 crop_size = (256, 256)
 model = dict(
@@ -19,7 +22,7 @@ train_pipeline = [
     dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
     # crops of the TRAINING split only (the reference's bank leaks test
     # targets, see README.md)
-    dict(type='TargetCopyPaste', data_root='{{_base_.data_root}}',
+    dict(type='TargetCopyPaste', data_root=data_root,
          data_prefix=dict(img_path='trainval/images',
                           seg_map_path='trainval/masks'),
          prob=0.5, max_pastes=100),

@@ -1,11 +1,43 @@
-"""Config handling shared by tools/train.py and tools/test.py."""
+"""Config handling and error reporting shared by tools/train.py and
+tools/test.py."""
+import difflib
+import glob
+import inspect
+import os
 import os.path as osp
+import re
+import sys
+import time
+from typing import Callable, Iterator, List, Optional, Tuple
 
+import mmengine.registry as mmengine_registry
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.registry import Registry
+from mmengine.runner import Runner
 
+import serankdet.registry as serankdet_registry
 from serankdet.registry import RUNNERS
 from serankdet.utils import (add_launcher_args, export_local_rank,
                              patch_cpu_distributed, register_all_modules)
+
+#: Environment variable that makes the tools show full tracebacks.
+DEBUG_ENV = 'SERANKDET_DEBUG'
+
+#: Top-level config keys the runner reads (besides base-config variables
+#: such as ``data_root``, which the runner ignores).
+RUNNER_KEYS = frozenset(
+    [name for name in inspect.signature(Runner.__init__).parameters
+     if name not in ('self', 'cfg')] +
+    ['runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports'])
+#: Usual base-config variables one edit away from a runner key.
+CONFIG_VARIABLES = frozenset(
+    ['train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline',
+     'tta_model'])
+
+
+class ConfigError(ValueError):
+    """A config names an unknown type or a misspelled key."""
 
 
 def add_common_args(parser):
@@ -19,7 +51,8 @@ def add_common_args(parser):
 
 
 def load_config(args) -> Config:
-    """Read ``args.config``, apply overrides, work dir and launcher."""
+    """Read ``args.config``, apply overrides, work dir and launcher, and
+    check it (:func:`check_config`)."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(
             f'config file "{args.config}" does not exist; configs live in '
@@ -28,6 +61,7 @@ def load_config(args) -> Config:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_config(cfg)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir
@@ -44,3 +78,213 @@ def build_runner(cfg: Config):
     register_all_modules()
     cfg.setdefault('runner_type', 'IRSTDRunner')
     return RUNNERS.build(cfg)
+
+
+# ---------------------------------------------------------------- checks --
+def _registries() -> List[Registry]:
+    """Every registry a config type can live in: the toolbox's, their
+    parents (mmseg, mmengine) and mmengine's other root registries."""
+    found = {}
+    roots = [getattr(serankdet_registry, n) for n in dir(serankdet_registry)]
+    roots += [getattr(mmengine_registry, n) for n in dir(mmengine_registry)]
+    for registry in roots:
+        while isinstance(registry, Registry):
+            found[id(registry)] = registry
+            registry = registry.parent
+    return list(found.values())
+
+
+def registered_names() -> List[str]:
+    """Names of every registered module, for suggestions."""
+    register_all_modules()
+    names = set()
+    for registry in _registries():
+        registry.import_from_location()
+        names.update(registry.module_dict)
+    return sorted(names)
+
+
+def _is_registered(name: str) -> bool:
+    return any(registry.get(name) is not None for registry in _registries())
+
+
+def _suggest(word: str, candidates, n: int = 3) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=n,
+                                      cutoff=0.6)
+    if not close:
+        return ''
+    names = ' or '.join(filter(None, [', '.join(close[:-1]), close[-1]]))
+    return f'; did you mean {names}?'
+
+
+def _typed_dicts(node, path: str = '') -> Iterator[Tuple[str, dict]]:
+    """(key path, dict) of every dict with a string ``type`` in a config."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield path, node
+        for key, value in node.items():
+            yield from _typed_dicts(value, f'{path}.{key}' if path else key)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _typed_dicts(value, f'{path}[{index}]')
+
+
+def check_config(cfg: Config) -> None:
+    """Fail early, naming the key, on what would otherwise be silently
+    ignored or fail deep inside the build.
+
+    Raises:
+        ConfigError: a ``type`` that no registry knows (with the nearest
+            registered names), or a top-level key that the runner does not
+            read and that is one typo away from one it reads (e.g.
+            ``train_dataloder``: the misspelled setting would be ignored).
+    """
+    register_all_modules()
+    for key in cfg.keys():
+        if key in RUNNER_KEYS or key in CONFIG_VARIABLES:
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f'config key {key!r} is not used by the runner (it would be '
+                f'silently ignored); did you mean {close[0]!r}?')
+    names = None
+    for path, node in _typed_dicts(cfg.to_dict()):
+        if _is_registered(node['type']):
+            continue
+        names = names or registered_names()
+        raise ConfigError(
+            f"unknown type {node['type']!r} at {path}.type: no registry "
+            f"holds it{_suggest(node['type'], names)}")
+
+
+# ------------------------------------------------------------- work dirs --
+def _holds_checkpoints(folder: str) -> bool:
+    return (osp.isfile(osp.join(folder, 'last_checkpoint'))
+            or bool(glob.glob(osp.join(folder, '*.pth'))))
+
+
+def use_fresh_work_dir(cfg: Config) -> None:
+    """Keep earlier runs: when ``cfg.work_dir`` already holds checkpoints,
+    point it to a new ``run_<timestamp>`` folder inside it.
+
+    With a distributed launcher the process group is started here so every
+    rank uses the folder chosen by rank 0 (the Runner then reuses it).
+    """
+    if not _holds_checkpoints(cfg.work_dir):
+        return
+    name = time.strftime('run_%Y%m%d_%H%M%S')
+    suffix = 1
+    while osp.exists(osp.join(cfg.work_dir, name)):
+        name = f'{name.split("-")[0]}-{suffix}'
+        suffix += 1
+    if cfg.launcher != 'none':
+        from mmengine.dist import broadcast_object_list, init_dist
+        init_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+        box = [name]
+        broadcast_object_list(box)
+        name = box[0]
+    new_dir = osp.join(cfg.work_dir, name)
+    print_log(f'{cfg.work_dir} already holds checkpoints of an earlier run; '
+              f'this run writes to {new_dir} (use --resume to continue the '
+              'earlier run)', logger='current')
+    cfg.work_dir = new_dir
+
+
+def _newest_checkpoint_in(folder: str) -> Optional[str]:
+    pointer = osp.join(folder, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as handle:
+            path = handle.read().strip()
+        for candidate in (path, osp.join(folder, osp.basename(path))):
+            if path and osp.isfile(candidate):
+                return candidate
+    # no pointer, or a pointer broken by a kill while it was written
+    saved = [p for pattern in ('iter_*.pth', 'epoch_*.pth')
+             for p in glob.glob(osp.join(folder, pattern))]
+    return max(saved, key=osp.getmtime) if saved else None
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest checkpoint of ``work_dir`` and its ``run_*`` folders."""
+    folders = [work_dir] + glob.glob(osp.join(work_dir, 'run_*'))
+    found = [p for p in map(_newest_checkpoint_in, folders) if p]
+    return max(found, key=osp.getmtime) if found else None
+
+
+def resume_latest(cfg: Config) -> None:
+    """Set ``cfg`` to resume from :func:`find_resume_checkpoint`, in the
+    folder of that checkpoint; start a new run when there is none."""
+    path = find_resume_checkpoint(cfg.work_dir)
+    if path is None:
+        print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
+                  'starting a new run', logger='current')
+        cfg.resume = False
+        return
+    cfg.resume, cfg.load_from = True, path
+    cfg.work_dir = osp.dirname(path)
+    print_log(f'resuming from {path}', logger='current')
+
+
+# ---------------------------------------------------------------- errors --
+_NOT_REGISTERED = re.compile(
+    r'^(?P<name>\S+) is not in the (?:\S+::)?(?P<registry>.+?) registry')
+_UNEXPECTED_ARG = re.compile(
+    r"(?P<cls>\w+)\.__init__\(\) got an unexpected keyword argument "
+    r"'(?P<arg>\w+)'")
+
+
+def _strip_worker_traceback(message: str, error: BaseException) -> str:
+    """DataLoader workers re-raise with the worker's traceback in the
+    message: keep its last line."""
+    if 'Original Traceback' not in message:
+        return message
+    marker = f'{type(error).__name__}: '
+    lines = [line for line in message.splitlines()
+             if line.startswith(marker)]
+    return lines[-1][len(marker):] if lines else message
+
+
+def describe_error(error: BaseException) -> Optional[str]:
+    """A one-message description of an error users cause (bad config, data,
+    checkpoint, diverged training), or None for anything else (a bug)."""
+    from serankdet.engine.hooks import NonFiniteLossError
+    from serankdet.utils import UnsafeCheckpointError
+    message = str(error.args[0]) if error.args else str(error)
+    if isinstance(error, KeyError):
+        match = _NOT_REGISTERED.match(message)
+        if not match:
+            return None
+        name = match['name']
+        return (f'unknown type {name!r} (not in the {match["registry"]} '
+                f'registry){_suggest(name, registered_names())}')
+    if isinstance(error, TypeError):
+        match = _UNEXPECTED_ARG.search(message)
+        if not match:
+            return None
+        cls = next((r.get(match['cls']) for r in _registries()
+                    if r.get(match['cls']) is not None), None)
+        params = (inspect.signature(cls).parameters
+                  if inspect.isclass(cls) else [])
+        return (f'{match["cls"]} has no argument {match["arg"]!r}'
+                f'{_suggest(match["arg"], params)}')
+    if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
+                          UnsafeCheckpointError)):
+        return _strip_worker_traceback(str(error), error)
+    return None
+
+
+def run_cli(main: Callable, argv=None) -> int:
+    """Run a tool's ``main(argv)``; errors users cause are printed as one
+    ``error: ...`` line (exit code 2) instead of a traceback, unless the
+    environment sets ``SERANKDET_DEBUG=1``."""
+    try:
+        main(argv)
+    except Exception as error:
+        message = describe_error(error)
+        if message is None or os.environ.get(DEBUG_ENV, '0') != '0':
+            raise
+        print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
+              file=sys.stderr)
+        return 2
+    return 0

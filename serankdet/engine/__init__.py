@@ -1,3 +1,4 @@
+from .hooks import NonFiniteLossHook, RNGStateHook  # noqa: F401
 from .model_wrappers import CPUDistributedDataParallel
 from .runner import IRSTDRunner
 from .optimizers import Adan  # noqa: F401

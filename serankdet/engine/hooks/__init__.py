@@ -1,0 +1,4 @@
+from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .rng_state_hook import RNGStateHook
+
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook']
