@@ -10,8 +10,10 @@ model = dict(
         type='IRSTDDataPreProcessor', in_channels=1, mean=(0.0, ),
         std=(1.0, ), size_divisor=32),
     backbone=dict(
-        type='DATransNetEncoder', in_channels=1,
-        channels=(16, 32, 64, 128, 128)),
+        type='UNetEncoder', in_channels=1,
+        channels=(16, 32, 64, 128, 128),
+        block='residual',
+        block_cfg=dict(negative_slope=0.01)),
     neck=dict(
         type='DATransNetDecoder',
         in_channels=(16, 32, 64, 128, 128),

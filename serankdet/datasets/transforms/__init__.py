@@ -1,11 +1,11 @@
 from .formatting import PackIRSTDInputs
 from .loading import LoadIRSTDAnnotations, LoadIRSTDImageFromFile
+from .copy_paste import TargetCopyPaste
 from .processing import (LegacyTestResize, RandomGaussianBlur,
-                         RandomRescaleLongSide)
-from .samspl_copy_paste import RandomTranspose  # noqa: F401
-from .samspl_copy_paste import TargetCopyPaste  # noqa: F401
+                         RandomRescaleLongSide, RandomTranspose)
 
 __all__ = [
     'PackIRSTDInputs', 'LoadIRSTDAnnotations', 'LoadIRSTDImageFromFile',
-    'LegacyTestResize', 'RandomGaussianBlur', 'RandomRescaleLongSide'
+    'LegacyTestResize', 'RandomGaussianBlur', 'RandomRescaleLongSide',
+    'RandomTranspose', 'TargetCopyPaste'
 ]

@@ -150,3 +150,25 @@ class LegacyTestResize(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(size={self.size})'
+
+
+@TRANSFORMS.register_module()
+class RandomTranspose(BaseTransform):
+    """Swap the H and W axes of ``img`` and every seg field with probability
+    ``prob`` (SAM-SPL's NUDT-SIRST augmentation, with both flips)."""
+
+    def __init__(self, prob: float = 0.5) -> None:
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        for key in ['img'] + list(results.get('seg_fields', [])):
+            value = results[key]
+            axes = (1, 0) + tuple(range(2, value.ndim))
+            results[key] = np.ascontiguousarray(value.transpose(axes))
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob={self.prob})'

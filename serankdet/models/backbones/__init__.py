@@ -1,7 +1,9 @@
+from .hiera import HieraTrunk
+from .samspl_encoder import SAMSPLEncoder
+from .serankdet_encoder import SeRankDetEncoder
 from .unet_encoder import UNetEncoder
-from .datransnet_encoder import DATransNetEncoder  # noqa: F401
-from .serankdet_encoder import SeRankDetEncoder  # noqa: F401
-from .hiera import HieraTrunk  # noqa: F401
-from .samspl_encoder import SAMSPLEncoder  # noqa: F401
 
-__all__ = ['UNetEncoder']
+__all__ = [
+    'HieraTrunk', 'SAMSPLEncoder', 'SeRankDetEncoder',
+    'UNetEncoder'
+]

@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
-from ..layers.samspl_blocks import (ResCBAMBlock, consultation_generator,
+from ..layers.residual_block import ResidualBlock
+from ..layers.samspl_blocks import (consultation_generator,
                                     samspl_init_weights)
 
 
@@ -45,12 +46,12 @@ class SAMSPLEncoder(BaseModule):
         stem_channels = [3, width // 4, width // 2, width]
         self.stem = nn.ModuleList(
             nn.Sequential(*[
-                ResCBAMBlock(c_in if i == 0 else c_out, c_out)
+                ResidualBlock(c_in if i == 0 else c_out, c_out, cbam=True)
                 for i in range(stem_blocks)])
             for c_in, c_out in zip(stem_channels, stem_channels[1:]))
         dims = self.trunk.channels
         self.down_blocks = nn.ModuleList(
-            ResCBAMBlock(c_in, c_out) for c_in, c_out in zip(dims, dims[1:]))
+            ResidualBlock(c_in, c_out, cbam=True) for c_in, c_out in zip(dims, dims[1:]))
         self.consult_generators = nn.ModuleList(
             consultation_generator(c) for c in dims[:-1])
         self.out_channels = stem_channels[1:] + dims[1:]

@@ -1,4 +1,4 @@
-"""Plain U-Net encoder: the baseline backbone."""
+"""U-Net encoder: the baseline backbone, also DATransNet's encoder."""
 from typing import Sequence
 
 import torch.nn as nn
@@ -6,6 +6,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from serankdet.registry import MODELS
+from ..layers.residual_block import ResidualBlock
 
 
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -21,23 +22,38 @@ def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
 class UNetEncoder(BaseModule):
     """U-Net encoder returning one feature per stage, finest first.
 
+    Stage 0 is a block on the input; stage i > 0 is 2x2 max pooling followed
+    by a block. ``block='double_conv'`` is the plain U-Net stage;
+    ``block='residual'`` is :class:`ResidualBlock` (DATransNet's encoder:
+    ``channels=(16, 32, 64, 128, 128)``, ``block_cfg=dict(
+    negative_slope=0.01)``; the reference's unused sixth stage is not built).
+
     Input (B, in_channels, H, W) with H, W multiples of 2**(stages-1).
     Output: tuple of (B, channels[i], H / 2**i, W / 2**i).
 
     Args:
         in_channels (int): input channels.
         channels (Sequence[int]): width of every stage.
+        block (str): 'double_conv' or 'residual'.
+        block_cfg (dict, optional): keyword arguments of the block.
     """
+    BLOCKS = dict(double_conv=double_conv, residual=ResidualBlock)
 
     def __init__(self, in_channels: int = 1,
                  channels: Sequence[int] = (16, 32, 64, 128),
+                 block: str = 'double_conv',
+                 block_cfg: dict = None,
                  init_cfg=None):
         super().__init__(init_cfg)
+        if block not in self.BLOCKS:
+            raise ValueError(f'UNetEncoder block must be one of '
+                             f'{sorted(self.BLOCKS)}, got {block!r}')
+        make_block = self.BLOCKS[block]
         self.channels = list(channels)
         self.stride = 2**(len(self.channels) - 1)
         widths = [in_channels] + self.channels
         self.stages = nn.ModuleList(
-            double_conv(widths[i], widths[i + 1])
+            make_block(widths[i], widths[i + 1], **(block_cfg or {}))
             for i in range(len(self.channels)))
         self.pool = nn.MaxPool2d(2)
 
@@ -47,7 +63,7 @@ class UNetEncoder(BaseModule):
             raise ValueError(
                 f'{type(self).__name__} needs input sides that are multiples '
                 f'of {self.stride}, got {height}x{width}; pad the input '
-                f'(data_preprocessor.size_divisor={self.stride}).')
+                '(data_preprocessor.size_divisor).')
         feats = []
         for index, stage in enumerate(self.stages):
             x = stage(x if index == 0 else self.pool(x))

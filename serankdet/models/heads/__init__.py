@@ -1,5 +1,7 @@
 from .base_irstd_head import BaseIRSTDHead
+from .datransnet_head import DATransNetHead
 from .irstd_head import IRSTDHead
-from .datransnet_head import DATransNetHead  # noqa: F401
 
-__all__ = ['BaseIRSTDHead', 'IRSTDHead']
+__all__ = [
+    'BaseIRSTDHead', 'DATransNetHead', 'IRSTDHead'
+]

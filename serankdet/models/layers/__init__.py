@@ -1,13 +1,21 @@
 """Reusable building blocks of the models."""
+from .cbam import ChannelAttention, SpatialAttention
 from .conv_bn_relu import conv_bn_relu
 from .ddc_block import DDCBlock
 from .difference_conv import CentralDifferenceConv2d
-from .gfem import GFEM, SubsampledNonLocal2d  # noqa: F401
-from .gradient_attention import GradientAttention  # noqa: F401
+from .gfem import GFEM, SubsampledNonLocal2d
+from .gradient_attention import GradientAttention
 from .lsff import LSFF
+from .residual_block import ResidualBlock
+from .samspl_blocks import (ChannelGate, MutualCalibrationUpBlock,
+                            SelfPromptGenerator)
 from .serank_attention import SeRankAttention, sinusoid_table
+from .two_way_transformer import TwoWayTransformer
 
 __all__ = [
-    'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'LSFF',
-    'SeRankAttention', 'sinusoid_table'
+    'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'GFEM',
+    'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
+    'MutualCalibrationUpBlock', 'ResidualBlock', 'SelfPromptGenerator',
+    'ChannelAttention', 'SpatialAttention',
+    'SeRankAttention', 'sinusoid_table', 'TwoWayTransformer'
 ]

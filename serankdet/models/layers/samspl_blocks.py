@@ -1,6 +1,6 @@
 """Building blocks of SAM-SPL (Fu et al., TGRS 2025).
 
-Res-CBAM block of the task encoder, consultation generator, self-prompt
+Consultation generator, self-prompt
 generator, skip channel gate and mutual-calibration up block, plus the
 reference initialisation rule.
 """
@@ -27,71 +27,6 @@ def samspl_init_weights(module: nn.Module) -> None:
         elif isinstance(layer, nn.BatchNorm2d):
             nn.init.normal_(layer.weight, 1.0, 0.02)
             nn.init.zeros_(layer.bias)
-
-
-class ChannelAttention(nn.Module):
-    """CBAM channel gate: sigmoid(MLP(avgpool x) + MLP(maxpool x)).
-
-    (B, C, H, W) -> (B, C, 1, 1) weights; the MLP is two bias-free 1x1 convs
-    with a C/4 bottleneck.
-    """
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.fc1 = nn.Conv2d(channels, channels // 4, 1, bias=False)
-        self.fc2 = nn.Conv2d(channels // 4, channels, 1, bias=False)
-
-    def _mlp(self, x: Tensor) -> Tensor:
-        return self.fc2(F.relu(self.fc1(x)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.sigmoid(
-            self._mlp(F.adaptive_avg_pool2d(x, 1)) +
-            self._mlp(F.adaptive_max_pool2d(x, 1)))
-
-
-class SpatialAttention(nn.Module):
-    """CBAM spatial gate: sigmoid(conv7x7([mean_c x, max_c x])).
-
-    (B, C, H, W) -> (B, 1, H, W) weights.
-    """
-
-    def __init__(self, kernel_size: int = 7):
-        super().__init__()
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2,
-                              bias=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        pooled = torch.cat([x.mean(dim=1, keepdim=True),
-                            x.amax(dim=1, keepdim=True)], dim=1)
-        return torch.sigmoid(self.conv(pooled))
-
-
-class ResCBAMBlock(nn.Module):
-    """Residual block with CBAM attention (the task encoder's unit).
-
-    (B, in, H, W) -> (B, out, H, W): relu(CBAM(BN(conv3x3(relu(BN(conv3x3
-    x))))) + shortcut), the shortcut being conv1x1 + BN when the channels
-    change, else identity; CBAM = channel gate then spatial gate.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = nn.Identity() if in_channels == out_channels else \
-            nn.Sequential(nn.Conv2d(in_channels, out_channels, 1),
-                          nn.BatchNorm2d(out_channels))
-        self.ca = ChannelAttention(out_channels)
-        self.sa = SpatialAttention()
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        out = self.ca(out) * out
-        out = self.sa(out) * out
-        return F.relu(out + self.shortcut(x))
 
 
 def consultation_generator(channels: int) -> nn.Sequential:

@@ -1,0 +1,160 @@
+"""Errors users meet give one clear ``error: ...`` message (exit code 2)."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from serankdet.apis.train_utils import (ConfigError, build_runner,
+                                        check_config)
+from serankdet.engine.runner import CheckpointMismatchError, check_state_dict
+from serankdet.registry import MODELS
+from tests.conftest import REPO_ROOT
+from .conftest import run_tool_cli, write_config
+
+
+def _error(capsys):
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'Traceback' not in err, err
+    return err.splitlines()[0]
+
+
+@pytest.fixture
+def tiny_checkpoint(tiny_config, tmp_path):
+    from mmengine.config import Config
+    model = MODELS.build(Config.fromfile(tiny_config).model)
+    path = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
+def test_unknown_type_names_key_and_nearest(tiny_config, capsys):
+    code = run_tool_cli('train', tiny_config, '--cfg-options',
+                        'model.backbone.type=UNetEncodr')
+    assert code == 2
+    assert _error(capsys).startswith(
+        "error: unknown type 'UNetEncodr' at model.backbone.type: no "
+        "registry holds it; did you mean UNetEncoder, UNetDecoder")
+
+
+def test_unknown_pipeline_type(tiny_config):
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_config)
+    cfg.train_dataloader.dataset.pipeline[2].type = 'RandomFlp'
+    with pytest.raises(ConfigError, match=r"'RandomFlp' at train_dataloader"
+                       r"\.dataset\.pipeline\[2\]\.type.*RandomFlip"):
+        check_config(cfg)
+
+
+def test_misspelled_top_level_key(tmp_path, capsys):
+    config = write_config(str(tmp_path), 'typo.py',
+                          'train_dataloder = dict(batch_size=2)')
+    assert run_tool_cli('train', config) == 2
+    assert _error(capsys) == (
+        "error: config key 'train_dataloder' is not used by the runner (it "
+        "would be silently ignored); did you mean 'train_dataloader'?")
+
+
+def test_misspelled_argument(tiny_config, tmp_path, capsys):
+    code = run_tool_cli('train', tiny_config, '--work-dir', str(tmp_path / 'w'),
+                        '--cfg-options', 'model.backbone.chanels=[4,8]')
+    assert code == 2
+    assert _error(capsys) == ("error: UNetEncoder has no argument 'chanels'; "
+                              "did you mean channels?")
+
+
+def test_checkpoint_of_another_variant(tiny_config, tiny_checkpoint,
+                                       tmp_path, capsys):
+    wide = '[8,16,32,64]'
+    code = run_tool_cli(
+        'test', tiny_config, tiny_checkpoint, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options',
+        f'model.backbone.channels={wide}', f'model.neck.in_channels={wide}',
+        f'model.decode_head.in_channels={wide}')
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: checkpoint {tiny_checkpoint} does not fit '
+                          'IRSTDSegmentor (saved from another model or '
+                          'variant?); nothing was loaded.\n')
+    assert '  41 shape mismatches (checkpoint vs model):\n' \
+        '    backbone.stages.0.0.conv.weight: 4x1x3x3 vs 8x1x3x3\n' in err
+    assert '... and 36 more' in err and 'missing' not in err
+
+
+def test_checkpoint_of_another_model_loads_nothing(tiny_config,
+                                                   tiny_checkpoint, tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_config)
+    cfg.work_dir = str(tmp_path / 'w')
+    cfg.experiment_name = 'foreign'
+    runner = build_runner(cfg)
+    before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    foreign = str(tmp_path / 'foreign.pth')
+    state = torch.load(tiny_checkpoint)['state_dict']
+    state = {k: torch.zeros_like(v) for k, v in state.items()
+             if not k.startswith('decode_head')}
+    state['head.fc.weight'] = torch.zeros(2, 3)
+    torch.save(dict(state_dict=state), foreign)
+    with pytest.raises(CheckpointMismatchError) as info:
+        runner.load_checkpoint(foreign)
+    message = str(info.value)
+    assert '\n  6 weights of the model missing from the checkpoint:\n' \
+        '    decode_head.main_conv.weight (1x4x1x1)' in message
+    assert '\n  1 checkpoint weights the model does not have:\n' \
+        '    head.fc.weight (2x3)' in message
+    after = runner.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_check_state_dict_accepts_match():
+    state = dict(a=torch.zeros(2), b=torch.ones(1, 3))
+    check_state_dict(state, dict(state), 'x.pth')
+
+
+def test_missing_dataset_root(tiny_config, tiny_checkpoint, tmp_path,
+                              capsys):
+    missing = str(tmp_path / 'missing')
+    config = write_config(str(tmp_path), 'missing_root.py', f'''
+test_dataloader = dict(dataset=dict(
+    _delete_=True, type='IRSTDDataset', data_root={missing!r},
+    data_prefix=dict(img_path='test/images', seg_map_path='test/masks'),
+    pipeline={{{{_base_.test_pipeline}}}}))''')
+    code = run_tool_cli('test', config, tiny_checkpoint, '--work-dir',
+                        str(tmp_path / 'w'))
+    assert code == 2
+    assert _error(capsys) == (
+        f'error: image folder {missing}/test/images does not exist. Check '
+        'data_root and data_prefix (see datasets/README.md for the expected '
+        'layout).')
+
+
+def test_input_side_the_model_cannot_take(tiny_config, tiny_checkpoint,
+                                          tmp_path, capsys):
+    data = str(tmp_path / 'data60')
+    config = write_config(str(tmp_path), 'side60.py', f'''
+model = dict(data_preprocessor=dict(size_divisor=None))
+test_dataloader = dict(dataset=dict(data_root={data!r}, img_size=(60, 60)))''')
+    code = run_tool_cli('test', config, tiny_checkpoint, '--work-dir',
+                        str(tmp_path / 'w'))
+    assert code == 2
+    assert _error(capsys) == (
+        'error: UNetEncoder needs input sides that are multiples of 8, got '
+        '60x60; pad the input (data_preprocessor.size_divisor=8).')
+
+
+def test_command_line_prints_error_without_traceback(tmp_path):
+    """The real command line: one message, exit status 2; the traceback
+    only with SERANKDET_DEBUG=1."""
+    args = [sys.executable, 'tools/misc/check_dataset.py',
+            str(tmp_path / 'nowhere')]
+    result = subprocess.run(args, cwd=REPO_ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert result.stderr == (f'error: dataset root {tmp_path}/nowhere does '
+                             'not exist\n(set SERANKDET_DEBUG=1 to see the '
+                             'traceback)\n')
+    import os
+    debug = subprocess.run(args, cwd=REPO_ROOT, capture_output=True,
+                           text=True, env=dict(os.environ, SERANKDET_DEBUG='1'))
+    assert debug.returncode == 1 and 'Traceback' in debug.stderr
