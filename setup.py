@@ -36,5 +36,8 @@ setup(
         'matplotlib>=3.7',
         'pytorch-optimizer==4.1.0',
     ],
-    extras_require=dict(tests=['pytest==9.0.1'], tensorboard=['tensorboard']),
+    extras_require=dict(
+        tests=['pytest==9.0.1'],
+        deploy=['onnx==1.23.2', 'onnxruntime==1.31.1', 'onnxscript==0.7.2'],
+        tensorboard=['tensorboard']),
 )

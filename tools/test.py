@@ -1,12 +1,14 @@
 """Evaluate a checkpoint on a config's test set.
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out FILE] [--show]
-        [--show-dir DIR] [--cfg-options key=value ...]
+        [--show-dir DIR] [--save-curves FILE [--curve-points N]]
+        [--cfg-options key=value ...]
 
 Prints the metric table and writes the metrics as JSON (``--out``, default
 ``<work_dir>/test_metrics.json``). ``--show-dir`` writes one panel per image
 (image | ground truth | prediction, hits green, misses blue, false alarms
-red).
+red). ``--save-curves`` also writes Pd, Fa, IoU, ... at N probability
+thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py).
 """
 import argparse
 import json
@@ -28,6 +30,10 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='folder for per-image panels')
     parser.add_argument('--wait-time', type=float, default=0.5,
                         help='seconds each panel is displayed with --show')
+    parser.add_argument('--save-curves', metavar='FILE',
+                        help='write per-threshold Pd/Fa/IoU curves (JSON)')
+    parser.add_argument('--curve-points', type=int, default=99,
+                        help='thresholds of --save-curves (default 99)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -46,6 +52,12 @@ def main(argv=None):
         hook.update(draw=True, interval=1, show=args.show,
                     wait_time=max(args.wait_time, 0.01),
                     out_dir=args.show_dir)
+    if args.save_curves:
+        evaluators = cfg.test_evaluator
+        for metric in (evaluators if isinstance(evaluators, list) else
+                       [evaluators]):
+            metric.update(curve_thresholds=args.curve_points,
+                          curve_file=args.save_curves)
     runner = build_runner(cfg)
     metrics = runner.test()
     out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')

@@ -4,7 +4,7 @@
 # base/crop 256, batch 4, 400 iterations of AdamW 1e-3 (50 warm-up
 # iterations, then poly), test split evaluated at the end.
 _base_ = [
-    '../_base_/models/serankdet.py', '../_base_/datasets/sirst.py',
+    '../_base_/models/serankdet.py', '../_base_/datasets/irstd_common.py',
     '../_base_/schedules/schedule_2k.py', '../_base_/default_runtime.py'
 ]
 base_channels = 8
@@ -14,20 +14,11 @@ model = dict(
                   topk_budget=512 * base_channels),
     neck=dict(in_channels=channels),
     decode_head=dict(in_channels=channels))
-crop_size = (256, 256)
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomRescaleLongSide', base_size=256, ratio_range=(0.5, 2.0)),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
-    dict(type='PackIRSTDInputs'),
-]
+# SIRST with the common 256 recipe (the paper config uses base 512)
+data_root = 'datasets/SIRST'
 train_dataloader = dict(batch_size=4, num_workers=2,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=2)
+                        dataset=dict(data_root=data_root))
+val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),

@@ -27,7 +27,8 @@ def run_tool_cli(name, *argv):
         unique = f'run{next(_names)}'
         if '--cfg-options' not in argv:
             argv.append('--cfg-options')
-        argv += [f'experiment_name={unique}', f'visualizer.name={unique}']
+        at = argv.index('--cfg-options') + 1
+        argv[at:at] = [f'experiment_name={unique}', f'visualizer.name={unique}']
     return run_cli(tool_main(name), argv)
 
 

@@ -14,18 +14,25 @@ The ONNX graph maps the *preprocessed* input to the main logits:
 * output ``logits``: float32 (B, 1, H, W); sigmoid gives the target
   probability, a pixel is a target when it exceeds the printed threshold.
 
-The export uses PyTorch's TorchScript-based exporter (``dynamo=False``): it
-needs only ``onnx`` and ``onnxruntime`` (no ``onnxscript``) and exports the
-fixed-size shapes these models produce. After export the script runs the
-graph with onnxruntime on a random input, prints the largest difference to
-PyTorch and exits with status 1 when it exceeds ``--atol``.
+Two exporters (``--exporter``): ``dynamo`` (default; PyTorch's
+``torch.export``-based exporter, needs ``onnxscript``) and ``torchscript``
+(the deprecated tracer: fast, needs only ``onnx``, but cannot export every
+model, e.g. DATransNet's instance norm over a reshaped tensor). With
+``--dynamic`` the batch, height and width become symbolic where the model
+allows it (``dynamo`` keeps a dimension static when the model's code
+specialises on it; the script prints which are dynamic). After export the
+script runs the graph with onnxruntime on random inputs (a second size with
+``--dynamic``), prints the largest difference to PyTorch and exits with
+status 1 when it exceeds ``--atol``.
 """
 import argparse
 import json
+import logging
 import os
 import os.path as osp
 import sys
 import warnings
+from typing import List
 
 import numpy as np
 import torch
@@ -64,8 +71,11 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--dynamic', action='store_true',
                         help='dynamic batch, height and width')
-    parser.add_argument('--opset', type=int, default=17,
-                        help='ONNX opset version (default 17)')
+    parser.add_argument('--opset', type=int, default=18,
+                        help='ONNX opset version (default 18)')
+    parser.add_argument('--exporter', choices=('dynamo', 'torchscript'),
+                        default='dynamo', help='PyTorch exporter (default '
+                        'dynamo, which needs onnxscript)')
     parser.add_argument('--atol', type=float, default=1e-4,
                         help='largest accepted |onnxruntime - PyTorch|')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -97,39 +107,53 @@ def check_shape(shape, size_divisor) -> tuple:
     return tuple(shape)
 
 
-def onnx_difference(path: str, wrapper: torch.nn.Module,
-                    inputs: torch.Tensor) -> float:
-    """Largest |onnxruntime(inputs) - wrapper(inputs)|."""
+def run_onnx(path: str, inputs: torch.Tensor) -> np.ndarray:
     import onnxruntime
     session = onnxruntime.InferenceSession(
         path, providers=['CPUExecutionProvider'])
-    (ort_out, ) = session.run(['logits'], {'input': inputs.numpy()})
-    with torch.no_grad():
-        torch_out = wrapper(inputs).numpy()
-    if ort_out.shape != torch_out.shape:
-        raise SystemExit(f'error: onnxruntime gives {ort_out.shape}, '
-                         f'PyTorch {torch_out.shape}')
-    return float(np.abs(ort_out - torch_out).max())
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: inputs.numpy()})[0]
+
+
+def dynamic_dims(path: str) -> List[int]:
+    """Indices of the symbolic dimensions of the graph's input."""
+    import onnx
+    dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+    return [i for i, dim in enumerate(dims) if not dim.HasField('dim_value')]
 
 
 def export(model: torch.nn.Module, out: str, shape, batch_size=1,
-           dynamic=False, opset=17) -> LogitsModel:
-    """Write ``model``'s main logits graph for (batch_size, C, *shape)."""
+           dynamic=False, opset=18, exporter='dynamo') -> LogitsModel:
+    """Write ``model``'s main logits graph for (batch_size, C, *shape).
+
+    The preprocessing the graph expects is stored in the model metadata
+    under ``serankdet.preprocessing`` (JSON).
+    """
     import onnx
     wrapper = LogitsModel(model).eval()
     channels = model.data_preprocessor.in_channels
     dummy = torch.randn(batch_size, channels, *shape)
-    axes = {0: 'batch', 2: 'height', 3: 'width'}
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    names = dict(input_names=['input'], output_names=['logits'],
+                 opset_version=opset)
     with torch.no_grad(), warnings.catch_warnings():
-        # The tracer warns about every shape test in the models; the result
+        # The tracers warn about every shape test in the models; the result
         # is checked numerically instead (on a second size with --dynamic).
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        warnings.simplefilter('ignore', DeprecationWarning)
-        torch.onnx.export(
-            wrapper, (dummy, ), out, dynamo=False, opset_version=opset,
-            input_names=['input'], output_names=['logits'],
-            dynamic_axes=dict(input=axes, logits=axes) if dynamic else None)
+        warnings.simplefilter('ignore')
+        if exporter == 'dynamo':
+            # its op registry logs every optional torchvision op it skips
+            logging.getLogger('torch.onnx').setLevel(logging.ERROR)
+            auto = torch.export.Dim.AUTO
+            torch.onnx.export(
+                wrapper, (dummy, ), out, dynamo=True, external_data=False,
+                verbose=False, dynamic_shapes=(
+                    {0: auto, 2: auto, 3: auto}, ) if dynamic else None,
+                **names)
+        else:
+            axes = {0: 'batch', 2: 'height', 3: 'width'}
+            torch.onnx.export(
+                wrapper, (dummy, ), out, dynamo=False, dynamic_axes=dict(
+                    input=axes, logits=axes) if dynamic else None, **names)
     graph = onnx.load(out)
     onnx.checker.check_model(graph)
     onnx.helper.set_model_props(graph, {
@@ -151,22 +175,33 @@ def main(argv=None) -> int:
     for key, value in info.items():
         print(f'  {key}: {value}')
     wrapper = export(model, args.out, shape, args.batch_size, args.dynamic,
-                     args.opset)
-    print(f'exported {args.out} (opset {args.opset}, '
-          f'{"dynamic" if args.dynamic else "static"} shape, traced at '
-          f'{args.batch_size}x{info["in_channels"]}x{shape[0]}x{shape[1]})')
-    checks = [(args.batch_size, shape)]
-    if args.dynamic:
-        step = div or 8
-        checks.append((args.batch_size + 1, (shape[0] + step,
-                                              shape[1] + 2 * step)))
+                     args.opset, args.exporter)
+    dims = dynamic_dims(args.out)
+    names = ('batch', 'channels', 'height', 'width')
+    print(f'exported {args.out} ({args.exporter} exporter, opset '
+          f'{args.opset}, traced at {args.batch_size}x{info["in_channels"]}'
+          f'x{shape[0]}x{shape[1]}; dynamic dimensions: '
+          f'{", ".join(names[i] for i in dims) or "none"})')
+    sizes = [(args.batch_size, info['in_channels']) + shape]
+    if dims:
+        # a second input that changes every symbolic dimension
+        step = (1, 0, div or 8, 2 * (div or 8))
+        sizes.append(tuple(s + step[i] if i in dims else s
+                           for i, s in enumerate(sizes[0])))
     worst = 0.0
-    for batch, size in checks:
-        inputs = torch.randn(batch, info['in_channels'], *size)
-        diff = onnx_difference(args.out, wrapper, inputs)
+    for size in sizes:
+        inputs = torch.randn(*size)
+        with torch.no_grad():
+            expected = wrapper(inputs).numpy()
+        actual = run_onnx(args.out, inputs)
+        if actual.shape != expected.shape:
+            print(f'error: onnxruntime gives {actual.shape}, PyTorch '
+                  f'{expected.shape}', file=sys.stderr)
+            return 1
+        diff = float(np.abs(actual - expected).max())
         worst = max(worst, diff)
-        print(f'max |onnxruntime - PyTorch| on a random {batch}x'
-              f'{info["in_channels"]}x{size[0]}x{size[1]} input: {diff:.3g}')
+        print(f'max |onnxruntime - PyTorch| on a random '
+              f'{"x".join(map(str, size))} input: {diff:.3g}')
     if worst > args.atol:
         print(f'error: the difference exceeds --atol {args.atol}',
               file=sys.stderr)

@@ -2,6 +2,8 @@
 import math
 import os.path as osp
 
+import torch
+
 from mmengine.hooks import Hook
 
 from serankdet.registry import HOOKS
@@ -28,7 +30,7 @@ class NonFiniteLossHook(Hook):
                          outputs=None) -> None:
         if not outputs or 'loss' not in outputs:
             return
-        loss = float(outputs['loss'])
+        loss = float(torch.as_tensor(outputs['loss']).detach())
         if math.isfinite(loss):
             return
         last = osp.join(runner.work_dir, 'last_checkpoint')
@@ -37,7 +39,7 @@ class NonFiniteLossHook(Hook):
                 kept = f'the last good checkpoint is {handle.read().strip()}'
         else:
             kept = 'no checkpoint had been saved yet'
-        parts = ', '.join(f'{key}={float(value):.4g}'
+        parts = ', '.join(f'{key}={float(torch.as_tensor(value).detach()):.4g}'
                           for key, value in outputs.items()
                           if 'loss' in key and key != 'loss')
         raise NonFiniteLossError(

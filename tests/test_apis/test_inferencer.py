@@ -1,0 +1,234 @@
+"""IRSTDInferencer: inputs of every kind, target lists, batching, tiling."""
+import textwrap
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from serankdet.apis import IRSTDInferencer, Target
+from serankdet.apis.inferencer import (extract_targets, list_images,
+                                       tile_test_cfg)
+from serankdet.datasets.image_io import InvalidSampleError
+from serankdet.models.segmentors.irstd_segmentor import _window_starts
+from tests.conftest import REPO_ROOT
+
+DEMO = f'{REPO_ROOT}/configs/unet/unet_1xb8-800i_synthetic-128x128.py'
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    """A 3-level U-Net (total stride 4) config and random-weight checkpoint.
+
+    Receptive field of the main logits: the two 3x3 convs of each level
+    reach 2 px at level 0, 2 x 2 px at level 1 and 2 x 4 px at level 2;
+    with the 2x2 pools and the bilinear upsamplings of the decoder (one
+    coarse pixel each) an output pixel depends on input pixels at most 25 px
+    away (derivation in test_tiled_equals_whole_away_from_tile_borders).
+    """
+    folder = tmp_path_factory.mktemp('tiny')
+    config = folder / 'tiny_unet.py'
+    config.write_text(textwrap.dedent(f'''
+        _base_ = [{DEMO!r}]
+        channels = (4, 8, 16)
+        model = dict(
+            data_preprocessor=dict(size_divisor=4),
+            backbone=dict(channels=channels),
+            neck=dict(in_channels=channels),
+            decode_head=dict(in_channels=channels, side_in_indices=(1, 2),
+                             output_weights=(1.0, 0.5, 0.25)))
+        '''))
+    torch.manual_seed(0)
+    inferencer = IRSTDInferencer(str(config))
+    # random BN statistics so that the network is not near-linear
+    for module in inferencer.model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+    checkpoint = folder / 'tiny.pth'
+    torch.save(dict(state_dict=inferencer.model.state_dict()), checkpoint)
+    return str(config), str(checkpoint)
+
+
+def frame(shape, seed=0, dtype=np.uint8):
+    top = np.iinfo(dtype).max
+    return np.random.default_rng(seed).integers(0, top, shape, dtype)
+
+
+def test_extract_targets_hand_computed():
+    probs = np.zeros((6, 8), np.float32)
+    probs[1, 1:4] = (0.6, 0.9, 0.7)       # a horizontal bar
+    probs[3:5, 6] = (0.8, 0.55)           # a vertical bar
+    probs[4, 5] = 0.3                     # below threshold: not a target
+    targets = extract_targets(probs, probs > 0.5)
+    assert targets == [
+        Target(centroid=(2.0, 1.0), bbox=(1, 1, 3, 1), area=3,
+               peak_score=pytest.approx(0.9),
+               mean_score=pytest.approx((0.6 + 0.9 + 0.7) / 3)),
+        Target(centroid=(6.0, 3.5), bbox=(6, 3, 1, 2), area=2,
+               peak_score=pytest.approx(0.8),
+               mean_score=pytest.approx((0.8 + 0.55) / 2)),
+    ]
+    assert targets[1].to_dict()['bbox'] == [6, 3, 1, 2]
+    assert extract_targets(probs, np.zeros_like(probs)) == []
+
+
+def test_paths_arrays_and_lists(tiny, tmp_path):
+    config, checkpoint = tiny
+    inferencer = IRSTDInferencer(config, checkpoint, batch_size=2)
+    image = frame((30, 44))
+    path = str(tmp_path / 'a.png')
+    cv2.imwrite(path, image)
+    one = inferencer(path)
+    assert one.source == path
+    assert one.mask.shape == one.probabilities.shape == (30, 44)
+    assert one.probabilities.dtype == np.float32
+    np.testing.assert_array_equal(one.image, image)
+    np.testing.assert_array_equal(
+        one.mask, one.probabilities > inferencer.threshold)
+    from_array = inferencer(image)
+    np.testing.assert_array_equal(from_array.probabilities, one.probabilities)
+    listed = inferencer([path, image])
+    assert [r.source for r in listed] == [path, None]
+    # batched with another frame: the same up to float rounding
+    np.testing.assert_allclose(listed[1].probabilities, one.probabilities,
+                               atol=1e-6)
+    # a folder gives a list, sorted
+    cv2.imwrite(str(tmp_path / 'b.png'), image)
+    assert [r.source for r in inferencer(str(tmp_path))] == [
+        path, str(tmp_path / 'b.png')]
+
+
+def test_16bit_and_rgba_frames_are_read_as_gray(tiny, tmp_path):
+    config, checkpoint = tiny
+    inferencer = IRSTDInferencer(config, checkpoint)
+    gray8 = frame((24, 28), seed=1)
+    reference = inferencer(gray8)
+    # 16-bit: the same scene at 257x finer steps is the same network input
+    path16 = str(tmp_path / 'frame16.png')
+    cv2.imwrite(path16, gray8.astype(np.uint16) * 257)
+    result16 = inferencer(path16)
+    assert result16.image.dtype == np.uint16 and result16.max_value == 65535
+    np.testing.assert_allclose(result16.probabilities,
+                               reference.probabilities, atol=1e-6)
+    # RGBA: BT.601 luma of the colour, alpha ignored
+    rgb = frame((24, 28, 3), seed=2)
+    bgra = np.dstack([rgb[..., ::-1], frame((24, 28), seed=3)])
+    path_rgba = str(tmp_path / 'frame_rgba.png')
+    cv2.imwrite(path_rgba, bgra)
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    result = inferencer(path_rgba)
+    assert result.image.dtype == np.uint8 and result.max_value == 255
+    assert np.abs(result.image - luma).max() <= 0.5 + 1e-6  # rounded
+    np.testing.assert_allclose(result.probabilities,
+                               inferencer(result.image).probabilities,
+                               atol=1e-6)
+
+
+def test_mixed_sizes_batch_like_single_frames(tiny):
+    config, checkpoint = tiny
+    frames = [frame((40, 48), 0), frame((40, 48), 1), frame((33, 50), 2),
+              frame((40, 47), 3), frame((33, 50), 4)]
+    single = IRSTDInferencer(config, checkpoint, batch_size=1)(frames)
+    batched = IRSTDInferencer(config, checkpoint, batch_size=3)(frames)
+    for one, many, image in zip(single, batched, frames):
+        assert many.mask.shape == image.shape
+        np.testing.assert_allclose(many.probabilities, one.probabilities,
+                                   atol=1e-6)
+
+
+def test_unreadable_frame_is_reported_and_the_rest_processed(tiny, tmp_path):
+    config, checkpoint = tiny
+    inferencer = IRSTDInferencer(config, checkpoint, batch_size=4)
+    good = [str(tmp_path / f'{i}.png') for i in range(3)]
+    for i, path in enumerate(good):
+        cv2.imwrite(path, frame((20, 24), i))
+    bad = str(tmp_path / '1b.png')
+    with open(bad, 'wb') as handle:
+        handle.write(b'not an image')
+    items = [good[0], good[1], bad, str(tmp_path / 'missing.png'), good[2]]
+    results = list(inferencer.stream(items))
+    assert [item for item, _ in results] == items
+    assert isinstance(results[2][1], InvalidSampleError)
+    assert 'cannot decode' in str(results[2][1])
+    assert isinstance(results[3][1], FileNotFoundError)
+    assert all(r.mask.shape == (20, 24)
+               for i, (_, r) in enumerate(results) if i in (0, 1, 4))
+    with pytest.raises(InvalidSampleError, match='1b.png'):
+        inferencer(items)
+
+
+def test_list_images_file_folder_glob(tmp_path):
+    for name in ('b/2.PNG', 'a.tif', 'b/c/1.jpg', 'notes.txt'):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'')
+    assert list_images(str(tmp_path)) == [
+        str(tmp_path / n) for n in ('a.tif', 'b/2.PNG', 'b/c/1.jpg')]
+    assert list_images(str(tmp_path / 'b' / '**' / '*.jpg')) == [
+        str(tmp_path / 'b/c/1.jpg')]
+    assert list_images(str(tmp_path / 'notes.txt')) == [
+        str(tmp_path / 'notes.txt')]
+    with pytest.raises(FileNotFoundError, match='no image'):
+        list_images(str(tmp_path / 'nothing*'))
+
+
+def test_tile_test_cfg():
+    assert tile_test_cfg((64, 96), 16, 8) == dict(
+        mode='slide', crop_size=(64, 96), stride=(48, 80))
+    # a fraction; strides rounded down to the network stride
+    assert tile_test_cfg(64, 0.3, 8)['stride'] == (40, 40)
+    with pytest.raises(ValueError, match='multiples of .* size_divisor 8'):
+        tile_test_cfg((60, 64), 16, 8)
+    with pytest.raises(ValueError, match='leaves no stride'):
+        tile_test_cfg(64, 60, 8)
+    with pytest.raises(ValueError, match=r'\[0, 1\)'):
+        tile_test_cfg(64, 1.5, 8)
+
+
+def test_tiled_equals_whole_away_from_tile_borders(tiny):
+    """Sliding windows give the whole-frame logits far from window edges.
+
+    Receptive field of the tiny U-Net's main output (radius, input px):
+    encoder level 0 (two 3x3 convs) 2; level 1 adds the 2x2 pool (1) and two
+    convs at stride 2 (4); level 2 the pool (2) and two convs at stride 4
+    (8); the decoder's bilinear upsampling + two convs add 4 + 4 at level 1
+    and 2 + 2 at level 0, plus rounding of the pooling grid: at most 25 px.
+    Windows start at multiples of the total stride (4), so inside a window
+    every pixel further than 25 px from the window's edges (edges on the
+    frame border do not count: zero padding is the same there) sees exactly
+    the input the whole frame gives it. We compare the pixels at least 28 px
+    from the inner edges of every window covering them; there the only
+    difference is float rounding of convolutions on differently sized
+    arrays (~1e-6), hence atol 1e-4 on logits of magnitude ~1.
+    """
+    config, checkpoint = tiny
+    image = frame((200, 232), seed=5)
+    whole = IRSTDInferencer(config, checkpoint)
+    tiled = IRSTDInferencer(config, checkpoint, tile=(128, 128), overlap=64)
+    assert tiled.model.test_cfg == dict(mode='slide', crop_size=(128, 128),
+                                        stride=(64, 64))
+
+    def logits(inferencer):
+        probs = inferencer(image).probabilities.astype(np.float64)
+        return np.log(probs) - np.log1p(-probs)
+
+    diff = np.abs(logits(tiled) - logits(whole))
+    margin = 28
+    safe = np.ones(image.shape, bool)
+    for axis, size in enumerate(image.shape):
+        coords = np.arange(size)
+        ok = np.ones(size, bool)
+        for start in _window_starts(size, 128, 64):
+            inside = (coords >= start) & (coords < start + 128)
+            near = np.zeros(size, bool)
+            if start > 0:
+                near |= coords < start + margin
+            if start + 128 < size:
+                near |= coords >= start + 128 - margin
+            ok &= ~(inside & near)
+        safe &= ok[:, None] if axis == 0 else ok[None, :]
+    assert safe.sum() > 0.3 * safe.size  # the comparison covers much
+    assert diff[safe].max() < 1e-4
+    # and tiling does change the logits near the window edges
+    assert diff[~safe].max() > 1e-3

@@ -1,0 +1,146 @@
+"""tools/infer.py: files written, target lists, unreadable files, no
+overwriting."""
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from serankdet.apis import init_model
+from serankdet.datasets.synthetic import write_synthetic_dataset
+from serankdet.models.segmentors.irstd_segmentor import IRSTDSegmentor
+from tests.conftest import REPO_ROOT
+from tools.infer import main as infer_main
+from .conftest import DEMO_CONFIG
+
+TARGET_KEYS = {'centroid', 'bbox', 'area', 'peak_score', 'mean_score'}
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    """Synthetic frames (8-bit and 16-bit) and a random-weight U-Net."""
+    root = tmp_path_factory.mktemp('infer')
+    meta = write_synthetic_dataset(str(root / 'synthetic'), num_train=0,
+                                   num_test=6, img_size=(48, 64), seed=2)
+    frames = root / 'frames'
+    shutil.copytree(root / 'synthetic' / 'test' / 'images', frames / 'a')
+    (frames / 'b').mkdir()
+    for stem in ('test_00000', 'test_00001'):  # the same scenes in 16 bit
+        img = cv2.imread(str(frames / 'a' / f'{stem}.png'),
+                         cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(frames / 'b' / f'{stem}.png'),
+                    img.astype(np.uint16) * 257)
+    torch.manual_seed(0)
+    checkpoint = str(root / 'unet.pth')
+    torch.save(dict(state_dict=init_model(DEMO_CONFIG).state_dict()),
+               checkpoint)
+    return dict(root=root, frames=frames, checkpoint=checkpoint, meta=meta)
+
+
+def test_cli_writes_results_and_reports_unreadable_files(setup, tmp_path):
+    frames = tmp_path / 'frames'
+    shutil.copytree(setup['frames'], frames)
+    (frames / 'a' / 'broken.png').write_bytes(b'\x89PNG truncated')
+    out = tmp_path / 'out'
+    args = [sys.executable, 'tools/infer.py', DEMO_CONFIG,
+            setup['checkpoint'], str(frames), '--out-dir', str(out),
+            '--save-prob', '--save-overlay', '--batch-size', '3',
+            '--threshold', '0.4']
+    result = subprocess.run(
+        args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1'))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert '1 file(s) could not be read' in result.stderr
+    assert 'broken.png: cannot decode' in result.stderr
+    assert '8 frames' in result.stdout and 'frames/s' in result.stdout
+    with open(out / 'targets.json') as handle:
+        report = json.load(handle)
+    assert report['run']['threshold'] == 0.4
+    assert len(report['failed']) == 1
+    assert report['failed'][0]['file'] == str(frames / 'a' / 'broken.png')
+    assert 'cannot decode' in report['failed'][0]['error']
+    names = [f['name'] for f in report['frames']]
+    assert names == [f'a/test_0000{i}' for i in range(6)] + [
+        'b/test_00000', 'b/test_00001']
+    for entry in report['frames']:
+        assert (entry['height'], entry['width']) == (48, 64)
+        for target in entry['targets']:
+            assert set(target) == TARGET_KEYS
+        mask = cv2.imread(str(out / 'masks' / f'{entry["name"]}.png'),
+                          cv2.IMREAD_UNCHANGED)
+        assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+        prob = cv2.imread(str(out / 'probs' / f'{entry["name"]}.png'),
+                          cv2.IMREAD_UNCHANGED)
+        assert prob.dtype == np.uint16
+        np.testing.assert_array_equal(mask > 0, prob > 0.4 * 65535 + 1)
+        overlay = cv2.imread(str(out / 'overlays' / f'{entry["name"]}.png'))
+        assert overlay.shape == (48, 64, 3)
+    # a 16-bit frame gives the 8-bit frame's result
+    by_name = {f['name']: f for f in report['frames']}
+    assert by_name['b/test_00001']['targets'] == pytest.approx(
+        by_name['a/test_00001']['targets'])
+
+
+def test_targets_match_the_generator(setup, tmp_path, monkeypatch, capsys):
+    """With a stand-in model that thresholds its input and frames that are
+    the generator's masks (8-bit and 16-bit), targets.json must list the
+    generator's targets: same centroids (x, y) and areas."""
+    monkeypatch.setattr(
+        IRSTDSegmentor, 'encode_decode',
+        lambda self, inputs, batch_img_metas=None: inputs[:, :1] * 4.0)
+    masks = tmp_path / 'masks'
+    shutil.copytree(setup['root'] / 'synthetic' / 'test' / 'masks', masks)
+    for path in sorted(masks.iterdir())[:3]:
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(path.with_suffix('.tif')),
+                    (mask > 0).astype(np.uint16) * 65535)
+        path.unlink()
+    out = tmp_path / 'out'
+    # demo preprocessing: (x - 0.5) / 0.25, so targets get logit +8
+    assert infer_main([DEMO_CONFIG, setup['checkpoint'], str(masks),
+                       '--out-dir', str(out), '--batch-size', '4']) == 0
+    with open(out / 'targets.json') as handle:
+        frames = json.load(handle)['frames']
+    expected = setup['meta']['targets']['test']
+    assert [f['name'] for f in frames] == sorted(expected)
+    assert sum(len(t) for t in expected.values()) >= 6
+    for entry in frames:
+        found = sorted(t['centroid'] + [t['area']] for t in entry['targets'])
+        truth = sorted([t['centroid_yx'][1], t['centroid_yx'][0], t['area']]
+                       for t in expected[entry['name']])
+        np.testing.assert_allclose(found, truth, atol=1e-9)
+        for target in entry['targets']:
+            assert target['peak_score'] == pytest.approx(1 / (1 + np.exp(-8)))
+    assert f'{len(frames)} frames' in capsys.readouterr().out
+
+
+def test_never_overwrites_and_jsonl_and_tiles(setup, tmp_path, capsys):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'mine.txt').write_text('keep')
+    args = [DEMO_CONFIG, setup['checkpoint'], str(setup['frames'] / 'a' /
+                                                   'test_0000[01].png'),
+            '--out-dir', str(out), '--jsonl', '--tile', '32', '32',
+            '--overlap', '8']
+    assert infer_main(args) == 0
+    assert infer_main(args) == 0
+    runs = sorted(p for p in out.iterdir() if p.is_dir())
+    assert len(runs) == 2 and (out / 'mine.txt').read_text() == 'keep'
+    assert 'already holds files: writing into' in capsys.readouterr().out
+    for run in runs:
+        lines = (run / 'targets.jsonl').read_text().splitlines()
+        assert [json.loads(line)['name'] for line in lines] == [
+            'test_00000', 'test_00001']
+        assert osp.isfile(run / 'masks' / 'test_00001.png')
+
+
+def test_no_input_is_an_error(setup, tmp_path, capsys):
+    assert infer_main([DEMO_CONFIG, setup['checkpoint'],
+                       str(tmp_path / 'none' / '*.png')]) == 2
+    assert 'no image' in capsys.readouterr().err
