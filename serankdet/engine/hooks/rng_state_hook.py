@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.dist import all_gather_object, get_dist_info, is_distributed
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
@@ -74,10 +74,24 @@ class RNGStateHook(Hook):
 
     def __init__(self):
         self._pending = None
+        self._gathered = None
+
+    def _gather(self) -> None:
+        # Only the main process saves (before_save_checkpoint runs there
+        # alone), so every rank sends its states after each iteration and
+        # epoch, before the checkpoint hook (lower priority) saves.
+        if is_distributed():
+            self._gathered = all_gather_object(get_rng_states())
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self._gather()
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # every rank calls this; only the main process writes the file
-        checkpoint['rng_states'] = all_gather_object(get_rng_states())
+        checkpoint['rng_states'] = self._gathered or [get_rng_states()]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):
