@@ -42,5 +42,5 @@ def test_bce_and_weights():
 
 
 def test_bad_reduction_is_named():
-    with pytest.raises(ValueError, match="reduction.*'pixel'"):
+    with pytest.raises(ValueError, match="SoftIoULoss reduction.*'pixel'"):
         SoftIoULoss(reduction='pixel')
