@@ -232,3 +232,25 @@ def test_tiled_equals_whole_away_from_tile_borders(tiny):
     assert diff[safe].max() < 1e-4
     # and tiling does change the logits near the window edges
     assert diff[~safe].max() > 1e-3
+
+
+@pytest.mark.parametrize('config, options', [
+    ('serankdet/serankdet-w8_1xb4-400i_sirst-256x256.py', None),
+    ('datransnet/datransnet_1xb4-400e_nudt-sirst-256x256.py', None),
+    ('samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
+     {'model.backbone.trunk.pretrained': None}),
+])
+def test_every_seed_model_runs_on_frames_of_any_size(config, options):
+    """Random-weight seed models on a 16-bit frame whose sides fit no
+    stride: outputs come back at the frame's size, targets are listed."""
+    torch.manual_seed(0)
+    inferencer = IRSTDInferencer(f'{REPO_ROOT}/configs/{config}',
+                                 cfg_options=options)
+    frame = np.random.default_rng(0).integers(0, 65535, (130, 121),
+                                              dtype=np.uint16)
+    result = inferencer(frame)
+    assert result.probabilities.shape == (130, 121)
+    assert result.mask.shape == (130, 121)
+    assert np.array_equal(result.mask, result.probabilities > 0.5)
+    assert len(result.targets) == len(extract_targets(result.probabilities,
+                                                      result.mask))
