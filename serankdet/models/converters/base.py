@@ -1,9 +1,10 @@
 """Checkpoint conversion machinery shared by every model."""
 import os
 import os.path as osp
+import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -51,6 +52,31 @@ def register_converter(name: str, config: str,
         return map_key
 
     return wrap
+
+
+def rule_key_map(rules: Sequence[Tuple[str, Union[str, Callable]]],
+                 strip_prefixes: Sequence[str] = ()) -> KeyMap:
+    """A ``map_key`` from renaming rules.
+
+    ``strip_prefixes`` are removed in order (e.g. a DDP ``module.``); then
+    the first pattern that matches the whole key renames it: the
+    replacement is a ``re`` template (``\\1``...) or a callable taking the
+    match. Keys no rule matches map to None.
+    """
+    compiled = [(re.compile(pattern), target) for pattern, target in rules]
+
+    def map_key(key: str) -> Optional[str]:
+        for prefix in strip_prefixes:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        for pattern, target in compiled:
+            match = pattern.fullmatch(key)
+            if match:
+                return target(match) if callable(target) else \
+                    match.expand(target)
+        return None
+
+    return map_key
 
 
 def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:

@@ -5,10 +5,7 @@ with optimizer state; its testing script and the released weights are bare
 state dicts: :func:`extract_state_dict` accepts both. Keys are the bare
 ``SamAdaptor`` names (``image_encoder.*``, ``up_decoders.*``, ...).
 """
-import re
-from typing import Optional
-
-from .base import register_converter
+from .base import register_converter, rule_key_map
 
 # (reference pattern, our key template), first match wins.
 _RULES = [
@@ -51,20 +48,10 @@ _RULES = [
     (r'reduction_convs\.1\.(.*)', r'decode_head.side_convs.0.\1'),
     (r'reduction_convs\.0\.(.*)', r'decode_head.side_convs.1.\1'),
 ]
-_COMPILED = [(re.compile(pattern + '$'), target) for pattern, target in _RULES]
-
-
-@register_converter(
+map_key = register_converter(
     'samspl',
     config='configs/_base_/models/samspl.py',
     dropped={
         'image_encoder.trunk.promote_genertor.patchEmded.':
         'the reference builds a patch embedding it never uses',
-    })
-def map_key(key: str) -> Optional[str]:
-    """Reference SAM-SPL key -> our key (None for the unused patchEmded)."""
-    for pattern, target in _COMPILED:
-        match = pattern.match(key)
-        if match:
-            return match.expand(target)
-    return None
+    })(rule_key_map(_RULES))

@@ -5,10 +5,7 @@ reference wraps the network as ``Model(decode_head=SeRankDet)``); keys
 without the ``decode_head.`` prefix (a bare network state dict) and with a
 DDP ``module.`` prefix are accepted too.
 """
-import re
-from typing import Optional
-
-from .base import register_converter
+from .base import register_converter, rule_key_map
 
 # reference sub-path of an encoder DDC block -> ours (after "stages.<i>.")
 _DDC = {'conv_layer': 'plain_branch', 'dconv_layer': 'dilated_branch',
@@ -21,35 +18,25 @@ _SERANK = {'fc1.weight': 'query.weight', 'fc2.weight': 'key.weight',
 
 _RULES = [
     (r'Conv(\d)\.(conv_layer|dconv_layer|final_layer)\.(.+)',
-     lambda s, part, rest: f'backbone.stages.{int(s) - 1}.{_DDC[part]}.{rest}'),
+     lambda m: f'backbone.stages.{int(m[1]) - 1}.{_DDC[m[2]]}.{m[3]}'),
     (r'Conv(\d)\.cdc_layer\.0\.conv\.(weight|bias)',
-     lambda s, p: f'backbone.stages.{int(s) - 1}.difference_branch.0.{p}'),
+     lambda m: f'backbone.stages.{int(m[1]) - 1}.difference_branch.0.{m[2]}'),
     (r'Conv(\d)\.cdc_layer\.1\.(.+)',
-     lambda s, p: f'backbone.stages.{int(s) - 1}.difference_branch.1.{p}'),
+     lambda m: f'backbone.stages.{int(m[1]) - 1}.difference_branch.1.{m[2]}'),
     (r'max_channel(\d)\.(fc1\.weight|fc2\.weight|pos_enc\.pos_enc)',
-     lambda s, p: f'backbone.attentions.{int(s) - 1}.{_SERANK[p]}'),
-    (r'neck(\d)\.(.+)', lambda s, p: f'neck.fusions.{int(s) - 2}.{p}'),
-    (r'Up(\d)\.up\.1\.(.+)', lambda s, p: f'neck.ups.{int(s) - 2}.conv.0.{p}'),
-    (r'Up(\d)\.up\.2\.(.+)', lambda s, p: f'neck.ups.{int(s) - 2}.conv.1.{p}'),
+     lambda m: f'backbone.attentions.{int(m[1]) - 1}.{_SERANK[m[2]]}'),
+    (r'neck(\d)\.(.+)', lambda m: f'neck.fusions.{int(m[1]) - 2}.{m[2]}'),
+    (r'Up(\d)\.up\.1\.(.+)',
+     lambda m: f'neck.ups.{int(m[1]) - 2}.conv.0.{m[2]}'),
+    (r'Up(\d)\.up\.2\.(.+)',
+     lambda m: f'neck.ups.{int(m[1]) - 2}.conv.1.{m[2]}'),
     (r'Up_conv(\d)\.conv\.(0|1|3\.conv|4|6|7)\.(.+)',
-     lambda s, i, p: f'neck.blocks.{int(s) - 2}.{_DECODER[i]}.{p}'),
-    (r'Conv\.(weight|bias)', lambda p: f'decode_head.main_conv.{p}'),
+     lambda m: f'neck.blocks.{int(m[1]) - 2}.{_DECODER[m[2]]}.{m[3]}'),
+    (r'Conv\.(weight|bias)', r'decode_head.main_conv.\1'),
     (r'conv(\d)\.(weight|bias)',
-     lambda s, p: f'decode_head.side_convs.{int(s) - 1}.{p}'),
+     lambda m: f'decode_head.side_convs.{int(m[1]) - 1}.{m[2]}'),
 ]
-_RULES = [(re.compile(pattern), make) for pattern, make in _RULES]
 
-
-@register_converter(
-    'serankdet',
-    config='configs/_base_/models/serankdet.py')
-def map_serankdet_key(key: str) -> Optional[str]:
-    """Our key for an official SeRankDet key, or None if it is unknown."""
-    for prefix in ('module.', 'decode_head.'):
-        if key.startswith(prefix):
-            key = key[len(prefix):]
-    for pattern, make in _RULES:
-        match = pattern.fullmatch(key)
-        if match:
-            return make(*match.groups())
-    return None
+map_serankdet_key = register_converter(
+    'serankdet', config='configs/_base_/models/serankdet.py')(
+        rule_key_map(_RULES, strip_prefixes=('module.', 'decode_head.')))
