@@ -1,20 +1,45 @@
 """Time each model's train step and inference, and measure peak memory.
 
-For every model config (at 256 and, with ``--paper-size``, at its paper
-size) this measures, each phase in a fresh process so that peak memory is
-the phase's own:
+For every model config (at ``--size``, and with ``--paper-size`` also at
+its paper size) this measures, each phase in a fresh process so that peak
+memory is the phase's own:
 
 - ``train``: forward, loss on every output, backward and optimizer step
   with the config's loss and optimizer, batch ``--train-batch`` (default 2);
 - ``infer1`` / ``infer4``: eval-mode forward (``mode='tensor'``) without
   gradients at batch 1 and 4.
 
-Each phase runs ``--warmup`` untimed iterations, then ``--runs`` timed ones;
-the table gives median, min and max seconds per iteration and the peak
-resident memory of the process (``ru_maxrss``), or on a GPU
-``torch.cuda.max_memory_allocated``. Example::
+Each phase runs ``--warmup`` untimed iterations, then ``--runs`` timed ones.
+The table gives median, min and max seconds per iteration, the peak memory
+of the process (``ru_maxrss`` on CPU, ``torch.cuda.max_memory_allocated``
+on GPU), the memory in use once the model is built, before the first
+iteration (on CPU it includes the imported libraries: mmengine/mmseg for
+ours, a bare torch for the reference), and its growth over the timed
+iterations (resident or allocated memory after the last minus after the
+warm-up; ~0 when nothing leaks).
 
-    python benchmarks/bench_models.py --threads 2 --runs 3 \
+Implementations compared in the same run (``--impls``):
+
+- ``ours``: our model, float32;
+- ``ours-amp``: our model under the ``--amp`` switch of the tools (bfloat16
+  autocast on CPU, float16 on GPU; losses stay float32);
+- ``ours-channels-last``: model and input in ``torch.channels_last``;
+- ``ours-compile``: the forward passes through ``torch.compile`` (what
+  mmengine's ``compile=True`` config key does; the first, compiling
+  iteration is the warm-up and its time is printed separately);
+- ``reference``: the authors' own code, built from the checkouts given with
+  ``--reference-root NAME=PATH`` (see ``reference_models.py``; needs
+  ``pip install einops`` for SeRankDet) with its official loss and
+  optimizer. Rows of ours then get the speed-up ``reference median /
+  median`` of the same phase.
+
+Example (the tables of the README and of issue 8)::
+
+    python benchmarks/bench_models.py --threads 2 --runs 5 \\
+        --impls ours ours-amp reference \\
+        --reference-root serankdet=../SeRankDet \\
+        --reference-root datransnet=../DATransNet \\
+        --reference-root samspl-t=../SAM-SPL \\
         --out work_dirs/benchmarks/models.json
 """
 import argparse
@@ -39,6 +64,18 @@ MODELS = {
                  256),
 }
 PHASES = ('train', 'infer1', 'infer4')
+IMPLS = ('ours', 'ours-amp', 'ours-channels-last', 'ours-compile',
+         'reference')
+
+
+def reference_root(text):
+    """``NAME=PATH`` of --reference-root -> (NAME, PATH)."""
+    name, sep, path = text.partition('=')
+    if not sep or not path or name not in MODELS or name == 'unet':
+        raise argparse.ArgumentTypeError(
+            f'expected NAME=PATH with NAME a reference model '
+            f'(serankdet, datransnet, samspl-t), got {text!r}')
+    return name, path
 
 
 def parse_args():
@@ -47,6 +84,11 @@ def parse_args():
                         choices=list(MODELS))
     parser.add_argument('--phases', nargs='+', default=list(PHASES),
                         choices=PHASES)
+    parser.add_argument('--impls', nargs='+', default=['ours'],
+                        choices=IMPLS)
+    parser.add_argument('--reference-root', type=reference_root,
+                        action='append', default=[], metavar='NAME=PATH',
+                        help='checkout of the official code of model NAME')
     parser.add_argument('--size', type=int, default=256)
     parser.add_argument('--paper-size', action='store_true',
                         help='also measure at each model\'s paper size')
@@ -57,15 +99,17 @@ def parse_args():
     parser.add_argument('--device', default=None,
                         help="default: 'cuda' when available, else 'cpu'")
     parser.add_argument('--out', default='work_dirs/benchmarks/models.json')
-    parser.add_argument('--worker', nargs=3, metavar=('MODEL', 'PHASE', 'SIZE'),
+    parser.add_argument('--worker', nargs=4,
+                        metavar=('MODEL', 'PHASE', 'SIZE', 'IMPL'),
                         help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-def build(model_name, size, device):
-    """The model of the config, and a matching random batch builder."""
+def build_ours(model_name, size, device, impl='ours'):
+    """Our model of the config, its loss and its optimizer wrapper."""
     import torch
     from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
     from serankdet.registry import MODELS as REGISTRY
     from serankdet.utils import register_all_modules
     register_all_modules()
@@ -75,72 +119,136 @@ def build(model_name, size, device):
         cfg.model.neck.img_size = size
     torch.manual_seed(0)
     model = REGISTRY.build(cfg.model).to(device)
-    channels = cfg.model.data_preprocessor.in_channels
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    forward_outputs, forward_tensor = model.forward_outputs, model.encode_decode
+    if impl == 'ours-channels-last':
+        model.to(memory_format=torch.channels_last)
+    elif impl == 'ours-compile':
+        forward_outputs = torch.compile(forward_outputs)
+        forward_tensor = torch.compile(forward_tensor)
+
+    def train_loss(inputs, target):
+        outputs = forward_outputs(inputs)
+        return sum(model.decode_head.loss_by_outputs(outputs, target).values())
+
+    def update(loss):
+        optim.update_params(loss)
+
+    return (model, cfg.model.data_preprocessor.in_channels, train_loss,
+            update, forward_tensor)
+
+
+def build_official(model_name, size, root):
+    """The reference model with its official loss and optimizer."""
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from reference_models import build_reference
+    ref = build_reference(model_name, root, size)
+    optimizer = ref.make_optimizer(
+        [p for p in ref.model.parameters() if p.requires_grad])
+
+    def update(loss):
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return (ref.model, ref.in_channels,
+            lambda x, t: ref.loss(ref.forward_train(x), t), update,
+            ref.forward_eval)
+
+
+def current_memory_gib(device):
+    """Memory in use now: resident set (CPU) or allocated tensors (GPU)."""
+    import torch
+    if device.startswith('cuda'):
+        return torch.cuda.memory_allocated() / 2**30
+    with open('/proc/self/statm') as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf('SC_PAGE_SIZE') / 2**30
+
+
+def run_worker(model_name, phase, size, impl, args):
+    """Measure one phase in this process; print a JSON line."""
+    import torch
+    from mmengine.runner.amp import autocast
+    torch.set_num_threads(args.threads)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if impl == 'reference':
+        root = dict(args.reference_root)[model_name]
+        model, channels, train_loss, update, infer = build_official(
+            model_name, size, root)
+        model.to(device)
+    else:
+        model, channels, train_loss, update, infer = build_ours(
+            model_name, size, device, impl)
+
+    def mixed():
+        return autocast(device_type=device.split(':')[0],
+                        enabled=impl == 'ours-amp')
 
     def batch(n):
         inputs = torch.randn(n, channels, size, size, device=device)
+        if impl == 'ours-channels-last':
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         target = torch.zeros(n, 1, size, size, device=device)
         target[..., size // 3:size // 3 + 3, size // 2:size // 2 + 3] = 1
         return inputs, target
 
-    return cfg, model, batch
-
-
-def run_worker(model_name, phase, size, args):
-    """Measure one phase in this process; print a JSON line."""
-    import torch
-    torch.set_num_threads(args.threads)
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    cfg, model, batch = build(model_name, size, device)
     if phase == 'train':
-        from mmengine.optim import build_optim_wrapper
         model.train()
-        optim = build_optim_wrapper(model, cfg.optim_wrapper)
         inputs, target = batch(args.train_batch)
 
         def step():
-            outputs = model.forward_outputs(inputs)
-            losses = model.decode_head.loss_by_outputs(outputs, target)
-            optim.update_params(sum(losses.values()))
+            with mixed():
+                loss = train_loss(inputs, target)
+            update(loss)
     else:
         model.eval()
         inputs, _ = batch(4 if phase == 'infer4' else 1)
 
         def step():
-            with torch.no_grad():
-                model(inputs, mode='tensor')
+            with torch.no_grad(), mixed():
+                infer(inputs)
 
-    times = []
+    built = current_memory_gib(device)
+    times, warmup_times, after_warmup = [], [], None
     for index in range(args.warmup + args.runs):
+        if index == args.warmup:
+            after_warmup = current_memory_gib(device)
         if device.startswith('cuda'):
             torch.cuda.synchronize()
         start = time.perf_counter()
         step()
         if device.startswith('cuda'):
             torch.cuda.synchronize()
-        if index >= args.warmup:
-            times.append(time.perf_counter() - start)
+        (times if index >= args.warmup else warmup_times).append(
+            time.perf_counter() - start)
     if device.startswith('cuda'):
-        memory = torch.cuda.max_memory_allocated() / 2**30
+        peak = torch.cuda.max_memory_allocated() / 2**30
     else:
-        memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    growth = (current_memory_gib(device) - after_warmup) * 1024
     print(json.dumps(dict(model=model_name, phase=phase, size=size,
-                          device=device, times=times, peak_gib=memory)))
+                          impl=impl, device=device, times=times,
+                          warmup_s=warmup_times, peak_gib=peak,
+                          built_gib=built, growth_mib=growth)))
 
 
-def measure(model_name, phase, size, args):
+def measure(model_name, phase, size, impl, args):
     """Run one phase in a fresh process and parse its JSON line."""
     command = [sys.executable, __file__, '--worker', model_name, phase,
-               str(size), '--runs', str(args.runs), '--warmup',
+               str(size), impl, '--runs', str(args.runs), '--warmup',
                str(args.warmup), '--threads', str(args.threads),
                '--train-batch', str(args.train_batch)]
+    for name, root in args.reference_root:
+        command += ['--reference-root', f'{name}={root}']
     if args.device:
         command += ['--device', args.device]
     result = subprocess.run(command, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     if result.returncode != 0:
-        return dict(model=model_name, phase=phase, size=size,
-                    error=result.stderr.strip().splitlines()[-1])
+        lines = result.stderr.strip().splitlines() or ['no output']
+        return dict(model=model_name, phase=phase, size=size, impl=impl,
+                    error=lines[-1])
     record = json.loads(result.stdout.strip().splitlines()[-1])
     times = record.pop('times')
     record.update(median_s=statistics.median(times), min_s=min(times),
@@ -148,38 +256,73 @@ def measure(model_name, phase, size, args):
     return record
 
 
+def implementations(model_name, args):
+    """The requested implementations that can run for this model."""
+    roots = dict(args.reference_root)
+    return [impl for impl in args.impls
+            if impl != 'reference' or model_name in roots]
+
+
+def format_row(record, reference):
+    head = (f'{record["model"]:<11} {record["size"]:>4} '
+            f'{record["phase"]:<7} {record["impl"]:<18}')
+    if 'error' in record:
+        return f'{head} error: {record["error"]}'
+    speedup = ''
+    if reference and 'median_s' in reference and record['impl'] != 'reference':
+        record['speedup_vs_reference'] = (reference['median_s'] /
+                                          record['median_s'])
+        speedup = f'{record["speedup_vs_reference"]:.2f}x'
+    compiling = (f'  (compiling iteration {record["warmup_s"][0]:.0f} s)'
+                 if record['impl'] == 'ours-compile' and record['warmup_s']
+                 else '')
+    return (f'{head} {record["median_s"]:>9.3f} {record["min_s"]:>8.3f} '
+            f'{record["max_s"]:>8.3f} {record["peak_gib"]:>9.2f} '
+            f'{record["built_gib"]:>10.2f} {record["growth_mib"]:>11.1f} '
+            f'{speedup:>8}{compiling}')
+
+
 def main():
     args = parse_args()
     if args.worker:
-        model_name, phase, size = args.worker
-        run_worker(model_name, phase, int(size), args)
+        model_name, phase, size, impl = args.worker
+        run_worker(model_name, phase, int(size), impl, args)
         return
+    missing = [name for name in args.models if 'reference' in args.impls
+               and name != 'unet' and name not in dict(args.reference_root)]
+    if missing:
+        print(f'no --reference-root for {", ".join(missing)}: their '
+              'reference rows are skipped')
     records = []
-    header = (f'{"model":<11} {"size":>4} {"phase":<7} {"median s":>9} '
-              f'{"min s":>8} {"max s":>8} {"peak GiB":>9}')
+    header = (f'{"model":<11} {"size":>4} {"phase":<7} {"impl":<18} '
+              f'{"median s":>9} {"min s":>8} {"max s":>8} {"peak GiB":>9} '
+              f'{"built GiB":>10} {"growth MiB":>11} {"vs ref":>8}')
     print(header)
     print('-' * len(header))
     for model_name in args.models:
         sizes = [args.size]
         if args.paper_size and MODELS[model_name][1] != args.size:
             sizes.append(MODELS[model_name][1])
+        impls = implementations(model_name, args)
+        # The reference first, so that our rows can show the speed-up.
+        impls.sort(key=lambda impl: impl != 'reference')
         for size in sizes:
             for phase in args.phases:
-                record = measure(model_name, phase, size, args)
-                records.append(record)
-                if 'error' in record:
-                    print(f'{model_name:<11} {size:>4} {phase:<7} '
-                          f'error: {record["error"]}')
-                    continue
-                print(f'{model_name:<11} {size:>4} {phase:<7} '
-                      f'{record["median_s"]:>9.3f} {record["min_s"]:>8.3f} '
-                      f'{record["max_s"]:>8.3f} {record["peak_gib"]:>9.2f}')
+                reference = None
+                for impl in impls:
+                    record = measure(model_name, phase, size, impl, args)
+                    if impl == 'reference':
+                        reference = record
+                    print(format_row(record, reference), flush=True)
+                    records.append(record)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as handle:
-        json.dump(dict(machine=platform.platform(), processor=platform.processor(),
+        json.dump(dict(machine=platform.platform(),
+                       processor=platform.processor(),
                        cpu_count=os.cpu_count(), threads=args.threads,
-                       train_batch=args.train_batch, records=records),
-                  handle, indent=2)
+                       train_batch=args.train_batch, runs=args.runs,
+                       warmup=args.warmup, load_average=os.getloadavg(),
+                       records=records), handle, indent=2)
     print(f'written to {args.out}')
 
 

@@ -10,6 +10,7 @@ import sys
 from serankdet.apis.train_utils import (add_common_args, build_runner,
                                         load_config, resume_latest, run_cli,
                                         use_fresh_work_dir)
+from serankdet.utils import use_mixed_precision
 
 
 def parse_args(argv=None):
@@ -19,8 +20,10 @@ def parse_args(argv=None):
         '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
         help='resume from CKPT, or from the newest checkpoint of the work '
         'dir and its run_* folders when no path is given')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed precision training (needs a GPU)')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision: float16 with loss scaling on a GPU, bfloat16 '
+        'autocast on a CPU (faster where the CPU has AVX512-BF16/AMX)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -29,11 +32,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args)
     if args.amp:
-        import torch
-        if not torch.cuda.is_available():
-            sys.exit('error: --amp needs a CUDA GPU; this torch sees none.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_mixed_precision(cfg, training=True)
     if args.resume == 'auto':
         resume_latest(cfg)
     elif args.resume:

@@ -18,10 +18,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.runner.amp import autocast
 from scipy import ndimage
 
 from serankdet.datasets.image_io import IMG_EXTENSIONS, InvalidSampleError
 from serankdet.evaluation.functional import binarize, label_components
+from serankdet.utils import warn_if_bfloat16_emulated
 from .inference import _inference_pipeline, init_model
 
 ImageInput = Union[str, np.ndarray]
@@ -218,6 +220,8 @@ class IRSTDInferencer:
             (see :func:`tile_test_cfg`).
         batch_size (int): frames per forward pass.
         cfg_options (dict, optional): config overrides.
+        amp (bool): run the model under autocast (float16 on a GPU,
+            bfloat16 on a CPU); the logits are returned as float32.
     """
 
     def __init__(self,
@@ -228,7 +232,8 @@ class IRSTDInferencer:
                  tile: Union[None, int, Sequence[int]] = None,
                  overlap: Union[int, float] = 0.25,
                  batch_size: int = 1,
-                 cfg_options: Optional[dict] = None):
+                 cfg_options: Optional[dict] = None,
+                 amp: bool = False):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.model = init_model(config, checkpoint, device, cfg_options)
@@ -244,6 +249,10 @@ class IRSTDInferencer:
                              f'{self.threshold}')
         self.batch_size = batch_size
         self.pipeline = _inference_pipeline(self.cfg)
+        self.device_type = next(self.model.parameters()).device.type
+        self.amp = amp
+        if amp:
+            warn_if_bfloat16_emulated(self.device_type)
 
     def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]]
                  ) -> Union[FrameResult, List[FrameResult]]:
@@ -306,8 +315,9 @@ class IRSTDInferencer:
     def _run(self, batch: List[Tuple[ImageInput, dict]]):
         if not batch:
             return
-        samples = self.model.test_step(pseudo_collate(
-            [packed for _, packed in batch]))
+        with autocast(device_type=self.device_type, enabled=self.amp):
+            samples = self.model.test_step(pseudo_collate(
+                [packed for _, packed in batch]))
         for (item, packed), sample in zip(batch, samples):
             logits = sample.seg_logits.data[0].float().cpu().numpy()
             probs = torch.from_numpy(logits).sigmoid().numpy()

@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -10,7 +11,8 @@ from mmseg.structures import SegDataSample
 from serankdet.models.converters import (ConversionError, convert_checkpoint,
                                          convert_state_dict)
 from serankdet.models.converters.datransnet import map_datransnet_key
-from serankdet.models.layers.gradient_attention import central_differences
+from serankdet.models.layers.gradient_attention import (NEIGHBOUR_OFFSETS,
+                                                         difference_kernel)
 from serankdet.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -155,16 +157,41 @@ def test_loss_mode_returns_batch_soft_iou():
         1 - 1 / (psum.item() + 1), rel=1e-3)
 
 
+def hand_differences(x, d):
+    """8 central differences by explicit loops (reflect padding)."""
+    _, channels, height, width = x.shape
+    reflect = lambda i, n: -i if i < 0 else 2 * (n - 1) - i if i >= n else i
+    diffs = torch.zeros(1, 8 * channels, height, width, dtype=x.dtype)
+    for k, (dy, dx) in enumerate(NEIGHBOUR_OFFSETS):
+        for i in range(height):
+            for j in range(width):
+                ii, jj = reflect(i + dy * d, height), reflect(j + dx * d, width)
+                diffs[0, k * channels:(k + 1) * channels, i, j] = \
+                    x[0, :, ii, jj] - x[0, :, i, j]
+    return diffs
+
+
 def test_central_differences_by_hand():
     x = torch.arange(9.).view(1, 1, 3, 3)  # rows 0 1 2 / 3 4 5 / 6 7 8
-    diffs = central_differences(x, 1)
-    assert diffs.shape == (1, 8, 3, 3)
+    diffs = hand_differences(x, 1)
     # offset 0 is (-1, -1); at (1, 1): x[0, 0] - x[1, 1]
     assert diffs[0, 0, 1, 1] == 0 - 4
     # offset 4 is (0, +1); at (0, 2) reflect gives x[0, 1]: 1 - 2
     assert diffs[0, 4, 0, 2] == 1 - 2
     # offset 7 is (+1, +1); at (2, 2) reflect gives x[1, 1]: 4 - 8
     assert diffs[0, 7, 2, 2] == 4 - 8
+
+
+@pytest.mark.parametrize('dilation', [1, 3])
+def test_difference_kernel_equals_projected_differences(dilation):
+    """conv3x3(pad(x), difference_kernel(W)) == conv1x1(differences(x), W)."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 7, 6, dtype=torch.float64)
+    weight = torch.randn(5, 16, 1, 1, dtype=torch.float64)
+    expected = F.conv2d(hand_differences(x, dilation), weight)
+    fused = F.conv2d(F.pad(x, (dilation, ) * 4, mode='reflect'),
+                     difference_kernel(weight), dilation=dilation)
+    torch.testing.assert_close(fused, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_converter_error_lists_keys(golden):

@@ -46,7 +46,8 @@ def test_paper_config(name):
     assert cfg.find_unused_parameters is find_unused
     assert cfg.default_hooks.checkpoint.save_best == 'irstd/IoU'
     assert cfg.optim_wrapper.optimizer == dict(
-        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01)
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01,
+        fused=True)
     rescale, = [t for t in cfg.train_pipeline
                 if t.type == 'RandomRescaleLongSide']
     assert rescale.base_size == base_size

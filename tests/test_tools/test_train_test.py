@@ -92,3 +92,29 @@ def test_two_process_ddp_train_and_test(trained):
               osp.join(folder, 't2'), '--out', double, '--launcher',
               'pytorch'], cwd=root)
     assert read_metrics(double) == pytest.approx(read_metrics(single))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
+def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained):
+    """--amp on a CPU: bfloat16 autocast, float32 weights, and test metrics
+    of the same checkpoint close to the float32 ones."""
+    folder, root = trained['folder'], trained['root']
+    work = osp.join(folder, 'amp')
+    result = run_tool(['python', TRAIN, trained['config'], '--work-dir', work,
+                       '--amp', '--cfg-options', 'train_cfg.max_iters=3',
+                       'train_cfg.val_interval=3'], cwd=root)
+    assert "type='AutocastOptimWrapper'" in result.stdout + result.stderr
+    state = torch.load(osp.join(work, 'iter_3.pth'),
+                       weights_only=False)['state_dict']
+    assert all(v.dtype != torch.bfloat16 for v in state.values())
+
+    checkpoint = osp.join(trained['work'], 'iter_6.pth')
+    outs = {}
+    for name, flags in (('fp32', []), ('amp', ['--amp'])):
+        outs[name] = osp.join(folder, f'{name}.json')
+        run_tool(['python', TEST, trained['config'], checkpoint, '--work-dir',
+                  osp.join(folder, f'test_{name}'), '--out', outs[name]]
+                 + flags, cwd=root)
+    fp32, amp = read_metrics(outs['fp32']), read_metrics(outs['amp'])
+    assert amp['irstd/num_targets'] == fp32['irstd/num_targets']
+    assert amp['irstd/IoU'] == pytest.approx(fp32['irstd/IoU'], abs=0.05)

@@ -1,4 +1,5 @@
-"""Optimizers registered in serankdet's OPTIMIZERS registry."""
+"""Optimizers and optimizer wrappers registered by serankdet."""
 from .adan import Adan
+from .autocast_optim_wrapper import AutocastOptimWrapper
 
-__all__ = ['Adan']
+__all__ = ['Adan', 'AutocastOptimWrapper']

@@ -15,29 +15,30 @@ NEIGHBOUR_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1),
                      (1, 0), (1, 1))
 
 
-def central_differences(x: Tensor, dilation: int) -> Tensor:
-    """Fixed 8-direction central differences of a feature map.
+def difference_kernel(weight: Tensor) -> Tensor:
+    """3x3 kernel of a 1x1 projection of the 8 central differences.
 
-    For every offset (dy, dx) of :data:`NEIGHBOUR_OFFSETS` this computes
-    ``x[i + dy*d, j + dx*d] - x[i, j]`` with reflect padding (the edge pixel
-    is not repeated), and concatenates the 8 maps neighbour-major: channels
-    ``k*C .. (k+1)*C - 1`` hold offset k.
+    A 1x1 conv with weight ``W`` (O, 8C, 1, 1) applied to the differences
+    ``D_k = shift_k(x) - x`` (channels ``k*C .. (k+1)*C - 1`` for offset k of
+    :data:`NEIGHBOUR_OFFSETS`) equals ``sum_k W_k shift_k(x) - (sum_k W_k) x``:
+    one 3x3 conv of ``x`` itself whose tap (1+dy, 1+dx) is ``W_k`` and whose
+    centre tap is ``-sum_k W_k``. Convolving ``x`` (padded like the
+    differences, dilation d) with this kernel never builds the (B, 8C, H, W)
+    difference tensor: less memory traffic, same maths up to rounding.
 
     Args:
-        x (Tensor): (B, C, H, W), with H, W > ``dilation``.
-        dilation (int): distance d of the neighbours.
+        weight (Tensor): (O, 8C, 1, 1).
 
     Returns:
-        Tensor: (B, 8C, H, W).
+        Tensor: (O, C, 3, 3).
     """
-    d = dilation
-    height, width = x.shape[-2:]
-    padded = F.pad(x, (d, d, d, d), mode='reflect')
-    return torch.cat([
-        padded[..., d + dy * d:d + dy * d + height,
-               d + dx * d:d + dx * d + width] - x
-        for dy, dx in NEIGHBOUR_OFFSETS
-    ], dim=1)
+    out_channels = weight.shape[0]
+    taps = weight.view(out_channels, len(NEIGHBOUR_OFFSETS), -1)
+    # the offsets are the raster order of the 3x3 window without its centre
+    centre = len(NEIGHBOUR_OFFSETS) // 2
+    taps = torch.cat([taps[:, :centre], -taps.sum(dim=1, keepdim=True),
+                      taps[:, centre:]], dim=1)
+    return taps.transpose(1, 2).reshape(out_channels, -1, 3, 3)
 
 
 @MODELS.register_module()
@@ -46,8 +47,10 @@ class GradientAttention(BaseModule):
 
     For every dilation d_i the query is ``Q_i = conv1x1(x)`` (B, h, H, W) and
     the key and value are 1x1 projections of the 8-direction central
-    differences, ``K_i, V_i`` (B, 8h, H, W), with ``h = embed_channels /
-    len(dilations)``. The per-dilation tensors are stacked on dim 2 and
+    differences ``x[i + dy*d, j + dx*d] - x[i, j]`` (reflect padding),
+    ``K_i, V_i`` (B, 8h, H, W), with ``h = embed_channels /
+    len(dilations)``; both are computed as one 3x3 dilated conv of x
+    (:func:`difference_kernel`). The per-dilation tensors are stacked on dim 2 and
     viewed as ``num_heads = len(dilations)`` heads of (h, N) / (8h, N) with
     N = H*W: as in the reference, the dilation axis sits inside the channel
     axis, so each head holds channel/dilation pairs ``c * num_heads + i``
@@ -110,10 +113,14 @@ class GradientAttention(BaseModule):
         for dilation, query_conv, key_conv, value_conv in zip(
                 self.dilations, self.query_convs, self.key_convs,
                 self.value_convs):
-            diffs = central_differences(x, dilation)
             queries.append(query_conv(x))
-            keys.append(key_conv(diffs))
-            values.append(value_conv(diffs))
+            kernel = difference_kernel(
+                torch.cat([key_conv.weight, value_conv.weight]))
+            key, value = F.conv2d(
+                F.pad(x, (dilation, ) * 4, mode='reflect'), kernel,
+                dilation=dilation).chunk(2, dim=1)
+            keys.append(key)
+            values.append(value)
 
         def heads(tensors):
             # (B, Ch, nh, H, W) -> (B, nh, Ch, N): heads cut the flattened

@@ -56,8 +56,14 @@ class IRSTDSegmentor(BaseSegmentor):
         return feats
 
     def forward_outputs(self, inputs: Tensor) -> List[Tensor]:
-        """All head outputs ``[main, aux...]``, each (B, 1, h, w) logits."""
-        return self.decode_head(self.extract_feat(inputs))
+        """All head outputs ``[main, aux...]``, each (B, 1, h, w) logits.
+
+        Under mixed-precision autocast the outputs are raised to float32
+        (float64 stays float64): losses and metrics sum over many pixels,
+        which bfloat16/float16 cannot do accurately.
+        """
+        return [logits.to(torch.promote_types(logits.dtype, torch.float32))
+                for logits in self.decode_head(self.extract_feat(inputs))]
 
     def encode_decode(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
         """Main logits (B, 1, H, W) at the input resolution."""

@@ -1,0 +1,352 @@
+"""Build the authors' own reference models so they can be timed beside ours.
+
+``benchmarks/bench_models.py`` times our ports of SeRankDet, DATransNet and
+SAM-SPL; this module builds the OFFICIAL implementations from a checkout of
+the authors' repositories, with their official training loss and optimizer,
+so that both are measured in the same run. Nothing of the reference code is
+copied here: it is imported at run time from the checkout the user gives.
+Get the checkouts with::
+
+    git clone https://github.com/GrokCV/SeRankDet
+    git clone https://github.com/greekinRoma/DATransNet
+    git clone https://github.com/fuyimin96/SAM-SPL
+
+and pass each folder as ``root`` of :func:`build_reference`. Third-party
+packages needed: ``einops`` (SeRankDet) and ``pyyaml`` (SAM-SPL). ``timm``
+(DATransNet) and ``iopath`` (SAM-SPL) are replaced by stubs when absent,
+because the reference imports them at module level without using them on
+the path built here. Models are randomly initialised (no SAM2 weights).
+
+Import isolation: both the SeRankDet and the DATransNet checkouts have a
+top-level package called ``model`` (and ``utils``), so the reference
+packages are imported under a temporary ``sys.modules`` entry that points
+at the checkout, and every entry added below that name is removed again
+afterwards (the imported classes keep working through their own globals).
+``sys.path`` is never changed.
+"""
+import contextlib
+import dataclasses
+import importlib
+import importlib.util
+import os.path as osp
+import sys
+import types
+from typing import Callable, Dict, Iterable, List
+
+import torch
+from torch import Tensor, nn
+
+REFERENCE_MODELS = ('serankdet', 'datransnet', 'samspl-t')
+
+_REPOS = {
+    'serankdet': 'https://github.com/GrokCV/SeRankDet',
+    'datransnet': 'https://github.com/greekinRoma/DATransNet',
+    'samspl-t': 'https://github.com/fuyimin96/SAM-SPL',
+}
+# Input side must be a multiple of this: SeRankDet pools 4 times;
+# DATransNet pools once more inside its bottleneck; SAM-SPL tiles an 8x8
+# window position embedding at 1/4 resolution.
+_SIZE_MULTIPLE = {'serankdet': 16, 'datransnet': 32, 'samspl-t': 32}
+# Import name -> PyPI name, for the install advice.
+_PIP_NAMES = {'yaml': 'pyyaml', 'einops': 'einops', 'PIL': 'pillow'}
+
+
+@dataclasses.dataclass
+class ReferenceModel:
+    """An official model with its official training loss and optimizer.
+
+    Attributes:
+        model: the reference ``nn.Module``, random init (seed 0).
+        in_channels: channels of the input the reference expects.
+        forward_train: ``x (B,C,H,W) -> [outputs]``, every map (B,1,H,W) the
+            official loss uses, computed in train mode (switched to when
+            needed).
+        forward_eval: ``x -> (B,1,H,W)``, the map the official test script
+            scores, computed in eval mode (switched to when needed).
+        loss: ``(outputs of forward_train, target (B,1,H,W) float in
+            [0, 1]) -> scalar``, the official training loss.
+        make_optimizer: ``params -> Optimizer`` with the official
+            hyper-parameters.
+    """
+    model: nn.Module
+    in_channels: int
+    forward_train: Callable[[Tensor], List[Tensor]]
+    forward_eval: Callable[[Tensor], Tensor]
+    loss: Callable[[List[Tensor], Tensor], Tensor]
+    make_optimizer: Callable[[Iterable], torch.optim.Optimizer]
+
+
+def _checkout_file(name: str, root: str, relpath: str) -> str:
+    """Absolute path of ``relpath`` in the checkout, or a clear error."""
+    path = osp.join(root, relpath)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{name}: expected the official file {relpath!r} in the checkout '
+            f'{root!r}, but {path!r} does not exist; clone it with '
+            f'`git clone {_REPOS[name]}` and pass that folder as root')
+    return path
+
+
+def _bare_package(name: str, path: str) -> types.ModuleType:
+    """A package ``name`` searching ``path``, without running its
+    ``__init__.py`` (DATransNet's ``model/__init__.py`` imports every
+    baseline of that repository and their dependencies)."""
+    spec = importlib.util.spec_from_loader(name, loader=None, is_package=True)
+    spec.submodule_search_locations = [path]
+    module = importlib.util.module_from_spec(spec)
+    return module
+
+
+def _stub_modules(names: Dict[str, List[str]],
+                  pip_name: str) -> Dict[str, types.ModuleType]:
+    """Modules holding placeholders for names the reference imports but
+    never uses on the path built here; calling one raises ImportError."""
+
+    def unavailable(qualname):
+
+        def placeholder(*args, **kwargs):
+            raise ImportError(f'{qualname} is a stub: pip install {pip_name}')
+
+        return placeholder
+
+    modules = {}
+    for module_name, attrs in names.items():
+        parts = module_name.split('.')
+        for i in range(1, len(parts) + 1):  # parents must exist too
+            parent = '.'.join(parts[:i])
+            modules.setdefault(parent, types.ModuleType(parent))
+        for attr in attrs:
+            setattr(modules[module_name], attr,
+                    unavailable(f'{module_name}.{attr}'))
+    return modules
+
+
+@contextlib.contextmanager
+def _temporary_modules(name: str, modules: Dict[str, types.ModuleType]):
+    """Install ``modules`` in ``sys.modules`` for the duration of the block.
+
+    Every entry under their top-level names that exists before is set
+    aside and restored afterwards; every entry imported below them during
+    the block is removed, so checkouts sharing a package name (``model``,
+    ``utils``) cannot see each other. A module missing from the environment
+    becomes an ImportError with install advice.
+    """
+    tops = {key.split('.')[0] for key in modules}
+
+    def owned(key):
+        return key.split('.')[0] in tops
+
+    saved = {key: mod for key, mod in sys.modules.items() if owned(key)}
+    for key in saved:
+        del sys.modules[key]
+    sys.modules.update(modules)
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        missing = (err.name or '').split('.')[0]
+        if missing in tops:  # a file of the checkout itself is missing
+            raise FileNotFoundError(
+                f'{name}: the checkout lacks module {err.name!r}; use a '
+                f'complete clone of {_REPOS[name]}') from err
+        raise ImportError(
+            f'{name}: the reference code needs {missing!r}: pip install '
+            f'{_PIP_NAMES.get(missing, missing)}') from err
+    finally:
+        for key in [key for key in sys.modules if owned(key)]:
+            del sys.modules[key]
+        sys.modules.update(saved)
+
+
+def _load_file(path: str, module_name: str) -> types.ModuleType:
+    """Execute one reference file as a module under a private name, so that
+    its package ``__init__.py`` (which pulls unrelated dependencies) does
+    not run."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mode_forwards(model: nn.Module, train_outputs, eval_output):
+    """Wrap the output selection into forwards that first make sure the
+    model is in the right mode (switching only when it is not)."""
+
+    def forward_train(x):
+        if not model.training:
+            model.train()
+        return train_outputs(model(x))
+
+    def forward_eval(x):
+        if model.training:
+            model.eval()
+        return eval_output(model(x))
+
+    return forward_train, forward_eval
+
+
+def _build_serankdet(root: str, size: int) -> ReferenceModel:
+    name = 'serankdet'
+    _checkout_file(name, root, 'model/SeRankDet/SeRankDet.py')
+    loss_path = _checkout_file(name, root, 'utils/loss.py')
+    # SeRankDet.py imports `model.SeRankDet.tools` by absolute name.
+    with _temporary_modules(
+            name, {'model': _bare_package('model', osp.join(root, 'model'))}):
+        net_module = importlib.import_module('model.SeRankDet.SeRankDet')
+    # utils/__init__.py imports the whole training stack (mmcv 1.x ...);
+    # loss.py itself needs torch only.
+    loss_module = _load_file(loss_path, '_reference_serankdet_loss')
+
+    torch.manual_seed(0)
+    # configs/_base_/models/unetseries.py: decode_head deep_supervision=True;
+    # in_ch stays at its default 3 (RGB input, ImageNet mean/std).
+    model = net_module.SeRankDet(in_ch=3, out_ch=1, deep_supervision=True)
+    criterion = loss_module.SoftIoULoss()  # sigmoid inside, batch soft-IoU
+
+    def loss(outputs, target):
+        # utils/tools.py compute_loss: sum of the criterion over all six
+        # deep-supervision outputs, unweighted.
+        return sum(criterion(out, target) for out in outputs)
+
+    def make_optimizer(params):
+        # configs/unetseries/unetseries_serankdet_*.py `optimizer`.
+        return torch.optim.AdamW(
+            params, lr=1e-4, weight_decay=0.01, betas=(0.9, 0.999))
+
+    # forward returns [d_s1..d_s5, out]; the tests score outs[-1].
+    forward_train, forward_eval = _mode_forwards(
+        model, list, lambda outs: outs[-1])
+    return ReferenceModel(model, 3, forward_train, forward_eval, loss,
+                          make_optimizer)
+
+
+def _build_datransnet(root: str, size: int) -> ReferenceModel:
+    name = 'datransnet'
+    _checkout_file(name, root, 'model/DATransNet/segmentation.py')
+    loss_path = _checkout_file(name, root, 'loss.py')
+    modules = {'model': _bare_package('model', osp.join(root, 'model'))}
+    if importlib.util.find_spec('timm') is None:
+        # CSPBlocks/InceptionNext.py imports these at module level; the
+        # InceptionDWConv2d used by the net needs none of them.
+        modules.update(_stub_modules({
+            'timm.data': ['IMAGENET_DEFAULT_MEAN', 'IMAGENET_DEFAULT_STD'],
+            'timm.models.helpers': ['checkpoint_seq'],
+            'timm.models.layers': ['trunc_normal_', 'DropPath'],
+            'timm.models.registry': ['register_model'],
+        }, 'timm'))
+    with _temporary_modules(name, modules):
+        net_module = importlib.import_module('model.DATransNet.segmentation')
+    # loss.py imports utils.utils (torchvision, matplotlib, skimage) only for
+    # Get_gradient_nopadding, which ISNetLoss uses, not SoftIoULoss.
+    with _temporary_modules(
+            name, _stub_modules({'utils.utils': ['Get_gradient_nopadding']},
+                                'torchvision matplotlib scikit-image')):
+        loss_module = _load_file(loss_path, '_reference_datransnet_loss')
+
+    torch.manual_seed(0)
+    # net.py: Net(model_name='DATransNet', size=size) -> DATransNet(
+    # img_size=size); size is 256 (NUDT-SIRST) or 512 (IRSTD-1K) in train.py.
+    model = net_module.DATransNet(img_size=size)
+    criterion = loss_module.SoftIoULoss()
+
+    def loss(outputs, target):
+        # train.py: net.loss(pred, mask) = SoftIoULoss on the single output
+        # (already a probability: the net ends with .sigmoid()).
+        return criterion(outputs[0], target)
+
+    def make_optimizer(params):
+        # train.py "default settings" + utils/utils.py get_optimizer.
+        return torch.optim.Adam(params, lr=5e-4)
+
+    forward_train, forward_eval = _mode_forwards(
+        model, lambda out: [out], lambda out: out)
+    return ReferenceModel(model, 1, forward_train, forward_eval, loss,
+                          make_optimizer)
+
+
+def _build_samspl_t(root: str, size: int) -> ReferenceModel:
+    name = 'samspl-t'
+    _checkout_file(name, root, 'sam_spl/base_model.py')
+    config_path = _checkout_file(name, root, 'sam_spl/configs/spl_t.yaml')
+    adan_path = _checkout_file(name, root, 'training/Adan.py')
+    try:
+        import yaml
+    except ImportError as err:
+        raise ImportError(
+            f'{name}: reading {config_path} needs yaml: pip install pyyaml'
+        ) from err
+    with open(config_path) as f:
+        config = yaml.safe_load(f)
+    # Random init: without sam_ckpt_path, make_adaptor skips loading the
+    # SAM2 weights (sam2.1_hiera_tiny.pt, not part of the checkout).
+    config.pop('sam_ckpt_path', None)
+
+    # base_model.py imports `sam_spl.*` by absolute name.
+    modules = {
+        'sam_spl': _bare_package('sam_spl', osp.join(root, 'sam_spl'))}
+    if importlib.util.find_spec('iopath') is None:
+        # hieradet.py imports g_pathmgr at module level; it is only used
+        # when Hiera gets a weights_path, which make_adaptor never passes.
+        modules.update(
+            _stub_modules({'iopath.common.file_io': ['g_pathmgr']}, 'iopath'))
+    with _temporary_modules(name, modules):
+        base_module = importlib.import_module('sam_spl.base_model')
+    # training/__init__.py imports the trainer (loguru, enlighten); Adan.py
+    # itself needs torch only.
+    adan_module = _load_file(adan_path, '_reference_samspl_adan')
+
+    torch.manual_seed(0)
+    # training.py: make_adaptor(**yaml) then _freeze_encoder() (the Hiera
+    # trunk gets requires_grad=False).
+    model = base_module.make_adaptor(**config)
+    model._freeze_encoder()
+    criterion = nn.BCELoss(reduction='mean')
+
+    def loss(outputs, target):
+        # training/trainer.py train_one_epoch: sum of BCE(sigmoid(out), mask)
+        # over the three outputs.
+        return sum(criterion(out.sigmoid(), target) for out in outputs)
+
+    def make_optimizer(params):
+        # training.py: Adan(model.parameters(), lr=args.lr (0.01),
+        # weight_decay=1e-4), other arguments at Adan's defaults.
+        return adan_module.Adan(params, lr=1e-2, weight_decay=1e-4)
+
+    # The trainer's evaluate and testing.py score output [0].
+    forward_train, forward_eval = _mode_forwards(
+        model, list, lambda outs: outs[0])
+    return ReferenceModel(model, 3, forward_train, forward_eval, loss,
+                          make_optimizer)
+
+
+_BUILDERS = {
+    'serankdet': _build_serankdet,
+    'datransnet': _build_datransnet,
+    'samspl-t': _build_samspl_t,
+}
+
+
+def build_reference(name: str, root: str, size: int) -> ReferenceModel:
+    """Build the official model ``name`` from the checkout at ``root``.
+
+    Args:
+        name: one of :data:`REFERENCE_MODELS`.
+        root: folder of a clone of the model's official repository.
+        size: input side the model will be run at (DATransNet fixes its
+            attention scaling from it at build time, as its train.py does).
+
+    Raises:
+        ValueError: unknown name, or a size the model cannot take.
+        FileNotFoundError: ``root`` lacks an expected reference file.
+        ImportError: a third-party package the reference needs is missing.
+    """
+    if name not in _BUILDERS:
+        raise ValueError(f'unknown reference model {name!r}; choose one of '
+                         f'{REFERENCE_MODELS}')
+    if size <= 0 or size % _SIZE_MULTIPLE[name]:
+        raise ValueError(f'{name}: size must be a positive multiple of '
+                         f'{_SIZE_MULTIPLE[name]}, got {size}')
+    if not osp.isdir(root):
+        raise FileNotFoundError(
+            f'{name}: checkout folder {root!r} does not exist; clone it with '
+            f'`git clone {_REPOS[name]}` and pass that folder as root')
+    return _BUILDERS[name](osp.abspath(root), size)
