@@ -95,6 +95,9 @@ def parse_args():
     parser.add_argument('--train-batch', type=int, default=2)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='fresh processes per implementation, '
+                        'interleaved; their timed runs are pooled')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--device', default=None,
                         help="default: 'cuda' when available, else 'cpu'")
@@ -233,7 +236,7 @@ def run_worker(model_name, phase, size, impl, args):
                           built_gib=built, growth_mib=growth)))
 
 
-def measure(model_name, phase, size, impl, args):
+def measure_once(model_name, phase, size, impl, args):
     """Run one phase in a fresh process and parse its JSON line."""
     command = [sys.executable, __file__, '--worker', model_name, phase,
                str(size), impl, '--runs', str(args.runs), '--warmup',
@@ -249,11 +252,37 @@ def measure(model_name, phase, size, impl, args):
         lines = result.stderr.strip().splitlines() or ['no output']
         return dict(model=model_name, phase=phase, size=size, impl=impl,
                     error=lines[-1])
-    record = json.loads(result.stdout.strip().splitlines()[-1])
-    times = record.pop('times')
-    record.update(median_s=statistics.median(times), min_s=min(times),
-                  max_s=max(times), runs=len(times))
-    return record
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(model_name, phase, size, impls, args):
+    """Records of one phase for each implementation.
+
+    With ``--rounds R`` > 1 every implementation runs R times, the rounds
+    interleaved (A, B, A, B, ...), so that a drift of the machine's speed
+    during the benchmark affects all of them alike; the times of all rounds
+    are pooled, memory is the worst round's.
+    """
+    runs = {impl: [] for impl in impls}
+    for _ in range(args.rounds):
+        for impl in impls:
+            runs[impl].append(measure_once(model_name, phase, size, impl,
+                                           args))
+    records = []
+    for impl, rounds in runs.items():
+        failed = [r for r in rounds if 'error' in r]
+        if failed:
+            records.append(failed[0])
+            continue
+        times = [t for r in rounds for t in r['times']]
+        record = dict(rounds[0], times=times, rounds=len(rounds),
+                      peak_gib=max(r['peak_gib'] for r in rounds),
+                      growth_mib=max(r['growth_mib'] for r in rounds),
+                      warmup_s=[t for r in rounds for t in r['warmup_s']])
+        record.update(median_s=statistics.median(times), min_s=min(times),
+                      max_s=max(times), runs=len(times))
+        records.append(record)
+    return records
 
 
 def implementations(model_name, args):
@@ -309,9 +338,8 @@ def main():
         for size in sizes:
             for phase in args.phases:
                 reference = None
-                for impl in impls:
-                    record = measure(model_name, phase, size, impl, args)
-                    if impl == 'reference':
+                for record in measure(model_name, phase, size, impls, args):
+                    if record['impl'] == 'reference':
                         reference = record
                     print(format_row(record, reference), flush=True)
                     records.append(record)
@@ -321,7 +349,7 @@ def main():
                        processor=platform.processor(),
                        cpu_count=os.cpu_count(), threads=args.threads,
                        train_batch=args.train_batch, runs=args.runs,
-                       warmup=args.warmup, load_average=os.getloadavg(),
+                       rounds=args.rounds, warmup=args.warmup, load_average=os.getloadavg(),
                        records=records), handle, indent=2)
     print(f'written to {args.out}')
 

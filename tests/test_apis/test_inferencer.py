@@ -137,6 +137,26 @@ def test_mixed_sizes_batch_like_single_frames(tiny):
                                    atol=1e-6)
 
 
+def test_amp_runs_in_low_precision_and_returns_float32(tiny):
+    config, checkpoint = tiny
+    frames = [frame((40, 48), 0), frame((33, 50), 2)]
+    exact = IRSTDInferencer(config, checkpoint)(frames)
+    inferencer = IRSTDInferencer(config, checkpoint, amp=True)
+    conv_dtypes = []
+    first_conv = next(m for m in inferencer.model.modules()
+                      if isinstance(m, torch.nn.Conv2d))
+    first_conv.register_forward_hook(
+        lambda module, args, out: conv_dtypes.append(out.dtype))
+    mixed = inferencer(frames)
+    # the inferencer runs on its device, 'cpu' here: bfloat16 autocast
+    assert conv_dtypes == [torch.bfloat16, torch.bfloat16]
+    for one, amp in zip(exact, mixed):
+        assert amp.probabilities.dtype == np.float32
+        # bfloat16 keeps ~3 significant digits
+        np.testing.assert_allclose(amp.probabilities, one.probabilities,
+                                   atol=2e-2)
+
+
 def test_unreadable_frame_is_reported_and_the_rest_processed(tiny, tmp_path):
     config, checkpoint = tiny
     inferencer = IRSTDInferencer(config, checkpoint, batch_size=4)

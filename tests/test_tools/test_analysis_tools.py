@@ -32,13 +32,14 @@ def test_get_flops_counts_multiply_adds(capsys):
     assert '1 multiply-add = 1 FLOP' in out and 'params:' in out
 
 
-def test_benchmark_times_the_timed_passes(capsys, monkeypatch):
+@pytest.mark.parametrize('amp', [False, True])
+def test_benchmark_times_the_timed_passes(capsys, monkeypatch, amp):
     calls = []
     original = benchmark.time_forward
 
-    def spy(model, inputs, repeat, warmup):
-        times = original(model, inputs, repeat, warmup)
-        calls.append((tuple(inputs.shape), len(times)))
+    def spy(model, inputs, repeat, warmup, amp):
+        times = original(model, inputs, repeat, warmup, amp)
+        calls.append((tuple(inputs.shape), len(times), amp))
         return times
 
     monkeypatch.setattr(benchmark, 'time_forward', spy)
@@ -46,12 +47,14 @@ def test_benchmark_times_the_timed_passes(capsys, monkeypatch):
     try:
         assert benchmark.main([DEMO_CONFIG, '--shape', '30', '40',
                                '--batch-size', '2', '--repeat', '3',
-                               '--warmup', '1', '--threads', '1']) == 0
+                               '--warmup', '1', '--threads', '1']
+                              + ['--amp'] * amp) == 0
     finally:
         torch.set_num_threads(threads)
-    assert calls == [((2, 1, 32, 40), 3)]
+    assert calls == [((2, 1, 32, 40), 3, amp)]
     out = capsys.readouterr().out
     assert '1 warm-up + 3 timed passes' in out
+    assert ('1 CPU threads, autocast)' in out) is amp
     assert 'frames/s' in out and 'median' in out
 
 

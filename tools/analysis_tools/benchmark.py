@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [CKPT] [--shape H W]
         [--batch-size N] [--repeat N] [--warmup N] [--device D]
-        [--threads N] [--cfg-options key=value ...]
+        [--threads N] [--amp] [--cfg-options key=value ...]
 
 Times the network forward that produces the main logits
 (``model(x, mode='tensor')``, no gradient) on a random preprocessed input of
@@ -12,7 +12,8 @@ run first and discarded (allocator, kernel selection, cuDNN autotuning);
 then each of ``--repeat`` passes is timed (CUDA synchronised). Prints the
 median, minimum and maximum latency per batch and per frame, and frames/s
 from the median. Without CKPT the weights are random, which does not change
-the speed of these models.
+the speed of these models. ``--amp`` times the forward under autocast, as
+the tools' ``--amp`` runs it (bfloat16 on a CPU, float16 on a GPU).
 """
 import argparse
 import statistics
@@ -20,8 +21,10 @@ import time
 
 import torch
 from mmengine.config import DictAction
+from mmengine.runner.amp import autocast
 
 from serankdet.apis import init_model
+from serankdet.utils import warn_if_bfloat16_emulated
 
 
 def parse_args(argv=None):
@@ -38,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
     parser.add_argument('--threads', type=int,
                         help='torch CPU threads (default: torch decides)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (bfloat16 on CPU, float16 on '
+                        'GPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     args = parser.parse_args(argv)
@@ -47,12 +53,13 @@ def parse_args(argv=None):
 
 
 def time_forward(model, inputs: torch.Tensor, repeat: int,
-                 warmup: int) -> list:
+                 warmup: int, amp: bool = False) -> list:
     """Seconds of each of ``repeat`` timed forward passes."""
     sync = (torch.cuda.synchronize if inputs.device.type == 'cuda' else
             (lambda: None))
     times = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device_type=inputs.device.type,
+                                   enabled=amp):
         for index in range(warmup + repeat):
             sync()
             start = time.perf_counter()
@@ -74,12 +81,15 @@ def main(argv=None) -> int:
     height, width = (-(-s // div) * div for s in args.shape)
     inputs = torch.randn(args.batch_size, pre.in_channels, height, width,
                          device=args.device)
-    times = time_forward(model, inputs, args.repeat, args.warmup)
+    if args.amp:
+        warn_if_bfloat16_emulated(inputs.device.type)
+    times = time_forward(model, inputs, args.repeat, args.warmup, args.amp)
     median = statistics.median(times)
     batch = args.batch_size
     print(f'config: {args.config}\n'
           f'input: {batch}x{pre.in_channels}x{height}x{width} on '
-          f'{args.device} ({torch.get_num_threads()} CPU threads), '
+          f'{args.device} ({torch.get_num_threads()} CPU threads'
+          f'{", autocast" if args.amp else ""}), '
           f'{args.warmup} warm-up + {args.repeat} timed passes')
     print(f'latency per batch: median {median * 1e3:.2f} ms, min '
           f'{min(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms')
