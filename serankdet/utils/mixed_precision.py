@@ -12,11 +12,19 @@ import torch
 from mmengine.config import Config
 
 
+def _cpu_has_bfloat16() -> bool:
+    """Whether oneDNN runs bfloat16 natively here (AVX512-BF16 or AMX)."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch without this query
+        return True
+
+
 def warn_if_bfloat16_emulated(device_type: str) -> None:
     """Warn when a CPU has no bfloat16 instructions (autocast is slower)."""
-    if device_type == 'cpu' and not (
-            torch.backends.mkldnn.is_available()
-            and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+    if device_type == 'cpu' and not _cpu_has_bfloat16():
         warnings.warn(
             'this CPU has no AVX512-BF16/AMX bfloat16 support: --amp will be '
             'slower than float32 here; run without --amp.')

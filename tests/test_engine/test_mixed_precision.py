@@ -1,4 +1,6 @@
 """--amp: bfloat16 autocast wrapper on CPU, float32 outputs and losses."""
+import warnings
+
 import pytest
 import torch
 import torch.nn as nn
@@ -67,3 +69,16 @@ def test_use_mixed_precision_on_cpu_picks_bfloat16_autocast():
     test_only = Config(dict(test_cfg=dict(type='TestLoop')))
     use_mixed_precision(test_only, training=False)
     assert test_only.test_cfg.fp16 and 'optim_wrapper' not in test_only
+
+
+def test_warns_when_the_cpu_emulates_bfloat16(monkeypatch):
+    from serankdet.utils import mixed_precision
+    monkeypatch.setattr(mixed_precision, '_cpu_has_bfloat16', lambda: False)
+    with pytest.warns(UserWarning, match='no AVX512-BF16/AMX bfloat16 '
+                      'support: --amp will be slower'):
+        mixed_precision.warn_if_bfloat16_emulated('cpu')
+    monkeypatch.setattr(mixed_precision, '_cpu_has_bfloat16', lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        mixed_precision.warn_if_bfloat16_emulated('cpu')
+        mixed_precision.warn_if_bfloat16_emulated('cuda')
