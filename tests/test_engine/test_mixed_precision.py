@@ -37,6 +37,14 @@ def test_autocast_wrapper_rejects_unknown_dtype():
             optimizer=dict(type='SGD', lr=0.1)))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU behaviour')
+def test_autocast_wrapper_refuses_float16_on_cpu():
+    with pytest.raises(ValueError, match="dtype='float16' needs a CUDA GPU"):
+        build_optim_wrapper(nn.Linear(2, 2), dict(
+            type='AutocastOptimWrapper', dtype='float16',
+            optimizer=dict(type='SGD', lr=0.1)))
+
+
 def test_segmentor_outputs_and_losses_are_float32_under_autocast():
     model = build_unet().train()
     inputs = torch.randn(2, 1, 32, 32)

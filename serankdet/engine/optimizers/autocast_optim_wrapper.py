@@ -43,6 +43,10 @@ class AutocastOptimWrapper(OptimWrapper):
                     f"AutocastOptimWrapper: dtype must be 'bfloat16' or "
                     f"'float16', got {dtype!r}")
             dtype = getattr(torch, dtype)
+        if dtype == torch.float16 and not torch.cuda.is_available():
+            raise ValueError(
+                "AutocastOptimWrapper: dtype='float16' needs a CUDA GPU; CPU "
+                "autocast supports only dtype='bfloat16'")
         self.cast_dtype = dtype
 
     @contextmanager

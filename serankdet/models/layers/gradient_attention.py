@@ -50,8 +50,8 @@ class GradientAttention(BaseModule):
     differences ``x[i + dy*d, j + dx*d] - x[i, j]`` (reflect padding),
     ``K_i, V_i`` (B, 8h, H, W), with ``h = embed_channels /
     len(dilations)``; both are computed as one 3x3 dilated conv of x
-    (:func:`difference_kernel`). The per-dilation tensors are stacked on dim 2 and
-    viewed as ``num_heads = len(dilations)`` heads of (h, N) / (8h, N) with
+    (:func:`difference_kernel`). The per-dilation tensors are stacked on dim 2
+    and viewed as ``num_heads = len(dilations)`` heads of (h, N) / (8h, N) with
     N = H*W: as in the reference, the dilation axis sits inside the channel
     axis, so each head holds channel/dilation pairs ``c * num_heads + i``
     (both dilations interleaved), not one dilation. Per head, Q and K are
