@@ -30,6 +30,9 @@ setup(
         'ftfy==6.3.1',
         'regex==2026.11.15',
         'numpy>=1.24,<3',
+        # 4.x and 5.x both work (5.0 changed the shape of findNonZero's
+        # result; serankdet.evaluation.functional accepts both). CI runs a
+        # smoke subset on the newest allowed versions (.ci/smoke-unpinned).
         'opencv-python>=4.8',
         'scikit-image>=0.21',
         'scipy>=1.10',
@@ -37,6 +40,8 @@ setup(
         'pytorch-optimizer==4.1.0',
     ],
     extras_require=dict(
+        # pinned: pytest 9.2 refuses pytest.approx of nested structures,
+        # which tests/test_tools/test_infer_tool.py uses
         tests=['pytest==9.0.1'],
         deploy=['onnx==1.23.2', 'onnxruntime==1.31.1', 'onnxscript==0.7.2'],
         tensorboard=['tensorboard']),

@@ -31,7 +31,7 @@ import importlib.util
 import os.path as osp
 import sys
 import types
-from typing import Callable, Dict, Iterable, List
+from typing import Callable, Dict, Iterable, List, Optional
 
 import torch
 from torch import Tensor, nn
@@ -67,6 +67,11 @@ class ReferenceModel:
             [0, 1]) -> scalar``, the official training loss.
         make_optimizer: ``params -> Optimizer`` with the official
             hyper-parameters.
+        make_scheduler: ``(optimizer, **settings) -> EpochScheduler``, the
+            official learning-rate schedule, stepped where the official
+            training loop steps it. ``settings`` override the official
+            schedule length (``epochs``) and, for DATransNet,
+            ``milestones``; by default the paper values.
     """
     model: nn.Module
     in_channels: int
@@ -74,6 +79,21 @@ class ReferenceModel:
     forward_eval: Callable[[Tensor], Tensor]
     loss: Callable[[List[Tensor], Tensor], Tensor]
     make_optimizer: Callable[[Iterable], torch.optim.Optimizer]
+    make_scheduler: Optional[Callable[..., 'EpochScheduler']] = None
+
+
+@dataclasses.dataclass
+class EpochScheduler:
+    """An official per-epoch learning-rate schedule, as its training loop
+    drives it: ``start_epoch(e)`` before the first iteration of epoch ``e``
+    (0-based) and ``end_epoch(e)`` after its last; each official loop uses
+    one of the two, the other is a no-op."""
+    start_epoch: Callable[[int], None]
+    end_epoch: Callable[[int], None]
+
+
+def _noop(epoch: int) -> None:
+    del epoch
 
 
 def _checkout_file(name: str, root: str, relpath: str) -> str:
@@ -195,6 +215,11 @@ def _build_serankdet(root: str, size: int) -> ReferenceModel:
     # utils/__init__.py imports the whole training stack (mmcv 1.x ...);
     # loss.py itself needs torch only.
     loss_module = _load_file(loss_path, '_reference_serankdet_loss')
+    # utils/scheduler.py needs only math (build/build_scheduler.py, which
+    # picks the class by name, imports it through utils/__init__.py).
+    scheduler_module = _load_file(
+        _checkout_file(name, root, 'utils/scheduler.py'),
+        '_reference_serankdet_scheduler')
 
     torch.manual_seed(0)
     # configs/_base_/models/unetseries.py: decode_head deep_supervision=True;
@@ -212,11 +237,24 @@ def _build_serankdet(root: str, size: int) -> ReferenceModel:
         return torch.optim.AdamW(
             params, lr=1e-4, weight_decay=0.01, betas=(0.9, 0.999))
 
+    def make_scheduler(optimizer, epochs=500):
+        # build/build_scheduler.py with configs/_base_/schedules/
+        # schedule_500e.py lr_config (PolyLR, warmup 'linear', power 0.9,
+        # min_lr 1e-4 (unused by PolyLR), warmup_epochs 5), base_lr from the
+        # experiment's optimizer (1e-4), num_epochs = runner.max_epochs.
+        scheduler = scheduler_module.PolyLR(
+            optimizer=optimizer, num_epochs=epochs, base_lr=1e-4,
+            policy='PolyLR', warmup='linear', power=0.9, min_lr=1e-4,
+            warmup_epochs=5)
+        # train.py: for epoch in 1..max_epochs: training(epoch) begins with
+        # scheduler.step(epoch - 1), before the first iteration.
+        return EpochScheduler(start_epoch=scheduler.step, end_epoch=_noop)
+
     # forward returns [d_s1..d_s5, out]; the tests score outs[-1].
     forward_train, forward_eval = _mode_forwards(
         model, list, lambda outs: outs[-1])
     return ReferenceModel(model, 3, forward_train, forward_eval, loss,
-                          make_optimizer)
+                          make_optimizer, make_scheduler)
 
 
 def _build_datransnet(root: str, size: int) -> ReferenceModel:
@@ -257,10 +295,22 @@ def _build_datransnet(root: str, size: int) -> ReferenceModel:
         # train.py "default settings" + utils/utils.py get_optimizer.
         return torch.optim.Adam(params, lr=5e-4)
 
+    def make_scheduler(optimizer, epochs=400, milestones=(200, 300)):
+        # train.py sets scheduler_settings {'epochs': 400, 'step': [200,
+        # 300], 'gamma': 0.1} for Adam; utils/utils.py get_optimizer builds
+        # MultiStepLR(milestones=step, gamma); train.py calls
+        # scheduler.step() after every epoch. `epochs` is the number of
+        # epochs trained (nEpochs), the schedule does not read it.
+        del epochs
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=list(milestones), gamma=0.1)
+        return EpochScheduler(start_epoch=_noop,
+                              end_epoch=lambda epoch: scheduler.step())
+
     forward_train, forward_eval = _mode_forwards(
         model, lambda out: [out], lambda out: out)
     return ReferenceModel(model, 1, forward_train, forward_eval, loss,
-                          make_optimizer)
+                          make_optimizer, make_scheduler)
 
 
 def _build_samspl_t(root: str, size: int) -> ReferenceModel:
@@ -311,11 +361,20 @@ def _build_samspl_t(root: str, size: int) -> ReferenceModel:
         # weight_decay=1e-4), other arguments at Adan's defaults.
         return adan_module.Adan(params, lr=1e-2, weight_decay=1e-4)
 
+    def make_scheduler(optimizer, epochs=300):
+        # training.py: CosineAnnealingLR(T_max=args.epoch (300),
+        # eta_min=args.eta_min (1e-6)); training/trainer.py
+        # train_one_epoch ends with scheduler.step().
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=epochs, eta_min=1e-6)
+        return EpochScheduler(start_epoch=_noop,
+                              end_epoch=lambda epoch: scheduler.step())
+
     # The trainer's evaluate and testing.py score output [0].
     forward_train, forward_eval = _mode_forwards(
         model, list, lambda outs: outs[0])
     return ReferenceModel(model, 3, forward_train, forward_eval, loss,
-                          make_optimizer)
+                          make_optimizer, make_scheduler)
 
 
 _BUILDERS = {

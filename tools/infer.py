@@ -25,7 +25,8 @@ Existing results are never overwritten: a non-empty output folder gets a new
 timestamped subfolder. Large frames: ``--tile H W`` runs sliding windows
 (multiples of the model's size divisor) whose logits are averaged where they
 overlap. Exit status 1 lists the files that could not be read (all others are
-processed first).
+processed first); exit status 2 is a bad argument, config or checkpoint,
+reported in one ``error:`` line.
 """
 import argparse
 import json
@@ -40,6 +41,7 @@ from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 from serankdet.apis.inferencer import IRSTDInferencer, list_images
+from serankdet.apis.train_utils import run_cli
 from serankdet.visualization.irstd_visualizer import HIT, to_uint8_gray
 
 BOX_MARGIN = 3  # px between a target and its overlay box, so both show
@@ -53,6 +55,18 @@ def parse_overlap(text: str):
         return float(text)
 
 
+def probability(text: str) -> float:
+    """A threshold argument: a number in (0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a probability in (0, 1)')
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Detect infrared small targets in image files')
@@ -61,7 +75,7 @@ def parse_args(argv=None):
     parser.add_argument('input', help='image file, folder or glob pattern')
     parser.add_argument('--out-dir', help='output folder (default '
                         'work_dirs/infer/<timestamp>)')
-    parser.add_argument('--threshold', type=float,
+    parser.add_argument('--threshold', type=probability,
                         help="probability threshold (default: the head's)")
     parser.add_argument('--batch-size', type=int, default=1,
                         help='frames per forward pass (frames of the same '
@@ -150,11 +164,7 @@ def save_frame(result, stem: str, out_dir: str, args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        paths = list_images(args.input)
-    except FileNotFoundError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    paths = list_images(args.input)
     root = (args.input if osp.isdir(args.input) else
             osp.commonpath([osp.dirname(osp.abspath(p)) for p in paths]))
     inferencer = IRSTDInferencer(
@@ -208,4 +218,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -12,14 +12,18 @@ thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py).
 ``--amp`` runs the model under autocast (float16 on a GPU, bfloat16 on a CPU).
 """
 import argparse
+import inspect
 import json
 import os
 import os.path as osp
 import sys
+from typing import List
 
 from serankdet.apis.train_utils import (add_common_args, build_runner,
                                         load_config, run_cli)
-from serankdet.utils import use_mixed_precision
+from serankdet.evaluation import IRSTDMetric
+from serankdet.registry import METRICS
+from serankdet.utils import register_all_modules, use_mixed_precision
 
 
 def parse_args(argv=None):
@@ -44,6 +48,63 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: Arguments a metric must take to compute and write curves (IRSTDMetric's).
+CURVE_ARGS = ('curve_thresholds', 'curve_file')
+
+
+def _metric_configs(evaluator) -> List[dict]:
+    """The metric config dicts of a ``test_evaluator`` value: one metric
+    dict, a list of them, or an evaluator dict with ``metrics``."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator]
+    return [metric for metric in metrics if isinstance(metric, dict)]
+
+
+def _takes_curve_args(metric: dict) -> bool:
+    """Whether the metric's class takes ``curve_thresholds`` and
+    ``curve_file`` (IRSTDMetric and its subclasses do, mmengine's
+    DumpResults and mmseg's IoUMetric do not)."""
+    cls = metric.get('type')
+    if isinstance(cls, str):
+        cls = METRICS.get(cls)
+    if not inspect.isclass(cls):
+        return False
+    if issubclass(cls, IRSTDMetric):
+        return True
+    params = inspect.signature(cls.__init__).parameters
+    return all(name in params for name in CURVE_ARGS)
+
+
+def add_curve_options(evaluator, points: int, path: str) -> List[str]:
+    """Make the curve-computing metrics of ``evaluator`` (the config's
+    ``test_evaluator``, changed in place) write curves at ``points``
+    thresholds to ``path``. Other metrics (e.g. ``DumpResults``) are left
+    as they are. With several such metrics, the second writes to
+    ``<stem>.2<ext>``, and so on.
+
+    Returns:
+        list[str]: the curve files, one per curve-computing metric.
+    """
+    register_all_modules()  # to look the metric types up
+    metrics = [m for m in _metric_configs(evaluator) if _takes_curve_args(m)]
+    if not metrics:
+        types = [m.get('type') for m in _metric_configs(evaluator)]
+        raise ValueError(
+            '--save-curves needs a metric that computes curves in '
+            f'test_evaluator (IRSTDMetric), the config has {types}: add '
+            "dict(type='IRSTDMetric') to test_evaluator")
+    stem, ext = osp.splitext(path)
+    files = [path] + [f'{stem}.{i}{ext}' for i in range(2, len(metrics) + 1)]
+    for metric, curve_file in zip(metrics, files):
+        metric.update(curve_thresholds=points, curve_file=curve_file)
+    if len(files) > 1:
+        print(f'--save-curves: {len(files)} metrics compute curves, written '
+              f'to {", ".join(files)}')
+    return files
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
@@ -61,11 +122,8 @@ def main(argv=None):
                     wait_time=max(args.wait_time, 0.01),
                     out_dir=args.show_dir)
     if args.save_curves:
-        evaluators = cfg.test_evaluator
-        for metric in (evaluators if isinstance(evaluators, list) else
-                       [evaluators]):
-            metric.update(curve_thresholds=args.curve_points,
-                          curve_file=args.save_curves)
+        add_curve_options(cfg.test_evaluator, args.curve_points,
+                          args.save_curves)
     runner = build_runner(cfg)
     metrics = runner.test()
     out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')

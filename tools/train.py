@@ -1,10 +1,11 @@
 """Train a model from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options key=value ...]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]
+        [--unsafe-resume]] [--amp] [--cfg-options key=value ...]
     torchrun --nproc_per_node=N tools/train.py CONFIG --launcher pytorch
 """
 import argparse
+import os.path as osp
 import sys
 
 from serankdet.apis.train_utils import (add_common_args, build_runner,
@@ -19,7 +20,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
         help='resume from CKPT, or from the newest checkpoint of the work '
-        'dir and its run_* folders when no path is given')
+        'dir and its run_* folders when no path is given (an error when '
+        'those hold checkpoint files but none to resume)')
+    parser.add_argument(
+        '--unsafe-resume', action='store_true',
+        help='with --resume: unpickle the checkpoint fully, which runs any '
+        'code it holds. Only for a training state saved by another toolbox '
+        "that you trust; this toolbox's own checkpoints resume without it")
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision: float16 with loss scaling on a GPU, bfloat16 '
@@ -33,12 +40,19 @@ def main(argv=None):
     cfg = load_config(args)
     if args.amp:
         use_mixed_precision(cfg, training=True)
-    if args.resume == 'auto':
+    if args.unsafe_resume and not args.resume:
+        raise ValueError('--unsafe-resume only applies with --resume')
+    if args.resume == 'auto' or (not args.resume and cfg.resume
+                                 and not cfg.load_from):
         resume_latest(cfg)
     elif args.resume:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(
+                f'--resume {args.resume}: no such checkpoint file')
         cfg.resume, cfg.load_from = True, args.resume
-    else:
+    elif not cfg.resume:
         use_fresh_work_dir(cfg)
+    cfg.unsafe_resume = args.unsafe_resume
     runner = build_runner(cfg)
     runner.train()
 

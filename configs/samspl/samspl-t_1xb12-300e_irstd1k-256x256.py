@@ -9,7 +9,9 @@ data_root = 'datasets/IRSTD-1k'
 base_size = 256
 crop_size = (256, 256)
 model = dict(
-    data_preprocessor=dict(mean=(0.28451, ) * 3, std=(0.22881, ) * 3),
+    # the reference's per-channel IRSTD-1k statistics, digit for digit
+    data_preprocessor=dict(mean=(0.28450727, 0.28450724, 0.28450724),
+                           std=(0.22880708, 0.22880709, 0.22880709)),
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
 train_pipeline = [
     dict(type='LoadIRSTDImageFromFile'),

@@ -17,6 +17,7 @@ from mmengine.registry import Registry
 from mmengine.runner import Runner
 
 import serankdet.registry as serankdet_registry
+from serankdet.engine.resume import find_resume_checkpoint
 from serankdet.registry import RUNNERS
 from serankdet.utils import (add_launcher_args, export_local_rank,
                              patch_cpu_distributed, register_all_modules)
@@ -29,7 +30,8 @@ DEBUG_ENV = 'SERANKDET_DEBUG'
 RUNNER_KEYS = frozenset(
     [name for name in inspect.signature(Runner.__init__).parameters
      if name not in ('self', 'cfg')] +
-    ['runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports'])
+    ['runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports',
+     'unsafe_resume'])
 #: Usual base-config variables one edit away from a runner key.
 CONFIG_VARIABLES = frozenset(
     ['train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline',
@@ -59,8 +61,7 @@ def load_config(args) -> Config:
             'configs/<algorithm>/')
     export_local_rank(args)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     check_config(cfg)
     cfg.launcher = args.launcher
     if args.work_dir:
@@ -71,6 +72,50 @@ def load_config(args) -> Config:
     if args.launcher != 'none':
         patch_cpu_distributed(cfg)
     return cfg
+
+
+def _current_value(cfg: Config, key: str):
+    """The value at dotted ``key`` (list items by index), or a sentinel
+    when the config has no such key."""
+    node = cfg.to_dict()
+    for part in key.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() \
+                and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+_MISSING = object()
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
+    """Merge ``--cfg-options`` into ``cfg``.
+
+    Raises:
+        ConfigError: an override gives a word where the config holds a
+            number or a bool (``optimizer.lr=fast``, ``lr=1e-3x``), which
+            would otherwise fail deep inside the build.
+    """
+    for key, value in (options or {}).items():
+        current = _current_value(cfg, key)
+        if current is _MISSING or current is None:
+            continue
+        for kind, check in (('a number', _is_number),
+                            ('True or False', lambda v: isinstance(v, bool))):
+            if check(current) and not check(value):
+                raise ConfigError(
+                    f'--cfg-options {key}={value!r}: expected {kind}, like '
+                    f'the config\'s value {current!r}')
+    if options:
+        cfg.merge_from_dict(options)
 
 
 def build_runner(cfg: Config):
@@ -191,30 +236,10 @@ def use_fresh_work_dir(cfg: Config) -> None:
     cfg.work_dir = new_dir
 
 
-def _newest_checkpoint_in(folder: str) -> Optional[str]:
-    pointer = osp.join(folder, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as handle:
-            path = handle.read().strip()
-        for candidate in (path, osp.join(folder, osp.basename(path))):
-            if path and osp.isfile(candidate):
-                return candidate
-    # no pointer, or a pointer broken by a kill while it was written
-    saved = [p for pattern in ('iter_*.pth', 'epoch_*.pth')
-             for p in glob.glob(osp.join(folder, pattern))]
-    return max(saved, key=osp.getmtime) if saved else None
-
-
-def find_resume_checkpoint(work_dir: str) -> Optional[str]:
-    """The newest checkpoint of ``work_dir`` and its ``run_*`` folders."""
-    folders = [work_dir] + glob.glob(osp.join(work_dir, 'run_*'))
-    found = [p for p in map(_newest_checkpoint_in, folders) if p]
-    return max(found, key=osp.getmtime) if found else None
-
-
 def resume_latest(cfg: Config) -> None:
     """Set ``cfg`` to resume from :func:`find_resume_checkpoint`, in the
-    folder of that checkpoint; start a new run when there is none."""
+    folder of that checkpoint; start a new run only when the work dir holds
+    no checkpoint file at all (see :class:`ResumeError`)."""
     path = find_resume_checkpoint(cfg.work_dir)
     if path is None:
         print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
@@ -249,6 +274,7 @@ def describe_error(error: BaseException) -> Optional[str]:
     """A one-message description of an error users cause (bad config, data,
     checkpoint, diverged training), or None for anything else (a bug)."""
     from serankdet.engine.hooks import NonFiniteLossError
+    from serankdet.models.converters import ConversionError
     from serankdet.utils import UnsafeCheckpointError
     message = str(error.args[0]) if error.args else str(error)
     if isinstance(error, KeyError):
@@ -269,17 +295,18 @@ def describe_error(error: BaseException) -> Optional[str]:
         return (f'{match["cls"]} has no argument {match["arg"]!r}'
                 f'{_suggest(match["arg"], params)}')
     if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
-                          UnsafeCheckpointError)):
+                          UnsafeCheckpointError, ConversionError)):
         return _strip_worker_traceback(str(error), error)
     return None
 
 
 def run_cli(main: Callable, argv=None) -> int:
-    """Run a tool's ``main(argv)``; errors users cause are printed as one
-    ``error: ...`` line (exit code 2) instead of a traceback, unless the
+    """Run a tool's ``main(argv)`` and return its exit status (what it
+    returns, 0 for None); errors users cause are printed as one
+    ``error: ...`` line (exit status 2) instead of a traceback, unless the
     environment sets ``SERANKDET_DEBUG=1``."""
     try:
-        main(argv)
+        return main(argv) or 0
     except Exception as error:
         message = describe_error(error)
         if message is None or os.environ.get(DEBUG_ENV, '0') != '0':
@@ -287,4 +314,3 @@ def run_cli(main: Callable, argv=None) -> int:
         print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
               file=sys.stderr)
         return 2
-    return 0

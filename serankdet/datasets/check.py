@@ -10,11 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-import cv2
 import numpy as np
 from PIL import Image
 
-from .image_io import IMG_EXTENSIONS
+from .image_io import IMG_EXTENSIONS, InvalidSampleError, imread_unchanged
 
 #: Bits per sample of the pixel types OpenCV decodes to.
 _BITS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16,
@@ -148,17 +147,19 @@ def _index(folder: str, errors: List[str]) -> Dict[str, str]:
 
 
 def _read(path: str, errors: List[str]) -> Optional[Tuple[np.ndarray, str]]:
-    """Decode a file as the loaders do; (pixels, 'N-bit MODE') or None."""
+    """Decode a whole file as the loaders do (truncated files included);
+    (pixels, 'N-bit MODE') or None."""
+    try:
+        pixels = imread_unchanged(path)
+    except (InvalidSampleError, FileNotFoundError):
+        errors.append(f'{path}: unreadable (corrupt, truncated or not an '
+                      'image)')
+        return None
     try:
         with Image.open(path) as img:
             mode = img.mode
     except (OSError, SyntaxError, ValueError):
         mode = None
-    pixels = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if pixels is None:
-        errors.append(f'{path}: unreadable (corrupt, truncated or not an '
-                      'image)')
-        return None
     bits = _BITS.get(pixels.dtype, pixels.dtype.itemsize * 8)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     return pixels, f'{bits}-bit {mode or f"{channels}-channel"}'
@@ -196,11 +197,13 @@ def _check_pair(img_path: str, mask_path: str, stats: SplitStats,
 def check_dataset(splits: List[Split]) -> DatasetReport:
     """Check every image and mask of ``splits``.
 
-    Problems reported: unreadable files, images without mask, masks without
-    image, split-file entries without image, two files with one stem, masks
-    of another size than their image, non-binary masks, and stems present
-    in several splits (a test image seen in training). Counted: pairs,
-    empty masks (frames without target), sizes and pixel formats.
+    Every file is decoded entirely, with the loaders' reader. Problems
+    reported: unreadable (corrupt or truncated) files, images without mask,
+    masks without image, split-file entries without image, two files with
+    one stem, masks of another size than their image, non-binary masks, and
+    stems present in several splits (a test image seen in training).
+    Counted: pairs, empty masks (frames without target), sizes and pixel
+    formats.
     """
     report = DatasetReport()
     owners: Dict[str, List[str]] = {}

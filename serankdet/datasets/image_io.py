@@ -68,12 +68,100 @@ def to_gray(img: np.ndarray, name: str = 'image') -> np.ndarray:
     return cv2.cvtColor(img, code)
 
 
-def _decode(path: str, backend_args: Optional[dict]) -> np.ndarray:
-    """Decode a file unchanged; clear errors for missing or corrupt files."""
+def _png_truncated(data: bytes) -> bool:
+    """Whether the chunks of a PNG end before its IEND chunk."""
+    pos = 8  # after the signature
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], 'big')
+        chunk_type = data[pos + 4:pos + 8]
+        pos += 12 + length  # length, type, data, CRC
+        if chunk_type == b'IEND':
+            return pos > len(data)
+    return True
+
+
+def _jpeg_truncated(data: bytes) -> bool:
+    """Whether the segments of a JPEG end before its EOI marker.
+
+    Segments are skipped by their length (so a thumbnail inside APP1 is not
+    mistaken for the image), entropy-coded data up to the next marker.
+    Anything that is not a marker where one is due is corruption, not
+    truncation, and is left to the decoder.
+    """
+    pos, end = 2, len(data)  # after SOI
+    while True:
+        if pos >= end:
+            return True
+        if data[pos] != 0xFF:
+            return False
+        while pos < end and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= end:
+            return True
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:  # EOI
+            return False
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length field
+            continue
+        if pos + 2 > end:
+            return True
+        length = int.from_bytes(data[pos:pos + 2], 'big')
+        if length < 2:
+            return False
+        pos += length
+        if marker != 0xDA:  # not SOS: no entropy-coded data follows
+            continue
+        while True:  # entropy-coded data: FF is followed by 00 or RSTn
+            pos = data.find(b'\xff', pos)
+            if pos < 0 or pos + 1 >= end:
+                return True
+            following = data[pos + 1]
+            if following == 0 or 0xD0 <= following <= 0xD7:
+                pos += 2
+            else:
+                break
+
+
+def _truncated(content: bytes) -> Optional[str]:
+    """Why a PNG or JPEG file is incomplete, or None.
+
+    libjpeg only warns ("Premature end of JPEG file") about a truncated JPEG
+    and fills in the missing rows; ``cv2.imdecode`` of OpenCV 4.10, for
+    one, returns that partial image (4.14 returns None). Walking the PNG
+    chunks up to IEND and the JPEG segments up to EOI catches truncation
+    whatever the OpenCV version; bytes after the end are allowed, as the
+    decoders allow them.
+    """
+    if content.startswith(b'\x89PNG\r\n\x1a\n'):
+        if _png_truncated(content):
+            return 'truncated PNG (it ends before its IEND chunk)'
+    elif content.startswith(b'\xff\xd8'):
+        if _jpeg_truncated(content):
+            return 'truncated JPEG (it ends before its end-of-image marker)'
+    return None
+
+
+def imread_unchanged(path: str,
+                     backend_args: Optional[dict] = None) -> np.ndarray:
+    """Decode a whole image file unchanged (``cv2.IMREAD_UNCHANGED``).
+
+    The reader behind :func:`imread_gray`, :func:`imread_mask`, the
+    ``check_files`` option of :class:`~serankdet.datasets.IRSTDDataset` and
+    ``tools/misc/check_dataset.py``: every pixel is decoded, and truncated
+    files are rejected even where the decoder would return a partial image.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        InvalidSampleError: the file is truncated, corrupt or not an image.
+    """
     try:
         content = fileio.get(path, backend_args=backend_args)
     except FileNotFoundError:
         raise FileNotFoundError(f'file {path} does not exist') from None
+    reason = _truncated(content)
+    if reason is not None:
+        raise InvalidSampleError(f'cannot decode {path}: {reason}')
     img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InvalidSampleError(
@@ -89,7 +177,7 @@ def imread_gray(path: str,
     Returns:
         np.ndarray: uint8, uint16 or float32 array of shape (H, W).
     """
-    img = to_gray(_decode(path, backend_args), path)
+    img = to_gray(imread_unchanged(path, backend_args), path)
     max_value_of(img.dtype, path)  # reject unsupported pixel types early
     return img
 
@@ -101,7 +189,7 @@ def imread_mask(path: str,
     Colour masks count a pixel as target when any colour channel is
     non-zero; an alpha channel is ignored.
     """
-    mask = _decode(path, backend_args)
+    mask = imread_unchanged(path, backend_args)
     if mask.ndim == 3:
         # channels 0-2 are colour (gray+alpha decodes as BGRA), 3 is alpha
         mask = mask[..., :3].any(axis=2)
@@ -111,7 +199,9 @@ def imread_mask(path: str,
 def read_image_size(path: str) -> Tuple[int, int]:
     """(H, W) of an image file, reading only its header when PIL can.
 
-    Files PIL cannot identify are fully decoded with OpenCV as a fallback.
+    Cheap, but blind to truncated or corrupt pixel data: use
+    :func:`imread_unchanged` to validate a file. Files PIL cannot identify
+    are fully decoded as a fallback.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -124,4 +214,4 @@ def read_image_size(path: str) -> Tuple[int, int]:
             width, height = img.size
         return height, width
     except (OSError, SyntaxError, ValueError):
-        return _decode(path, None).shape[:2]
+        return imread_unchanged(path).shape[:2]

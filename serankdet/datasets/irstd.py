@@ -1,13 +1,15 @@
 """The folder dataset shared by every IRSTD benchmark."""
+import logging
 import os
 import os.path as osp
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 
 from serankdet.registry import DATASETS
-from .image_io import (IMG_EXTENSIONS, InvalidSampleError, read_image_size)
+from .image_io import (IMG_EXTENSIONS, InvalidSampleError, imread_gray,
+                       imread_mask)
 
 
 @DATASETS.register_module()
@@ -27,15 +29,33 @@ class IRSTDDataset(BaseSegDataset):
     its extension (``Misc_1.png``). Samples are sorted by stem. Omitting
     ``seg_map_path`` indexes images only (inference, no metrics).
 
-    Problems found while indexing -- an image without mask, a split entry
-    without image and, with ``check_files=True``, unreadable files and masks
-    whose size differs from the image (sizes come from file headers, which is
-    cheap) -- raise an error naming the file, or with ``on_invalid='skip'``
-    drop the samples with one warning listing them. Without ``check_files``
-    the last two are detected when a sample is loaded: with ``'skip'`` a
-    training dataset warns and draws another sample (mmengine's refetch).
-    A test-mode dataset cannot drop samples after indexing, so there
-    ``'skip'`` implies ``check_files=True``.
+    Invalid samples are an image without mask, a split-file entry without
+    image and, when files are checked, an image or mask that cannot be
+    decoded (missing, corrupt, truncated, unsupported pixel type) or a mask
+    whose size differs from its image. Checking a file decodes it entirely,
+    with the reader the loading transforms use
+    (:func:`~serankdet.datasets.image_io.imread_unchanged`), so a file that
+    passes loads. ``on_invalid`` says what to do with invalid samples:
+
+    * ``'raise'`` (default): indexing raises an error naming the first
+      invalid file (and how many more there are). Files are decoded while
+      indexing only with ``check_files=True``; otherwise an unusable file
+      raises when its sample is loaded.
+    * ``'skip'``: every split (train, val and test alike) decodes all its
+      files while indexing (``check_files`` is implied) and drops the
+      invalid samples, with one warning in the log that gives their number
+      and each file with its reason. A sample is never replaced by another
+      one, so ``len()`` is the number of valid samples and each of them is
+      returned exactly once by the indices ``0 .. len() - 1``. A file that
+      fails when loaded even so (changed or removed after indexing) raises
+      an error naming it in a ``test_mode`` dataset, which must score every
+      sample once; a training dataset (``test_mode=False``) logs one
+      warning per file (per data-loader worker) and returns None, so that
+      mmengine draws another sample. Evaluation datasets should therefore
+      set ``test_mode=True``.
+
+    Decoding every file takes about as long as one pass over the dataset
+    at load time (a few ms per image).
 
     Args:
         data_prefix (dict): ``img_path`` (and optionally ``seg_map_path``)
@@ -46,8 +66,9 @@ class IRSTDDataset(BaseSegDataset):
         img_suffix (Sequence[str]): image extensions to index
             (case-insensitive).
         seg_map_suffix (Sequence[str]): mask extensions to index.
-        on_invalid (str): ``'raise'`` or ``'skip'``.
-        check_files (bool): read image and mask headers while indexing.
+        on_invalid (str): ``'raise'`` or ``'skip'`` (see above).
+        check_files (bool): decode every image and mask while indexing;
+            always on with ``on_invalid='skip'``.
         **kwargs: the remaining :class:`mmseg.datasets.BaseSegDataset`
             arguments (``data_root``, ``pipeline``, ``test_mode``,
             ``indices``, ``backend_args``, ...).
@@ -69,8 +90,7 @@ class IRSTDDataset(BaseSegDataset):
             raise ValueError(
                 f"on_invalid must be 'raise' or 'skip', got {on_invalid!r}")
         self.on_invalid = on_invalid
-        self.check_files = check_files or (on_invalid == 'skip'
-                                           and kwargs.get('test_mode', False))
+        self.check_files = check_files or on_invalid == 'skip'
         self._warned_paths = set()
         super().__init__(
             data_prefix=data_prefix,
@@ -110,7 +130,8 @@ class IRSTDDataset(BaseSegDataset):
                     continue
                 seg_map_path = osp.join(ann_dir, masks[stem])
             if self.check_files:
-                error = _check_pair(img_path, seg_map_path)
+                error = _check_pair(img_path, seg_map_path,
+                                    self.backend_args)
                 if error is not None:
                     invalid.append(error)
                     continue
@@ -125,17 +146,31 @@ class IRSTDDataset(BaseSegDataset):
         return data_list
 
     def prepare_data(self, idx: int):
-        """Run the pipeline; with ``on_invalid='skip'`` a sample whose file
-        turns out unusable when loaded gives None (training refetches)."""
+        """Run the pipeline on sample ``idx``.
+
+        With ``on_invalid='skip'`` a file that fails to load although it
+        passed the check while indexing raises in ``test_mode``; otherwise
+        it is logged once and None is returned (mmengine then draws another
+        training sample).
+        """
         try:
             return super().prepare_data(idx)
         except (InvalidSampleError, FileNotFoundError) as error:
             if self.on_invalid == 'raise':
                 raise
+            if self.test_mode:
+                raise type(error)(
+                    f'{error}. The file was valid when the dataset was '
+                    'indexed (changed since?); a test-mode dataset does not '
+                    'replace a sample by another one, so that each sample '
+                    'is scored once.') from error
             path = self.get_data_info(idx)['img_path']
             if path not in self._warned_paths:
                 self._warned_paths.add(path)
-                warnings.warn(f'skipping invalid sample: {error}')
+                print_log(
+                    f'{type(self).__name__}: cannot load sample {path} '
+                    f'({error}); training on another sample instead',
+                    logger='current', level=logging.WARNING)
             return None
 
     def _read_split_file(self) -> List[str]:
@@ -162,8 +197,11 @@ class IRSTDDataset(BaseSegDataset):
             raise type(first)(
                 f"{first}{more}. Fix the data or build the dataset with "
                 "on_invalid='skip' to drop such samples.")
-        warnings.warn(f'{type(self).__name__}: skipped {len(invalid)} invalid '
-                      'samples:\n' + '\n'.join(f'  {e}' for e in invalid))
+        print_log(
+            f'{type(self).__name__}: skipped {len(invalid)} invalid samples '
+            f"in {self.data_prefix.get('img_path')} (on_invalid='skip'):\n" +
+            '\n'.join(f'  {error}' for error in invalid),
+            logger='current', level=logging.WARNING)
 
 
 def _lower_suffixes(suffixes) -> Tuple[str, ...]:
@@ -192,18 +230,19 @@ def _index_folder(folder: str, suffixes: Tuple[str, ...],
     return index
 
 
-def _check_pair(img_path: str,
-                seg_map_path: Optional[str]) -> Optional[Exception]:
-    """The error that makes a sample invalid, from file headers, or None."""
+def _check_pair(img_path: str, seg_map_path: Optional[str],
+                backend_args: Optional[dict]) -> Optional[Exception]:
+    """The error that makes a sample invalid, decoding both files as the
+    loading transforms do, or None."""
     try:
-        img_size = read_image_size(img_path)
+        img = imread_gray(img_path, backend_args)
         if seg_map_path is None:
             return None
-        mask_size = read_image_size(seg_map_path)
+        mask = imread_mask(seg_map_path, backend_args)
     except (InvalidSampleError, FileNotFoundError) as error:
         return error
-    if mask_size != img_size:
+    if mask.shape != img.shape:
         return InvalidSampleError(
-            f'mask {seg_map_path} is {mask_size[1]}x{mask_size[0]} but its '
-            f'image {img_path} is {img_size[1]}x{img_size[0]} (WxH)')
+            f'mask {seg_map_path} is {mask.shape[1]}x{mask.shape[0]} but its '
+            f'image {img_path} is {img.shape[1]}x{img.shape[0]} (WxH)')
     return None

@@ -1,18 +1,26 @@
-"""The toolbox's Runner: mmengine's, with trusted resume, strict loading and
+"""The toolbox's Runner: mmengine's, with safe resume, strict loading and
 atomic saving."""
 import os
 import os.path as osp
 import re
 from typing import Dict, List
 
+from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
 from serankdet.registry import RUNNERS
-from serankdet.utils.checkpoint import trusted_checkpoint_loading
+from serankdet.utils.checkpoint import unsafe_checkpoint_loading
+from .hooks.checkpoint_hook import PARTIAL_SUFFIX
+from .resume import find_resume_checkpoint
+
+#: Names under which a config can ask for mmengine's CheckpointHook.
+_MMENGINE_CHECKPOINT_HOOK = ('CheckpointHook', 'mmengine.CheckpointHook',
+                             CheckpointHook)
 
 
 class CheckpointMismatchError(ValueError):
@@ -63,23 +71,70 @@ def check_state_dict(model_state: Dict, checkpoint_state: Dict,
         'foreign weights with tools/model_converters/official2serankdet.py.')
 
 
+class _TextCachedConfig(Config):
+    """A run's config whose text is formatted once: mmengine stores
+    ``cfg.pretty_text`` in every checkpoint and formats it with yapf each
+    time (about a second for a large config)."""
+
+    @property
+    def pretty_text(self) -> str:
+        if '_pretty_text' not in self.__dict__:
+            object.__setattr__(self, '_pretty_text', super().pretty_text)
+        return self.__dict__['_pretty_text']
+
+
 @RUNNERS.register_module()
 class IRSTDRunner(Runner):
-    """mmengine ``Runner`` with three changes.
+    """mmengine ``Runner`` with four changes.
 
-    - :meth:`resume` may unpickle the whole training state (optimizer,
-      message hub) of the toolbox's own runs; every other load goes through
-      the weights-only allowlist (see :mod:`serankdet.utils.checkpoint`).
+    - Every checkpoint load, :meth:`resume` included, goes through the
+      weights-only allowlist (:mod:`serankdet.utils.checkpoint`): a file
+      cannot run code. ``unsafe_resume=True`` in the config (set by
+      ``tools/train.py --unsafe-resume``) unpickles the resumed file fully,
+      for a foreign training state the user trusts.
     - :meth:`load_checkpoint` (``load_from``, testing, resuming) is strict by
       default: a checkpoint of another model or variant raises
       :class:`CheckpointMismatchError` listing the mismatched keys and
       shapes, before any weight is copied (no half-loaded model).
-    - :meth:`save_checkpoint` writes to a temporary file and renames it, so
-      a run killed while saving keeps the previous checkpoint intact.
+    - :meth:`save_checkpoint` writes to ``<name>.partial``, flushes it to
+      disk and renames it; the checkpoint hook is
+      :class:`~serankdet.engine.hooks.AtomicCheckpointHook` (also where a
+      config names mmengine's ``CheckpointHook``), which removes old
+      checkpoints only after the new one is complete.
+    - ``resume=True`` without ``load_from`` resumes the newest complete
+      checkpoint of the work dir (:func:`find_resume_checkpoint`) and
+      refuses to start afresh over checkpoints it cannot use.
+
+    The config is not changed during a run; its text is formatted once.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Config.__setattr__ writes config keys: set the class directly
+        object.__setattr__(self.cfg, '__class__', _TextCachedConfig)
+
+    def register_default_hooks(self, hooks=None) -> None:
+        hooks = dict(hooks or {})
+        checkpoint = hooks.get('checkpoint', dict(type='CheckpointHook',
+                                                  interval=1))
+        if (isinstance(checkpoint, dict)
+                and checkpoint.get('type') in _MMENGINE_CHECKPOINT_HOOK):
+            hooks['checkpoint'] = dict(checkpoint, type='AtomicCheckpointHook')
+        super().register_default_hooks(hooks)
+
+    def load_or_resume(self) -> None:
+        if self._resume and self._load_from is None and not self._has_loaded:
+            self._load_from = find_resume_checkpoint(self.work_dir)
+            self._resume = self._load_from is not None
+        super().load_or_resume()
+
     def resume(self, filename, *args, **kwargs):
-        with trusted_checkpoint_loading():
+        if not self.cfg.get('unsafe_resume', False):
+            return super().resume(filename, *args, **kwargs)
+        self.logger.warning(
+            f'--unsafe-resume: unpickling {filename} fully; any code it '
+            'holds runs now')
+        with unsafe_checkpoint_loading():
             return super().resume(filename, *args, **kwargs)
 
     def load_checkpoint(self, filename, map_location='cpu', strict=True,
@@ -102,7 +157,12 @@ class IRSTDRunner(Runner):
         return checkpoint
 
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
-        partial = f'{filename}.partial'
+        partial = filename + PARTIAL_SUFFIX
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         if is_main_process():  # only the main process writes checkpoints
-            os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+            written = osp.join(out_dir, partial)
+            # on disk before the rename: a power cut cannot leave the new
+            # name on an incomplete file either
+            with open(written, 'rb+') as handle:
+                os.fsync(handle.fileno())
+            os.replace(written, osp.join(out_dir, filename))

@@ -162,6 +162,18 @@ def _cv2_single_thread():
         cv2.setNumThreads(threads)
 
 
+def _nonzero_points(points) -> np.ndarray:
+    """``cv2.findNonZero``'s result as (P, 2) (x, y) coordinates.
+
+    The layout depends on the OpenCV version: 4.x returns (P, 1, 2) (and
+    ``None`` when there is no foreground pixel), 5.x returns (P, 2).
+    Coordinates come in raster order in both.
+    """
+    if points is None:
+        return np.zeros((0, 2), dtype=np.int32)
+    return np.asarray(points).reshape(-1, 2)
+
+
 def label_components(mask: np.ndarray) -> Components:
     """Label the 8-connected components of a binary mask.
 
@@ -195,7 +207,7 @@ def label_components(mask: np.ndarray) -> Components:
         num, crop_labels = cv2.connectedComponents(
             crop, connectivity=8, ltype=cv2.CV_32S)
         # (P, 2) (x, y) foreground coordinates in raster order.
-        points = cv2.findNonZero(crop)[:, 0]
+        points = _nonzero_points(cv2.findNonZero(crop))
     if num == 2:
         # A single component (the common case): its box is the crop.
         mean_x, mean_y = points.mean(axis=0)

@@ -1,4 +1,6 @@
 """Reading frames at native bit depth and masks as {0, 1}."""
+import io
+
 import cv2
 import numpy as np
 import pytest
@@ -6,8 +8,9 @@ import tifffile
 from PIL import Image
 
 from serankdet.datasets import InvalidSampleError
+from serankdet.datasets import image_io
 from serankdet.datasets.image_io import (imread_gray, imread_mask,
-                                         read_image_size)
+                                         imread_unchanged, read_image_size)
 from serankdet.datasets.transforms import (LoadIRSTDAnnotations,
                                            LoadIRSTDImageFromFile)
 
@@ -145,3 +148,61 @@ def test_annotations_size_mismatch_and_missing_gt(tmp_path):
     # inference: no mask path -> nothing loaded, no error
     results = LoadIRSTDAnnotations()(_load(tmp_path / 'i.png'))
     assert 'gt_seg_map' not in results
+
+
+def _encoded(ext, shape=(40, 48), **pil_args):
+    """Bytes of a noisy image (noise does not compress to a few bytes)."""
+    img = np.random.default_rng(0).integers(0, 256, shape, np.uint8)
+    if pil_args:
+        buffer = io.BytesIO()
+        Image.fromarray(img).save(buffer, **pil_args)
+        return buffer.getvalue()
+    return cv2.imencode(ext, img)[1].tobytes()
+
+
+@pytest.mark.parametrize('ext', ['.png', '.jpg', '.bmp', '.tif'])
+@pytest.mark.parametrize('keep', [0.5, 0.99])
+def test_truncated_files_are_rejected(tmp_path, ext, keep):
+    data = _encoded(ext)
+    path = tmp_path / f'cut{ext}'
+    path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(InvalidSampleError, match=f'cannot decode {path}'):
+        imread_unchanged(str(path))
+    with pytest.raises(InvalidSampleError, match=f'cannot decode {path}'):
+        imread_gray(str(path))
+
+
+def test_truncation_caught_where_the_decoder_accepts_it(tmp_path,
+                                                        monkeypatch):
+    """OpenCV 4.10 decodes a truncated JPEG into a partial image (libjpeg
+    only warns); the end markers are checked before decoding."""
+    whole = cv2.imdecode(np.frombuffer(_encoded('.png'), np.uint8),
+                         cv2.IMREAD_UNCHANGED)
+    monkeypatch.setattr(image_io.cv2, 'imdecode', lambda *args: whole)
+    jpeg = _encoded('.jpg')
+    thumbnail = _encoded('.jpg', shape=(4, 4))  # complete, with its own EOI
+    app1 = b'Exif\x00\x00' + thumbnail
+    with_thumbnail = (jpeg[:2] + b'\xff\xe1' +
+                      (len(app1) + 2).to_bytes(2, 'big') + app1 + jpeg[2:])
+    for name, data, reason in [
+            ('a.jpg', jpeg, 'truncated JPEG'),
+            ('p.jpg', _encoded(None, format='JPEG', progressive=True),
+             'truncated JPEG'),
+            ('t.jpg', with_thumbnail, 'truncated JPEG'),
+            ('a.png', _encoded('.png'), 'truncated PNG')]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert imread_unchanged(str(path)) is whole
+        # cuts anywhere, down to the last byte of the end marker
+        for end in [*range(8, len(data), 101), len(data) - 2, len(data) - 1]:
+            path.write_bytes(data[:end])
+            with pytest.raises(InvalidSampleError,
+                               match=f'cannot decode {path}: {reason}'):
+                imread_unchanged(str(path))
+
+
+def test_bytes_after_the_end_are_accepted(tmp_path):
+    for ext in ('.png', '.jpg'):
+        path = tmp_path / f'a{ext}'
+        path.write_bytes(_encoded(ext) + b'\x00trailing\xff\xd8\xff\xda')
+        assert imread_unchanged(str(path)).shape == (40, 48)

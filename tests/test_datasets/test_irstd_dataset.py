@@ -1,9 +1,11 @@
 """IRSTDDataset indexing, error handling and the real SIRST/NUDT-SIRST data."""
+import logging
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 from PIL import Image
 
 from serankdet.datasets import IRSTDDataset, InvalidSampleError
@@ -33,6 +35,39 @@ def root(tmp_path):
     _write(tmp_path / 'test' / 'images' / 'd.png')
     _write(tmp_path / 'test' / 'masks' / 'd.png')
     return tmp_path
+
+
+class _ListHandler(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def warnings_logged():
+    """The WARNING messages logged through mmengine's current logger."""
+    handler = _ListHandler()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
+
+
+def _truncate(path):
+    """Cut a file in half, as an interrupted copy leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _noisy(path, shape=(6, 8)):
+    """An image that does not compress to a few bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path),
+                np.random.default_rng(0).integers(0, 256, shape, np.uint8))
 
 
 def _dataset(root, split='trainval', **kwargs):
@@ -97,13 +132,17 @@ def test_duplicate_stems_raise(root):
         _dataset(root)
 
 
-def test_image_without_mask(root):
+def test_image_without_mask(root, warnings_logged):
     _write(root / 'trainval' / 'images' / 'e.png')
     with pytest.raises(FileNotFoundError, match=r'e\.png has no mask'):
         _dataset(root)
-    with pytest.warns(UserWarning, match=r'skipped 1 invalid[\s\S]*e\.png'):
-        ds = _dataset(root, on_invalid='skip')
+    ds = _dataset(root, on_invalid='skip')
     assert len(ds) == 3
+    assert len(warnings_logged) == 1
+    assert warnings_logged[0].startswith(
+        "IRSTDDataset: skipped 1 invalid samples in "
+        f"{root}/trainval/images (on_invalid='skip'):\n"
+        f"  image {root}/trainval/images/e.png has no mask")
 
 
 @pytest.fixture
@@ -116,35 +155,98 @@ def broken_root(root):
     return root
 
 
-def test_invalid_files_found_while_indexing(broken_root):
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_invalid_files_found_while_indexing(broken_root, warnings_logged,
+                                            test_mode):
     with pytest.raises(InvalidSampleError, match=r'f\.png is 9x6.*1 more'):
-        _dataset(broken_root, check_files=True)
-    with pytest.warns(UserWarning) as record:
-        ds = _dataset(broken_root, check_files=True, on_invalid='skip')
-    message = str(record[0].message)
-    assert 'skipped 2' in message and 'f.png' in message and 'g.png' in message
+        _dataset(broken_root, check_files=True, test_mode=test_mode)
+    # 'skip' decodes every file while indexing, whatever the split
+    ds = _dataset(broken_root, on_invalid='skip', test_mode=test_mode)
     assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
         'a', 'b', 'c']
-    # a test-mode dataset checks while indexing whenever it may skip
-    with pytest.warns(UserWarning, match='skipped 2'):
-        ds = _dataset(broken_root, on_invalid='skip', test_mode=True)
-    assert len(ds) == 3
+    assert len(warnings_logged) == 1
+    message = warnings_logged[0]
+    assert 'skipped 2 invalid samples' in message
+    assert (f'  mask {broken_root}/trainval/masks/f.png is 9x6 but its image '
+            f'{broken_root}/trainval/images/f.png is 8x6 (WxH)') in message
+    assert (f'  cannot decode {broken_root}/trainval/images/g.png: not a '
+            'readable PNG/TIFF/JPEG/BMP file') in message
+
+
+def test_test_set_skips_without_duplicates(root, warnings_logged):
+    """A test-mode dataset holds each valid sample exactly once."""
+    test = root / 'test'
+    for stem in 'hijk':
+        _noisy(test / 'images' / f'{stem}.png')
+        _write(test / 'masks' / f'{stem}.png')
+    _truncate(test / 'images' / 'i.png')
+    (test / 'masks' / 'k.png').unlink()
+    ds = _dataset(root, split='test', on_invalid='skip', test_mode=True)
+    assert len(ds) == 3  # d, h, j
+    paths = [ds[i]['data_samples'].img_path for i in range(len(ds))]
+    assert sorted(paths) == sorted(set(paths))
+    assert [osp.basename(p) for p in paths] == ['d.png', 'h.png', 'j.png']
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+    assert len(warnings_logged) == 1
+    assert warnings_logged[0] == (
+        f"IRSTDDataset: skipped 2 invalid samples in {test}/images "
+        "(on_invalid='skip'):\n"
+        f"  cannot decode {test}/images/i.png: truncated PNG (it ends "
+        "before its IEND chunk)\n"
+        f"  image {test}/images/k.png has no mask: expected a file named "
+        f"k.* in {test}/masks")
+
+
+@pytest.mark.parametrize('ext', ['.png', '.jpg', '.bmp'])
+def test_check_files_decodes_truncated_files(root, ext):
+    _noisy(root / 'trainval' / 'images' / f't{ext}', shape=(40, 48))
+    _write(root / 'trainval' / 'masks' / 't.png', shape=(40, 48))
+    _truncate(root / 'trainval' / 'images' / f't{ext}')
+    assert len(_dataset(root)) == 4  # not checked
+    with pytest.raises(InvalidSampleError,
+                       match=rf'cannot decode .*/trainval/images/t\{ext}'):
+        _dataset(root, check_files=True)
+    # a truncated mask too
+    _noisy(root / 'trainval' / 'images' / f't{ext}', shape=(40, 48))
+    _noisy(root / 'trainval' / 'masks' / 't.png', shape=(40, 48))
+    _truncate(root / 'trainval' / 'masks' / 't.png')
+    with pytest.raises(InvalidSampleError,
+                       match=r'cannot decode .*/trainval/masks/t\.png: '
+                       'truncated PNG'):
+        _dataset(root, check_files=True)
 
 
 def test_invalid_files_found_while_loading(broken_root):
     ds = _dataset(broken_root)
-    assert len(ds) == 5  # headers not read
+    assert len(ds) == 5  # files not decoded while indexing
     with pytest.raises(InvalidSampleError, match=r'f\.png is 9x6'):
         ds.prepare_data(3)
     with pytest.raises(InvalidSampleError, match=r'cannot decode .*g\.png'):
         ds.prepare_data(4)
-    ds = _dataset(broken_root, on_invalid='skip')
-    with pytest.warns(UserWarning, match=r'skipping invalid sample.*g\.png'):
-        assert ds.prepare_data(4) is None
-    # training refetches another sample instead
-    with pytest.warns(UserWarning, match=r'f\.png'):
-        item = ds[3]
-    assert tuple(item['inputs'].shape) == (1, 6, 8)
+
+
+def test_file_broken_after_indexing(root, warnings_logged):
+    """'skip' checked every file while indexing; one that fails later
+    raises in a test-mode dataset and is replaced in a training one."""
+    path = root / 'trainval' / 'images' / 'b.png'
+    test_ds = _dataset(root, on_invalid='skip', test_mode=True)
+    train_ds = _dataset(root, on_invalid='skip')
+    assert warnings_logged == []
+    path.unlink()
+    with pytest.raises(FileNotFoundError) as info:
+        test_ds[1]
+    assert str(info.value) == (
+        f'file {path} does not exist. The file was valid when the dataset '
+        'was indexed (changed since?); a test-mode dataset does not replace '
+        'a sample by another one, so that each sample is scored once.')
+    for _ in range(3):
+        item = train_ds[1]  # mmengine draws another sample
+        assert tuple(item['inputs'].shape) == (1, 6, 8)
+    assert train_ds.prepare_data(1) is None
+    assert warnings_logged == [
+        f'IRSTDDataset: cannot load sample {path} (file {path} does not '
+        'exist); training on another sample instead']
 
 
 def test_real_sirst_index(shared_datasets_dir):

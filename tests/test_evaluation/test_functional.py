@@ -8,6 +8,9 @@ from serankdet.evaluation import (binarize, image_statistics,
                                   normalize_thresholds)
 
 
+pytestmark = pytest.mark.smoke
+
+
 def _mask(shape, pixels):
     mask = np.zeros(shape, dtype=np.uint8)
     for r, c in pixels:
@@ -232,3 +235,46 @@ def test_hungarian_maximises_the_number_of_matches():
         assert np.all(best.distances < 3)
         assert best.num_matched + len(best.false_alarms) == best.num_pred
         assert best.num_matched + len(best.missed) == best.num_gt
+
+
+@pytest.mark.parametrize('layout', ['opencv4', 'opencv5'])
+def test_label_components_with_either_findnonzero_layout(monkeypatch,
+                                                         layout):
+    # cv2.findNonZero returns (P, 1, 2) in OpenCV 4 and (P, 2) in OpenCV 5
+    # (and None for an empty image in 4.x): both layouts must give the same
+    # components, whichever OpenCV is installed.
+    import cv2
+
+    from serankdet.evaluation import functional
+    real = cv2.findNonZero
+
+    def find_non_zero(image):
+        points = real(image)
+        if points is None:
+            return None
+        points = points.reshape(-1, 2)
+        return points[:, None] if layout == 'opencv4' else points
+
+    monkeypatch.setattr(functional.cv2, 'findNonZero', find_non_zero)
+    rng = np.random.default_rng(1)
+    masks = [(rng.random((17, 23)) < 0.25).astype(np.uint8),
+             _mask((5, 5), [(2, 3)]),                       # one pixel
+             _box(np.zeros((6, 6), np.uint8), 2, 4, 1, 2),  # one component
+             _mask((5, 5), [(0, 0), (4, 4)])]               # two pixels
+    for mask in masks:
+        comp = label_components(mask)
+        ref = label(mask, connectivity=2)
+        np.testing.assert_array_equal(comp.labels, ref)
+        np.testing.assert_allclose(
+            comp.centroids, [p.centroid for p in regionprops(ref)])
+        np.testing.assert_array_equal(
+            comp.areas, [p.area for p in regionprops(ref)])
+
+
+def test_nonzero_points_layouts():
+    from serankdet.evaluation.functional import _nonzero_points
+    xy = np.array([[3, 0], [1, 2]], np.int32)
+    np.testing.assert_array_equal(_nonzero_points(xy[:, None]), xy)  # 4.x
+    np.testing.assert_array_equal(_nonzero_points(xy), xy)           # 5.x
+    assert _nonzero_points(None).shape == (0, 2)      # 4.x, empty image
+    assert _nonzero_points(np.zeros((0, 2), np.int32)).shape == (0, 2)

@@ -10,6 +10,9 @@ from serankdet.evaluation import IRSTDMetric, dump_curves
 from serankdet.registry import METRICS
 
 
+pytestmark = pytest.mark.smoke
+
+
 def _sample(logits, mask):
     """A packed data sample as the evaluator passes it (``to_dict()``)."""
     return dict(
@@ -275,3 +278,77 @@ def test_through_mmengine_evaluator_with_seg_data_samples():
     res = evaluator.evaluate(2)
     assert res['irstd/num_images'] == 2
     assert (res['irstd/IoU'], res['irstd/Pd']) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_half_precision_logits_score_like_float32(dtype):
+    # --amp gives bfloat16 (CPU) or float16 (GPU) logits; NumPy has no
+    # bfloat16. Logits chosen exactly representable: same results.
+    logits0, mask0 = _target_case()
+    logits1 = np.full((16, 16), -3.0)
+    logits1[10, 10:12] = 0.5  # a 2-px false alarm
+    samples = [_sample(logits0, mask0), _sample(logits1, mask0)]
+    half = [dict(s, seg_logits=dict(data=s['seg_logits']['data'].to(dtype)))
+            for s in samples]
+    assert half[0]['seg_logits']['data'].dtype == dtype
+    for kwargs in (dict(), dict(legacy_resize=8), dict(curve_thresholds=5)):
+        ref = _evaluate(IRSTDMetric(**kwargs), samples)
+        got = _evaluate(IRSTDMetric(**kwargs), half)
+        assert got == ref
+    assert ref['irstd/Pd'] == pytest.approx(0.5)
+
+
+def _nan_sample(path='data/test/images/frame_007.png'):
+    logits, mask = _target_case()
+    logits[2, 3] = np.nan
+    sample = _sample(logits, mask)
+    sample['img_path'] = path
+    return sample
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_nan_logits_are_an_error_naming_the_image(dtype):
+    logits, mask = _target_case()
+    good = _sample(logits, mask)
+    bad = _nan_sample()
+    bad['seg_logits']['data'] = bad['seg_logits']['data'].to(dtype)
+    metric = IRSTDMetric()
+    with pytest.raises(ValueError) as error:
+        metric.process(None, [good, bad])
+    message = str(error.value)
+    assert 'data/test/images/frame_007.png' in message
+    assert 'NaN' in message and '1 of 256 pixels' in message
+    assert 'diverged' in message and 'checkpoint' in message
+    # also with legacy_resize (checked before resizing)
+    with pytest.raises(ValueError, match='frame_007.png.*NaN'):
+        IRSTDMetric(legacy_resize=8).process(None, [bad])
+
+
+def test_nan_logits_through_the_evaluator_name_the_image():
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    logits, mask = _target_case()
+    logits[:] = np.nan
+    sample = SegDataSample(metainfo=dict(img_path='frames/b.png'))
+    sample.seg_logits = PixelData(
+        data=torch.as_tensor(logits, dtype=torch.float32)[None])
+    sample.gt_sem_seg = PixelData(data=torch.as_tensor(mask)[None])
+    evaluator = Evaluator(dict(type='IRSTDMetric'))
+    with pytest.raises(ValueError,
+                       match=r'frames/b\.png is NaN at 256 of 256 pixels'):
+        evaluator.process([sample], dict(data_samples=[sample]))
+
+
+@pytest.mark.parametrize('legacy_resize', [None, 8])
+def test_infinite_logits_are_saturated_scores(legacy_resize):
+    # +inf = certainly a target, -inf = certainly background (a saturated
+    # float16 logit overflows to inf): scored, not an error.
+    logits, mask = _target_case()
+    inf_logits = np.where(mask > 0, np.inf, -np.inf)
+    ref = _evaluate(IRSTDMetric(legacy_resize=legacy_resize),
+                    [_sample(logits, mask)])
+    got = _evaluate(IRSTDMetric(legacy_resize=legacy_resize),
+                    [_sample(inf_logits, mask)])
+    assert got == ref
+    assert (got['irstd/IoU'], got['irstd/Pd']) == (1.0, 1.0)

@@ -91,3 +91,33 @@ def test_config_input(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'train: 12 image/mask pairs' in out
     assert 'val: 5 image/mask pairs' in out and 'no problems found' in out
+
+
+@pytest.mark.parametrize('ext', ['.png', '.jpg', '.bmp'])
+def test_truncated_files_are_reported(tmp_path, capsys, ext):
+    """Every file is decoded entirely: a file cut in half (an interrupted
+    copy) is reported, whichever of image or mask it is."""
+    noise = np.random.default_rng(0).integers(0, 256, (40, 48), np.uint8)
+    for split in ('trainval', 'test'):
+        for kind in ('images', 'masks'):
+            (tmp_path / split / kind).mkdir(parents=True)
+        for stem in (f'{split}_a', f'{split}_b'):
+            cv2.imwrite(str(tmp_path / split / 'images' / f'{stem}{ext}'),
+                        noise)
+            cv2.imwrite(str(tmp_path / split / 'masks' / f'{stem}.png'),
+                        noise // 200 * 255)
+    cut = [tmp_path / 'trainval' / 'images' / f'trainval_b{ext}',
+           tmp_path / 'test' / 'masks' / 'test_a.png']
+    for path in cut:
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(SystemExit) as info:
+        run_tool_cli('misc/check_dataset', str(tmp_path))
+    assert info.value.code == 1
+    out = capsys.readouterr().out
+    assert '2 problems:' in out
+    for path in cut:
+        assert (f'\n  {path}: unreadable (corrupt, truncated or not an '
+                'image)\n') in out + '\n'
+    assert 'trainval: 1 image/mask pairs' in out
+    assert 'test: 1 image/mask pairs' in out

@@ -158,3 +158,44 @@ def test_command_line_prints_error_without_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv('SERANKDET_DEBUG', '1')
     with pytest.raises(FileNotFoundError, match='nowhere does not exist'):
         run_tool_cli('misc/check_dataset', str(tmp_path / 'nowhere'))
+
+
+def test_override_with_a_word_for_a_number(tiny_config, capsys):
+    code = run_tool_cli('train', tiny_config, '--cfg-options',
+                        'optim_wrapper.optimizer.lr=fast')
+    assert code == 2
+    assert _error(capsys) == (
+        "error: --cfg-options optim_wrapper.optimizer.lr='fast': expected a "
+        "number, like the config's value 0.003")
+
+
+@pytest.mark.parametrize('threshold, shown', [('1.5', '1.5'), ('0', '0'),
+                                              ('-0.2', '-0.2')])
+def test_threshold_outside_probabilities(tiny_config, tiny_checkpoint,
+                                         capsys, threshold, shown):
+    code = run_tool_cli('test', tiny_config, tiny_checkpoint,
+                        '--cfg-options',
+                        f'model.decode_head.threshold={threshold}')
+    assert code == 2
+    assert _error(capsys).endswith(
+        f'decode_head.threshold is a probability in (0, 1), got {shown}')
+
+
+def test_head_refuses_threshold_outside_probabilities():
+    from mmengine.config import Config
+    from tests.test_tools.conftest import DEMO_CONFIG
+    cfg = Config.fromfile(DEMO_CONFIG).model
+    cfg.decode_head.threshold = 1.5
+    with pytest.raises(ValueError, match=r'decode_head\.threshold is a '
+                       r'probability in \(0, 1\), got 1\.5'):
+        MODELS.build(cfg)
+
+
+def test_infer_threshold_outside_probabilities(tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'tools/infer.py', 'cfg.py', 'ckpt.pth', 'frames',
+         '--threshold', '1.5'], cwd=REPO_ROOT, capture_output=True,
+        text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        "argument --threshold: '1.5' is not a probability in (0, 1)")

@@ -22,6 +22,7 @@ def trained(tmp_path_factory):
     return dict(folder=folder, config=config, work=work, root=REPO_ROOT)
 
 
+@pytest.mark.smoke
 def test_train_writes_checkpoints(trained):
     work = trained['work']
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
@@ -44,6 +45,7 @@ def test_resume_continues_from_last_checkpoint(trained):
     assert osp.isfile(osp.join(trained['work'], 'iter_9.pth'))
 
 
+@pytest.mark.smoke
 def test_test_tool_prints_and_saves_metrics(trained):
     out = osp.join(trained['folder'], 'metrics.json')
     panels = osp.join(trained['folder'], 'panels')

@@ -1,18 +1,14 @@
 """Each compatibility fix, with the failure it prevents."""
 import argparse
 import os
-import pickle
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
-from mmengine.logging.history_buffer import HistoryBuffer
 
 from serankdet.utils import (UnsafeCheckpointError, add_launcher_args,
-                             export_local_rank, load_checkpoint_file,
-                             trusted_checkpoint_loading)
+                             export_local_rank)
 from serankdet.utils.compat import install_mmcv_ext_stub, patch_cpu_distributed
 
 
@@ -44,54 +40,13 @@ def test_stub_has_spec_and_raises_only_when_called():
 
 
 # --- fix 2: weights-only checkpoint loading ------------------------------
-def _runner_like_checkpoint():
-    buffer = HistoryBuffer()
-    buffer.update(0.5)
-    return dict(
-        meta=dict(epoch=1, iter=10, seed=np.int64(3)),
-        message_hub=dict(log_scalars={'train/loss': buffer},
-                         runtime_info=dict(best_score=np.float64(0.7))),
-        state_dict={'w': torch.ones(2)},
-        history=np.array([0.1, 0.2]))
-
-
-def test_stock_torch_load_refuses_runner_checkpoints(tmp_path):
-    path = tmp_path / 'ckpt.pth'
-    torch.save(_runner_like_checkpoint(), path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path, weights_only=True)
-
-
-def test_safe_loader_reads_runner_checkpoints(tmp_path):
-    path = tmp_path / 'ckpt.pth'
-    torch.save(_runner_like_checkpoint(), path)
-    loaded = load_checkpoint_file(str(path))
-    assert loaded['message_hub']['log_scalars']['train/loss'].current() == 0.5
-    assert loaded['message_hub']['runtime_info']['best_score'] == 0.7
-    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
-
-
-class _Payload:
-    """Stands for an arbitrary object a foreign pickle could carry."""
-
-    def __reduce__(self):
-        return (os.getcwd, ())
-
-
-def test_safe_loader_refuses_arbitrary_objects(tmp_path):
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'x': _Payload()}, path)
-    with pytest.raises(UnsafeCheckpointError, match='evil.pth.*getcwd'):
-        load_checkpoint_file(str(path))
-    with trusted_checkpoint_loading():
-        assert load_checkpoint_file(str(path))['x'] == os.getcwd()
-
-
+# (the loader itself: tests/test_utils/test_checkpoint.py)
 def test_mmengine_loader_uses_safe_loader(tmp_path):
     from mmengine.runner.checkpoint import _load_checkpoint
-    path = tmp_path / 'ckpt.pth'
-    torch.save(_runner_like_checkpoint(), path)
-    assert _load_checkpoint(str(path), 'cpu')['meta']['iter'] == 10
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': os.getcwd}, path)
+    with pytest.raises(UnsafeCheckpointError, match='posix.getcwd'):
+        _load_checkpoint(str(path), 'cpu')
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         _load_checkpoint(str(tmp_path / 'missing.pth'), 'cpu')
 

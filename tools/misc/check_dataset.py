@@ -6,10 +6,11 @@
 A root is ``<root>/{trainval,test}/{images,masks}`` (or
 ``<root>/{images,masks}``); a config is checked through the datasets of its
 dataloaders. Prints pair counts, empty masks, sizes, pixel formats (bit depth
-and PIL mode of images and masks) and the problems found: unreadable files,
-missing masks, masks without image, size mismatches, non-binary masks and
-names present in several splits. Exit status: 0 clean, 1 problems found,
-2 bad arguments.
+and PIL mode of images and masks) and the problems found: unreadable files
+(every file is decoded entirely, as the loaders do, so corrupt and truncated
+files are found), missing masks, masks without image, size mismatches,
+non-binary masks and names present in several splits. Exit status: 0 clean,
+1 problems found, 2 bad arguments.
 """
 import argparse
 import os.path as osp

@@ -6,9 +6,8 @@ Usage:
 import argparse
 import sys
 
-from serankdet.models.converters import (CONVERTERS, ConversionError,
-                                         convert_checkpoint)
-from serankdet.utils import UnsafeCheckpointError
+from serankdet.apis.train_utils import run_cli
+from serankdet.models.converters import CONVERTERS, convert_checkpoint
 
 
 def main(argv=None):
@@ -21,12 +20,7 @@ def main(argv=None):
     parser.add_argument('src', help='official checkpoint (.pth/.pth.tar/.pt)')
     parser.add_argument('dst', help='output serankdet checkpoint')
     args = parser.parse_args(argv)
-    try:
-        notes = convert_checkpoint(args.model, args.src, args.dst,
-                                   args.config)
-    except (ConversionError, FileNotFoundError, UnsafeCheckpointError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    notes = convert_checkpoint(args.model, args.src, args.dst, args.config)
     for note in notes:
         print(f'note: {note}')
     print(f'wrote {args.dst}')
@@ -34,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

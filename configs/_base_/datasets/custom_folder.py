@@ -7,9 +7,9 @@
 # folder and split files instead, set in each dataloader's dataset
 #     data_prefix=dict(img_path='images', seg_map_path='masks'),
 #     ann_file='train.txt'   (one stem per line, relative to data_root)
-# For inference without masks drop seg_map_path. on_invalid='skip' drops
-# images without mask, unreadable files and size mismatches with a warning
-# (check_files=True finds the last two while indexing).
+# For inference without masks drop seg_map_path. on_invalid='skip' decodes
+# every file while indexing and drops images without mask, unreadable or
+# truncated files and size mismatches, with one warning listing them.
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/custom'
 train_dataloader = dict(dataset=dict(data_root=data_root))

@@ -68,6 +68,9 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='test/images', seg_map_path='test/masks'),
+        # never replaces a sample that fails to load by another one: each
+        # test image is scored exactly once
+        test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IRSTDMetric')

@@ -17,7 +17,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=10,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=True, interval=10,
                     max_keep_ckpts=2, save_best='irstd/IoU', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='IRSTDVisualizationHook', draw=False))

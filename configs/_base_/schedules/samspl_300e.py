@@ -16,5 +16,5 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=10,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=True, interval=10,
                     max_keep_ckpts=2, save_best='irstd/IoU', rule='greater'))

@@ -31,7 +31,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # last checkpoint every epoch plus the best test IoU (the reference's
     # last.pth.tar / best_mIoU.pth.tar)
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=True, interval=1,
                     max_keep_ckpts=1, save_best='irstd/IoU', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='IRSTDVisualizationHook', draw=False))

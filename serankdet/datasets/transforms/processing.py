@@ -2,10 +2,27 @@
 
 Flip, pad and crop reuse mmcv ``RandomFlip`` / ``Pad`` and mmseg
 ``RandomCrop``; the transforms here are those without an OpenMMLab
-equivalent. Images are resized bilinearly and masks with
-``cv2.INTER_NEAREST_EXACT`` (pixel-centre aligned like PIL's NEAREST, which
-the references use; ``cv2.INTER_NEAREST`` is shifted by up to half a
-pixel, which matters for targets of a few pixels).
+equivalent. Resizing and blurring call Pillow, as the references do
+(SeRankDet's and SAM-SPL's data loaders work on PIL images), so that the
+outputs are the references' pixel for pixel (see
+``benchmarks/augmentation_parity.py``):
+
+* images are resized with ``Image.BILINEAR``. Pillow's bilinear filter
+  widens with the reduction factor when shrinking (an anti-aliasing
+  low-pass); ``cv2.INTER_LINEAR`` does not, and differs by up to 100+ gray
+  levels at 4x reduction and by one level (rounding) when enlarging;
+* masks are resized with ``Image.NEAREST``: the pixel under each output
+  pixel centre, ``floor((x + 0.5) * in / out)`` (``cv2.INTER_NEAREST`` is
+  shifted by up to half a pixel, ``cv2.INTER_NEAREST_EXACT`` rounds exact
+  ties down, e.g. it loses the target of a 1x4 mask [0, 0, 1, 0] shrunk to
+  width 3);
+* ``ImageFilter.GaussianBlur`` (three extended box blurs, not a sampled
+  Gaussian kernel) for 8-bit images.
+
+Pillow handles 2-D uint8, uint16 and float32 arrays for resizing and 2-D
+uint8 arrays for blurring; other arrays (other dtypes, several channels)
+fall back to ``cv2`` (``INTER_LINEAR`` / ``INTER_NEAREST_EXACT`` /
+``GaussianBlur`` with sigma = radius and replicated borders).
 """
 from typing import Sequence, Tuple, Union
 
@@ -13,19 +30,48 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
+from PIL import Image, ImageFilter
 
 from serankdet.registry import TRANSFORMS
+
+# array dtypes Pillow resizes as 2-D images (modes L, I;16, F)
+_PIL_RESIZE_DTYPES = (np.uint8, np.uint16, np.float32)
+
+
+def resize_like_pil(array: np.ndarray, width: int, height: int,
+                    nearest: bool = False) -> np.ndarray:
+    """Resize like Pillow's ``Image.resize`` with ``BILINEAR`` (default) or
+    ``NEAREST``; a writable array of the same dtype.
+
+    2-D uint8 / uint16 / float32 arrays go through Pillow itself; anything
+    else through ``cv2.resize`` (``INTER_LINEAR`` / ``INTER_NEAREST_EXACT``).
+    """
+    if array.ndim == 2 and array.dtype in _PIL_RESIZE_DTYPES:
+        resample = Image.NEAREST if nearest else Image.BILINEAR
+        return np.array(Image.fromarray(array).resize((width, height),
+                                                      resample))
+    interpolation = cv2.INTER_NEAREST_EXACT if nearest else cv2.INTER_LINEAR
+    return cv2.resize(array, (width, height), interpolation=interpolation)
+
+
+def gaussian_blur_like_pil(img: np.ndarray, radius: float) -> np.ndarray:
+    """Pillow's ``ImageFilter.GaussianBlur(radius)`` for 2-D uint8 images
+    (three extended box blurs, edges extended); ``cv2.GaussianBlur`` with
+    ``sigma = radius`` and replicated borders for other images."""
+    if img.ndim == 2 and img.dtype == np.uint8:
+        return np.array(
+            Image.fromarray(img).filter(ImageFilter.GaussianBlur(radius)))
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=radius, sigmaY=radius,
+                            borderType=cv2.BORDER_REPLICATE)
 
 
 def _resize_sample(results: dict, height: int, width: int) -> None:
     """Resize ``img`` (bilinear) and every ``seg_fields`` map (nearest)."""
     old_h, old_w = results['img'].shape[:2]
-    results['img'] = cv2.resize(
-        results['img'], (width, height), interpolation=cv2.INTER_LINEAR)
+    results['img'] = resize_like_pil(results['img'], width, height)
     for key in results.get('seg_fields', []):
-        results[key] = cv2.resize(
-            results[key], (width, height),
-            interpolation=cv2.INTER_NEAREST_EXACT)
+        results[key] = resize_like_pil(results[key], width, height,
+                                       nearest=True)
     results['img_shape'] = (height, width)
     results['scale_factor'] = (width / old_w, height / old_h)
 
@@ -84,10 +130,12 @@ class RandomGaussianBlur(BaseTransform):
     """Blur the image (never the mask) with a random Gaussian.
 
     With probability ``prob``, draws ``radius ~ U(radius_range)`` and applies
-    ``cv2.GaussianBlur`` with ``sigma = radius`` and replicated borders: PIL's
-    ``ImageFilter.GaussianBlur(radius)`` (used by the references) takes the
-    radius as the standard deviation and also extends edges; PIL
-    approximates the Gaussian with box filters, so values differ slightly.
+    Pillow's ``ImageFilter.GaussianBlur(radius)`` as the references do (it
+    approximates a Gaussian of standard deviation ``radius`` by three box
+    blurs and extends edges). Images other than 2-D uint8 get
+    ``cv2.GaussianBlur`` with ``sigma = radius`` and replicated borders,
+    which blurs less at small radii (below about 0.3 it leaves 8-bit images
+    unchanged, Pillow does not).
 
     Args:
         prob (float): probability to blur.
@@ -114,9 +162,7 @@ class RandomGaussianBlur(BaseTransform):
     def transform(self, results: dict) -> dict:
         radius = self._random_radius()
         if radius > 0:
-            results['img'] = cv2.GaussianBlur(
-                results['img'], (0, 0), sigmaX=radius, sigmaY=radius,
-                borderType=cv2.BORDER_REPLICATE)
+            results['img'] = gaussian_blur_like_pil(results['img'], radius)
         return results
 
     def __repr__(self) -> str:
@@ -128,9 +174,10 @@ class RandomGaussianBlur(BaseTransform):
 class LegacyTestResize(BaseTransform):
     """Resize image and mask to a fixed size and score at that size.
 
-    The references' test protocol: image bilinear and mask nearest to
-    ``size`` (e.g. 512x512 for SIRST), metrics (including the Fa pixel
-    count) at the resized resolution. ``ori_shape`` is therefore set to the
+    The references' test protocol: image bilinear and mask nearest (as
+    Pillow resizes, like the references) to ``size`` (e.g. 512x512 for
+    SIRST), metrics (including the Fa pixel count) at the resized
+    resolution. ``ori_shape`` is therefore set to the
     new size, so predictions are returned at ``size`` too. Place it after
     the loaders. The toolbox's default protocol does not resize: it scores
     at the native size (the preprocessor pads to the network stride and the

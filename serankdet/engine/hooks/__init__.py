@@ -1,4 +1,6 @@
+from .checkpoint_hook import AtomicCheckpointHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook']
+__all__ = ['AtomicCheckpointHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'RNGStateHook']

@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import dump
@@ -184,10 +185,17 @@ class IRSTDMetric(BaseMetric):
                 'IRSTDMetric expects seg_logits of shape (1, H, W) (one '
                 f'target logit per pixel), got {tuple(logits.shape)} for '
                 f'{data_sample.get("img_path")}')
+        if logits.dtype not in (torch.float32, torch.float64):
+            # bfloat16 / float16 from autocast (NumPy has no bfloat16);
+            # float32 holds every half-precision value exactly.
+            logits = logits.float()
+        self._check_not_nan(logits, data_sample)
         if self.legacy_resize is not None:
+            # Bilinear weights of 0 times an infinite logit would give NaN;
+            # +-1e30 is as saturated as +-inf for every threshold in (0, 1).
             logits = F.interpolate(
-                logits[None].float(), self.legacy_resize, mode='bilinear',
-                align_corners=False)[0]
+                logits[None].float().clamp(-1e30, 1e30), self.legacy_resize,
+                mode='bilinear', align_corners=False)[0]
             gt = F.interpolate(
                 gt[None].float(), self.legacy_resize,
                 mode='nearest-exact')[0]
@@ -198,6 +206,23 @@ class IRSTDMetric(BaseMetric):
                 f'{data_sample.get("img_path")}: predictions must be resized '
                 'to the original image size (ori_shape)')
         return logits[0].cpu().numpy(), gt[0].cpu().numpy()
+
+    @staticmethod
+    def _check_not_nan(logits: torch.Tensor, data_sample: dict) -> None:
+        """Refuse NaN logits, which no threshold can score.
+
+        +inf / -inf are saturated scores (certainly target / background) and
+        are scored as such; NaN means the model computed nothing meaningful.
+        """
+        nan = torch.isnan(logits)
+        if nan.any():
+            raise ValueError(
+                f'IRSTDMetric: the model output (seg_logits) for image '
+                f'{data_sample.get("img_path", "<unknown img_path>")} is NaN '
+                f'at {int(nan.sum())} of {nan.numel()} pixels: the training '
+                'diverged or the checkpoint is broken (check the loss in the '
+                'log, or test an earlier checkpoint); NaN would be scored '
+                'silently as "no target"')
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store the per-image statistics of a batch in ``self.results``.

@@ -21,7 +21,8 @@ class BaseIRSTDHead(BaseModule):
             takes ``(logits (B,1,H,W), target (B,1,H,W) float)``.
         output_weights (Sequence[float], optional): weight of each output in
             the loss (main first). Default: 1 for every output.
-        threshold (float): probability above which a pixel is target.
+        threshold (float): probability in (0, 1) above which a pixel is
+            target.
         align_corners (bool): for resizing logits to the label size.
     """
 
@@ -33,6 +34,10 @@ class BaseIRSTDHead(BaseModule):
                  align_corners: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg)
+        if not (isinstance(threshold, (int, float))
+                and 0.0 < threshold < 1.0):
+            raise ValueError(f'decode_head.threshold is a probability in '
+                             f'(0, 1), got {threshold!r}')
         if isinstance(loss_decode, dict):
             loss_decode = [loss_decode]
         self.loss_decode = torch.nn.ModuleList(
