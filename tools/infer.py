@@ -19,12 +19,14 @@ the output folder, under each frame's path relative to INPUT:
   frames finish, with ``--jsonl``): per frame every target's centroid
   (x, y), bbox (x, y, w, h), area (px), peak_score and mean_score
   (probabilities); ``targets.json`` also records the run's settings and the
-  files that could not be read.
+  files that could not be read or processed.
 
 Existing results are never overwritten: a non-empty output folder gets a new
 timestamped subfolder. Large frames: ``--tile H W`` runs sliding windows
 (multiples of the model's size divisor) whose logits are averaged where they
-overlap. Exit status 1 lists the files that could not be read (all others are
+overlap. Frames larger than the model takes in one pass (SeRankDet: sides
+above 512) run in sliding windows by themselves. Exit status 1 lists the files
+that could not be read or processed, with their errors (all others are
 processed first); exit status 2 is a bad argument, config or checkpoint,
 reported in one ``error:`` line.
 """
@@ -209,7 +211,7 @@ def main(argv=None) -> int:
     print(f'\n{done} frames, {num_targets} targets, {elapsed:.1f} s '
           f'({done / max(elapsed, 1e-9):.2f} frames/s); results in {out_dir}')
     if failed:
-        print(f'error: {len(failed)} file(s) could not be read:',
+        print(f'error: {len(failed)} file(s) could not be processed:',
               file=sys.stderr)
         for item in failed:
             print(f'  {item["file"]}: {item["error"]}', file=sys.stderr)

@@ -263,8 +263,9 @@ class IRSTDInferencer:
                 OpenCV's BGR(A) order), or a list of paths/arrays.
 
         Raises:
-            FileNotFoundError / InvalidSampleError: a frame cannot be read
-            (use :meth:`stream` to go on past unreadable frames).
+            FileNotFoundError / InvalidSampleError: a frame cannot be read,
+            or the model's error on a frame (use :meth:`stream` to go on
+            past failing frames).
         """
         single = isinstance(inputs, np.ndarray) or (
             isinstance(inputs, str) and osp.isfile(inputs))
@@ -280,9 +281,9 @@ class IRSTDInferencer:
                                                      Exception]]]:
         """Yield ``(input, result)`` per frame, in input order.
 
-        A frame that cannot be read yields its exception (file missing,
-        corrupt, unsupported pixel type) instead of a result; the others
-        are processed as usual.
+        A frame that cannot be read (file missing, corrupt, unsupported
+        pixel type) or that the model fails on yields its exception instead
+        of a result; the others are processed as usual.
         """
         if isinstance(inputs, np.ndarray):
             inputs = [inputs]
@@ -313,11 +314,22 @@ class IRSTDInferencer:
 
     @torch.no_grad()
     def _run(self, batch: List[Tuple[ImageInput, dict]]):
+        """Yield ``(input, FrameResult)`` per frame of ``batch``; a frame
+        the model fails on yields its exception (a failing batch is rerun
+        frame by frame, so only the failing frames are reported)."""
         if not batch:
             return
-        with autocast(device_type=self.device_type, enabled=self.amp):
-            samples = self.model.test_step(pseudo_collate(
-                [packed for _, packed in batch]))
+        try:
+            with autocast(device_type=self.device_type, enabled=self.amp):
+                samples = self.model.test_step(pseudo_collate(
+                    [packed for _, packed in batch]))
+        except Exception as err:  # reported per frame; the others go on
+            if len(batch) == 1:
+                yield batch[0][0], err
+            else:
+                for frame in batch:
+                    yield from self._run([frame])
+            return
         for (item, packed), sample in zip(batch, samples):
             logits = sample.seg_logits.data[0].float().cpu().numpy()
             probs = torch.from_numpy(logits).sigmoid().numpy()

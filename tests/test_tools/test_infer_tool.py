@@ -58,7 +58,7 @@ def test_cli_writes_results_and_reports_unreadable_files(setup, tmp_path):
         args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1'))
     assert result.returncode == 1, result.stderr[-3000:]
-    assert '1 file(s) could not be read' in result.stderr
+    assert '1 file(s) could not be processed' in result.stderr
     assert 'broken.png: cannot decode' in result.stderr
     assert '8 frames' in result.stdout and 'frames/s' in result.stdout
     with open(out / 'targets.json') as handle:

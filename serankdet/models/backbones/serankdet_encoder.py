@@ -62,8 +62,9 @@ class SeRankDetEncoder(BaseModule):
                 f'{bad}. Use a multiple of 2 * {self.channels[-1]}.')
         self.topks = [topk_budget // c for c in self.channels]
         self.stride = 2**(num_stages - 1)
-        # largest side every position table can index
-        self.max_side = min(k << i for i, k in enumerate(self.topks))
+        # largest input side every position table can index; larger frames
+        # run in sliding windows (IRSTDSegmentor.max_input_side)
+        self.max_input_side = min(k << i for i, k in enumerate(self.topks))
         widths = [in_channels] + self.channels
         self.stages = nn.ModuleList(
             DDCBlock(widths[i], widths[i + 1], dilations, theta)
@@ -87,8 +88,13 @@ class SeRankDetEncoder(BaseModule):
                     f'SeRankDetEncoder cannot take a {height}x{width} input: '
                     f'stage {i} ({h}x{w}, K={k}) needs sides <= {k} '
                     f'(position table) and at least {k} pixels (Top-K); '
-                    f'input sides must be <= {self.max_side}. Resize or crop '
-                    'the input.')
+                    f'input sides must be <= {self.max_input_side}. Run it '
+                    f'in sliding windows: tools/infer.py --tile '
+                    f'{self.max_input_side} {self.max_input_side}, or '
+                    f"model.test_cfg=dict(mode='slide', crop_size="
+                    f'({self.max_input_side}, {self.max_input_side}), '
+                    f'stride=(...)); whole-mode inference does this by '
+                    'itself.')
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         self.check_input(*x.shape[-2:])

@@ -76,8 +76,9 @@ class SeRankAttention(BaseModule):
             raise ValueError(
                 f'SeRankAttention(C={self.channels}, K={k}) got a '
                 f'{height}x{width} feature map; it needs H*W >= {k} (Top-K) '
-                f'and H, W <= {k} (position table). Resize or pad the input '
-                'to a supported size.')
+                f'and H, W <= {k} (position table). Pad a smaller input; run '
+                'a larger one in sliding windows (model.test_cfg '
+                "mode='slide').")
 
     def select(self, x: Tensor) -> Tensor:
         """Steps 1-2: position-coded Top-K values (B, C, K)."""

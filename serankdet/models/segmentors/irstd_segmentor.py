@@ -3,6 +3,7 @@ from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
@@ -29,7 +30,9 @@ class IRSTDSegmentor(BaseSegmentor):
         data_preprocessor (dict): the model's input convention.
         test_cfg (dict, optional): ``mode='whole'`` (default) or
             ``mode='slide'`` with ``crop_size`` (h, w) and ``stride`` (h, w)
-            for tiled inference with averaged logits.
+            for tiled inference with averaged logits. In whole mode a frame
+            with a side above :attr:`max_input_side` runs in the sliding
+            windows of :meth:`auto_slide_cfg`, said once in the log.
     """
 
     def __init__(self,
@@ -48,6 +51,28 @@ class IRSTDSegmentor(BaseSegmentor):
         self.align_corners = self.decode_head.align_corners
         self.train_cfg = train_cfg or {}
         self.test_cfg = test_cfg or dict(mode='whole')
+        self._slide_notice_given = False
+
+    @property
+    def max_input_side(self) -> Optional[int]:
+        """Largest input side the network takes in one pass (None: any),
+        the smallest ``max_input_side`` its backbone and neck state (e.g.
+        SeRankDet's position tables)."""
+        limits = [getattr(module, 'max_input_side', None)
+                  for module in (self.backbone, self.neck)]
+        limits = [limit for limit in limits if limit]
+        return min(limits) if limits else None
+
+    def auto_slide_cfg(self) -> dict:
+        """Sliding windows for frames above :attr:`max_input_side`: square
+        windows of the largest multiple of the size divisor within the
+        limit, overlapping by an eighth (rounded to the divisor) so that
+        window borders are averaged."""
+        div = getattr(self.data_preprocessor, 'size_divisor', None) or 1
+        tile = self.max_input_side // div * div
+        overlap = max(div, tile // 8 // div * div)
+        return dict(mode='slide', crop_size=(tile, tile),
+                    stride=(tile - overlap, tile - overlap))
 
     def extract_feat(self, inputs: Tensor):
         feats = self.backbone(inputs)
@@ -85,21 +110,38 @@ class IRSTDSegmentor(BaseSegmentor):
     def inference(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
         mode = self.test_cfg.get('mode', 'whole')
         if mode == 'whole':
-            return self.encode_decode(inputs)
+            limit = self.max_input_side
+            if limit is None or max(inputs.shape[-2:]) <= limit:
+                return self.encode_decode(inputs)
+            cfg = self.auto_slide_cfg()
+            if not self._slide_notice_given:
+                self._slide_notice_given = True
+                print_log(
+                    f'{type(self.backbone).__name__} takes input sides up to '
+                    f'{limit} in one pass: frames of '
+                    f'{inputs.shape[-2]}x{inputs.shape[-1]} (and any larger '
+                    f'one) run in {cfg["crop_size"][0]}x{cfg["crop_size"][1]}'
+                    f' sliding windows with stride {cfg["stride"][0]} (set '
+                    "model.test_cfg=dict(mode='slide', ...) to choose)",
+                    logger='current')
+            return self.slide_inference(inputs, cfg)
         if mode == 'slide':
             return self.slide_inference(inputs)
         raise ValueError(
             f"test_cfg.mode must be 'whole' or 'slide', got {mode!r}")
 
-    def slide_inference(self, inputs: Tensor) -> Tensor:
+    def slide_inference(self, inputs: Tensor,
+                        test_cfg: Optional[dict] = None) -> Tensor:
         """Average the logits of overlapping ``crop_size`` windows.
 
-        Windows move by ``stride``; the last window of each row/column is
-        aligned to the border so every pixel is covered. Frames smaller than
-        a window are processed whole.
+        Windows move by ``stride`` (of ``test_cfg``, default
+        ``self.test_cfg``); the last window of each row/column is aligned to
+        the border so every pixel is covered. Frames smaller than a window
+        are processed whole.
         """
-        crop_h, crop_w = self.test_cfg['crop_size']
-        stride_h, stride_w = self.test_cfg['stride']
+        test_cfg = test_cfg or self.test_cfg
+        crop_h, crop_w = test_cfg['crop_size']
+        stride_h, stride_w = test_cfg['stride']
         batch, _, height, width = inputs.shape
         if height <= crop_h and width <= crop_w:
             return self.encode_decode(inputs)
