@@ -108,9 +108,10 @@ def test_sigkill_around_saves_keeps_a_resumable_checkpoint(tmp_path):
         resumed_iter = _check_after_kill(work, resumed_iter)
     assert mid_write >= TRIALS // 4
     assert resumed_iter >= TRIALS  # every resumed run made progress
-    # exactly one rotated checkpoint and at most one best checkpoint remain
-    assert len(glob.glob(osp.join(work, 'iter_*.pth'))) == 1
-    assert len(glob.glob(osp.join(work, 'best_*.pth'))) <= 1
+    # leftovers of killed saves never pile up: besides the kept checkpoint
+    # (and best one) at most the one whose removal the last kill cut short
+    assert 1 <= len(glob.glob(osp.join(work, 'iter_*.pth'))) <= 2
+    assert len(glob.glob(osp.join(work, 'best_*.pth'))) <= 2
 
 
 def test_resume_refuses_to_start_over_leftovers(tiny_config, tmp_path,

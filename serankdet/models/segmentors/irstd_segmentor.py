@@ -118,10 +118,10 @@ class IRSTDSegmentor(BaseSegmentor):
                 self._slide_notice_given = True
                 print_log(
                     f'{type(self.backbone).__name__} takes input sides up to '
-                    f'{limit} in one pass: frames of '
-                    f'{inputs.shape[-2]}x{inputs.shape[-1]} (and any larger '
-                    f'one) run in {cfg["crop_size"][0]}x{cfg["crop_size"][1]}'
-                    f' sliding windows with stride {cfg["stride"][0]} (set '
+                    f'{limit} in one pass: frames with a larger side (first '
+                    f'{inputs.shape[-2]}x{inputs.shape[-1]}) run in '
+                    f'{cfg["crop_size"][0]}x{cfg["crop_size"][1]} sliding '
+                    f'windows with stride {cfg["stride"][0]} (set '
                     "model.test_cfg=dict(mode='slide', ...) to choose)",
                     logger='current')
             return self.slide_inference(inputs, cfg)
