@@ -27,7 +27,9 @@ a. distributions: ``--draws`` samples per side cycling over the same
    logged and parsed into the augmentation parameters (flip, long side /
    scale factor, crop position, blur and radius, copy-paste count, crop
    index and position), compared by mean, quantiles and the two-sample
-   Kolmogorov-Smirnov statistic. Global ``random``, ``numpy`` and ``torch``
+   Kolmogorov-Smirnov statistic; each side's flips, long sides, radii and
+   paste counts are also tested against the intended law (binomial test,
+   chi-square, one-sample KS). Global ``random``, ``numpy`` and ``torch``
    generator states are checked to be untouched (no unlogged draw).
 b. pixel-exact: the two sides use different generators (Python ``random``
    vs ``numpy.random``) in a different call order, so they cannot be seeded
@@ -39,16 +41,21 @@ b. pixel-exact: the two sides use different generators (Python ``random``
 c. loaders: every training image and mask read by the official loader
    (PIL ``convert('RGB')`` / cv2 gray) against ours (one channel).
 
-Results: a table per case on stdout and ``--out`` (JSON). Third-party
-packages the official files import but this environment lacks are replaced
-by stand-ins (``torchvision.transforms``: ``Compose``, ``ToTensor``,
+d. ops: our resize and blur against Pillow's on every training image and
+   mask, at long sides 0.5 to 2 x base size and radii 0.1 to 0.9, beside
+   the cv2 ops they replaced; and the references' test resize
+   (SeRankDet ``mode='test'``) against our ``LegacyTestResize``.
+
+Results: a table per case on stdout and ``--out`` (JSON). When torchvision
+is not installed, the official files get a stand-in for the part of
+``torchvision.transforms`` they use (``Compose``, ``ToTensor``,
 ``Normalize``, ``Lambda``, written after torchvision's documented
-semantics), only while those files are imported.
+semantics), installed only while those files are imported.
 
 Usage (from the repository root)::
 
     python benchmarks/augmentation_parity.py [--draws 2000] \
-        [--exact-samples 24] [--ref-root serankdet=../refs/SeRankDet] \
+        [--exact-samples 24] [--reference-root serankdet=../refs/SeRankDet] \
         [--data-root SIRST=../shared/datasets/SIRST]
 """
 import argparse
@@ -99,6 +106,14 @@ class ParityError(AssertionError):
 
 
 def _torchvision_standin() -> Dict[str, types.ModuleType]:
+    """``torchvision`` itself when installed, else the stand-in modules."""
+    import importlib.util
+    if importlib.util.find_spec('torchvision') is not None:
+        return {}
+    return _torchvision_modules()
+
+
+def _torchvision_modules() -> Dict[str, types.ModuleType]:
 
     class Compose:
 
@@ -454,14 +469,51 @@ def describe(values) -> dict:
                            for q in QUANTILES})
 
 
-def compare_values(official, ours) -> dict:
+def compare_values(official, ours, law=None) -> dict:
+    """Both samples described, their two-sample KS statistic, and with
+    ``law`` the p-value of each against the intended distribution."""
+    import warnings
+
     from scipy.stats import ks_2samp
     out = dict(official=describe(official), ours=describe(ours))
     if len(official) and len(ours):
-        res = ks_2samp(np.asarray(official, float), np.asarray(ours, float))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)
+            res = ks_2samp(np.asarray(official, float),
+                           np.asarray(ours, float))
         out['ks'] = float(res.statistic)
         out['ks_pvalue'] = float(res.pvalue)
+    if law is not None:
+        out['law'] = law[0]
+        out['law_pvalue'] = dict(official=law[1](official),
+                                 ours=law[1](ours))
     return out
+
+
+def bernoulli_law(prob=0.5):
+    from scipy.stats import binomtest
+    return (f'Bernoulli({prob})', lambda v: float(binomtest(
+        int(np.sum(v)), len(v), prob).pvalue) if len(v) else None)
+
+
+def uniform_int_law(low, high):
+    """U{low..high}: chi-square over the integers."""
+    from scipy.stats import chisquare
+
+    def pvalue(v):
+        if not len(v):
+            return None
+        counts = np.bincount(np.asarray(v, int) - low,
+                             minlength=high - low + 1)
+        return float(chisquare(counts).pvalue)
+
+    return f'U{{{low}..{high}}} (chi-square)', pvalue
+
+
+def uniform_law():
+    from scipy.stats import kstest
+    return 'U(0, 1) (KS)', lambda v: float(kstest(v, 'uniform').pvalue) \
+        if len(v) else None
 
 
 def sync_param_series(params: List[dict], long_sides: List[int],
@@ -770,9 +822,12 @@ def ops_check(root: str, base: int, limit: Optional[int] = None) -> dict:
                ours_blur_differing=0, cv2_img_max_diff=0,
                cv2_img_mean_abs_diff_downscale=[],
                cv2_img_mean_abs_diff_upscale=[],
+               cv2_img_max_diff_on_targets=0,
+               cv2_img_mean_abs_diff_on_targets=[],
                cv2_mask_cases_differing=0, cv2_mask_pixels_differing=0,
                cv2_mask_cases_target_count_changed=0,
                cv2_blur_max_diff=0, cv2_blur_mean_abs_diff=[],
+               cv2_blur_max_diff_on_targets=0,
                cv2_blur_cases_unchanged_while_pil_changes=0)
     radii = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
     for s in stems:
@@ -801,6 +856,13 @@ def ops_check(root: str, base: int, limit: Optional[int] = None) -> dict:
                    'cv2_img_mean_abs_diff_upscale')
             if nw != w:
                 res[key].append(float(diff.mean()))
+            on_target = ref_mask == 1
+            if on_target.any():
+                res['cv2_img_max_diff_on_targets'] = max(
+                    res['cv2_img_max_diff_on_targets'],
+                    int(diff[on_target].max()))
+                res['cv2_img_mean_abs_diff_on_targets'].append(
+                    float(diff[on_target].mean()))
             cm = cv2_resize(mask, nw, nh, nearest=True).astype(int)
             n_diff = int((cm != ref_mask).sum())
             res['cv2_mask_cases_differing'] += int(n_diff > 0)
@@ -820,10 +882,15 @@ def ops_check(root: str, base: int, limit: Optional[int] = None) -> dict:
             res['cv2_blur_max_diff'] = max(res['cv2_blur_max_diff'],
                                            int(diff.max()))
             res['cv2_blur_mean_abs_diff'].append(float(diff.mean()))
+            if mask.any():
+                res['cv2_blur_max_diff_on_targets'] = max(
+                    res['cv2_blur_max_diff_on_targets'],
+                    int(diff[mask == 1].max()))
             res['cv2_blur_cases_unchanged_while_pil_changes'] += int(
                 (cv == img).all() and (ref != img).any())
     for key in ('cv2_img_mean_abs_diff_downscale',
-                'cv2_img_mean_abs_diff_upscale', 'cv2_blur_mean_abs_diff'):
+                'cv2_img_mean_abs_diff_upscale', 'cv2_blur_mean_abs_diff',
+                'cv2_img_mean_abs_diff_on_targets'):
         values = res[key]
         res[key] = dict(mean=float(np.mean(values)) if values else None,
                         max=float(np.max(values)) if values else None)
@@ -945,6 +1012,8 @@ def run_sync_case(case: dict, args, tmp) -> dict:
             img, mask, _ = run_ours(ours, pre, our_index[stem], our_rng)
             our_params.append(parse_our(our_rng.log))
             our_stats.add(img, mask)
+        laws = {k: bernoulli_law() for k in ('flip', 'blur', 'paste',
+                                             'vflip', 'hflip', 'transpose')}
         if nudt:
             keys = ('vflip', 'hflip', 'transpose')
             so = {k: [float(p[k]) for p in off_params] for k in keys}
@@ -957,7 +1026,12 @@ def run_sync_case(case: dict, args, tmp) -> dict:
             result['long_side_range'] = dict(
                 official=list(off_params[0]['long_range']),
                 ours=list(our_params[0]['long_range']))
-        result['distributions'] = {k: compare_values(so[k], su[k])
+            laws['long_side'] = uniform_int_law(
+                *off_params[0]['long_range'])
+            laws['radius'] = uniform_law()
+            laws['paste_count'] = uniform_int_law(1, 100)
+        result['distributions'] = {k: compare_values(so[k], su[k],
+                                                     laws.get(k))
                                    for k in so}
         result['outputs'] = dict(official=off_stats.as_dict(),
                                  ours=our_stats.as_dict())
@@ -1248,8 +1322,9 @@ def print_case(name: str, res: dict) -> None:
     print(f'ours:     {res["config"]}  ({" > ".join(res["pipeline_ours"])})')
     if 'distributions' in res:
         print('\n| parameter | n off/ours | mean off | mean ours | '
-              'q05/q50/q95 off | q05/q50/q95 ours | KS D | p |')
-        print('|---|---|---|---|---|---|---|---|')
+              'q05/q50/q95 off | q05/q50/q95 ours | KS D | p | '
+              'p vs law off/ours |')
+        print('|---|---|---|---|---|---|---|---|---|')
         for key, d in res['distributions'].items():
             o, u = d['official'], d['ours']
             if not o.get('n') or not u.get('n'):
@@ -1258,9 +1333,12 @@ def print_case(name: str, res: dict) -> None:
                           for q in (0.05, 0.5, 0.95))
             qu = '/'.join(fmt(u['quantiles'][str(q)], 2)
                           for q in (0.05, 0.5, 0.95))
+            law = (f'{fmt(d["law_pvalue"]["official"])}/'
+                   f'{fmt(d["law_pvalue"]["ours"])} ({d["law"]})'
+                   if 'law' in d else '-')
             print(f'| {key} | {o["n"]}/{u["n"]} | {fmt(o["mean"])} | '
                   f'{fmt(u["mean"])} | {qo} | {qu} | {fmt(d["ks"])} | '
-                  f'{fmt(d["ks_pvalue"])} |')
+                  f'{fmt(d["ks_pvalue"])} | {law} |')
     if 'random_draws' in res:
         print(f'random draws: {res["random_draws"]}')
     out = res.get('outputs')
@@ -1312,7 +1390,8 @@ def parse_pairs(pairs, defaults):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--ref-root', action='append', metavar='NAME=PATH',
+    parser.add_argument('--reference-root', action='append',
+                        metavar='NAME=PATH',
                         help='official checkout (serankdet, datransnet, '
                         f'samspl); defaults {DEFAULT_REFS}')
     parser.add_argument('--data-root', action='append', metavar='NAME=PATH',
@@ -1341,7 +1420,7 @@ def main():
     from serankdet.utils import register_all_modules
     register_all_modules()
 
-    refs = parse_pairs(args.ref_root, DEFAULT_REFS)
+    refs = parse_pairs(args.reference_root, DEFAULT_REFS)
     data = parse_pairs(args.data_root, DEFAULT_DATA)
     skipped = []
     for name, root in list(data.items()):

@@ -9,8 +9,8 @@ outputs are the references' pixel for pixel (see
 
 * images are resized with ``Image.BILINEAR``. Pillow's bilinear filter
   widens with the reduction factor when shrinking (an anti-aliasing
-  low-pass); ``cv2.INTER_LINEAR`` does not, and differs by up to 100+ gray
-  levels at 4x reduction and by one level (rounding) when enlarging;
+  low-pass); ``cv2.INTER_LINEAR`` does not (45 gray levels apart on
+  SIRST frames) and rounds differently when enlarging;
 * masks are resized with ``Image.NEAREST``: the pixel under each output
   pixel centre, ``floor((x + 0.5) * in / out)`` (``cv2.INTER_NEAREST`` is
   shifted by up to half a pixel, ``cv2.INTER_NEAREST_EXACT`` rounds exact
