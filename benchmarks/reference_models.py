@@ -2,9 +2,11 @@
 
 ``benchmarks/bench_models.py`` times our ports of SeRankDet, DATransNet and
 SAM-SPL; this module builds the OFFICIAL implementations from a checkout of
-the authors' repositories, with their official training loss and optimizer,
-so that both are measured in the same run. Nothing of the reference code is
-copied here: it is imported at run time from the checkout the user gives.
+the authors' repositories, with their official training loss, optimizer and
+learning-rate schedule, so that both are measured in the same run
+(``bench_models.py``) or trained side by side (``step_exact.py``). Nothing
+of the reference code is copied here: it is imported at run time from the
+checkout the user gives.
 Get the checkouts with::
 
     git clone https://github.com/GrokCV/SeRankDet
