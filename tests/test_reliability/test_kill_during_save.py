@@ -33,10 +33,10 @@ default_hooks = dict(checkpoint=dict(
 """)
 
 
-def _train_child(config, work_dir, resume):
+def _train_child(config, work_dir, resume, *extra):
     torch.set_num_threads(1)
     argv = [config, '--work-dir', work_dir] + (['--resume'] if resume else [])
-    os._exit(run_tool_cli('train', *argv))
+    os._exit(run_tool_cli('train', *argv, *extra))
 
 
 def _saved_iteration(path):
@@ -108,10 +108,18 @@ def test_sigkill_around_saves_keeps_a_resumable_checkpoint(tmp_path):
         resumed_iter = _check_after_kill(work, resumed_iter)
     assert mid_write >= TRIALS // 4
     assert resumed_iter >= TRIALS  # every resumed run made progress
-    # leftovers of killed saves never pile up: besides the kept checkpoint
-    # (and best one) at most the one whose removal the last kill cut short
-    assert 1 <= len(glob.glob(osp.join(work, 'iter_*.pth'))) <= 2
-    assert len(glob.glob(osp.join(work, 'best_*.pth'))) <= 2
+    # a last run that is not killed ends with one checkpoint and one best:
+    # what the killed saves left behind is removed
+    last_iter = resumed_iter + 4
+    child = context.Process(target=_train_child, args=(
+        config, work, True, '--cfg-options', f'train_cfg.max_iters={last_iter}'))
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    assert glob.glob(osp.join(work, 'iter_*.pth')) == [
+        osp.join(work, f'iter_{last_iter}.pth')]
+    assert len(glob.glob(osp.join(work, 'best_*.pth'))) == 1
+    assert not glob.glob(osp.join(work, '*.partial'))
 
 
 def test_resume_refuses_to_start_over_leftovers(tiny_config, tmp_path,
