@@ -21,7 +21,6 @@ from typing import List
 
 from serankdet.apis.train_utils import (add_common_args, build_runner,
                                         load_config, run_cli)
-from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import METRICS
 from serankdet.utils import register_all_modules, use_mixed_precision
 
@@ -64,15 +63,13 @@ def _metric_configs(evaluator) -> List[dict]:
 
 def _takes_curve_args(metric: dict) -> bool:
     """Whether the metric's class takes ``curve_thresholds`` and
-    ``curve_file`` (IRSTDMetric and its subclasses do, mmengine's
-    DumpResults and mmseg's IoUMetric do not)."""
+    ``curve_file`` (IRSTDMetric does, mmengine's DumpResults and mmseg's
+    IoUMetric do not)."""
     cls = metric.get('type')
     if isinstance(cls, str):
         cls = METRICS.get(cls)
     if not inspect.isclass(cls):
         return False
-    if issubclass(cls, IRSTDMetric):
-        return True
     params = inspect.signature(cls.__init__).parameters
     return all(name in params for name in CURVE_ARGS)
 

@@ -74,10 +74,10 @@ def load_config(args) -> Config:
     return cfg
 
 
-def _current_value(cfg: Config, key: str):
-    """The value at dotted ``key`` (list items by index), or a sentinel
-    when the config has no such key."""
-    node = cfg.to_dict()
+def _current_value(config: dict, key: str):
+    """The value at dotted ``key`` (list items by index) of a plain config
+    dict, or a sentinel when it has no such key."""
+    node = config
     for part in key.split('.'):
         if isinstance(node, (list, tuple)) and part.isdigit() \
                 and int(part) < len(node):
@@ -104,8 +104,11 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
             number or a bool (``optimizer.lr=fast``, ``lr=1e-3x``), which
             would otherwise fail deep inside the build.
     """
-    for key, value in (options or {}).items():
-        current = _current_value(cfg, key)
+    if not options:
+        return
+    config = cfg.to_dict()
+    for key, value in options.items():
+        current = _current_value(config, key)
         if current is _MISSING or current is None:
             continue
         for kind, check in (('a number', _is_number),
@@ -114,8 +117,7 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
                 raise ConfigError(
                     f'--cfg-options {key}={value!r}: expected {kind}, like '
                     f'the config\'s value {current!r}')
-    if options:
-        cfg.merge_from_dict(options)
+    cfg.merge_from_dict(options)
 
 
 def build_runner(cfg: Config):

@@ -1,6 +1,7 @@
 """A crafted checkpoint runs nothing on any path that loads one: each tool
 stops with one ``error:`` line naming the file and the offending global."""
 import argparse
+import os
 import os.path as osp
 import runpy
 import subprocess
@@ -82,7 +83,7 @@ def test_infer_tool_command_line(hostile, tiny_config, tmp_path):
         [sys.executable, 'tools/infer.py', tiny_config, path, frame,
          '--out-dir', str(tmp_path / 'out')],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-        env=dict(__import__('os').environ, PYTHONPATH=REPO_ROOT))
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     assert result.returncode == 2, result.stderr
     _single_error_line(result.stderr, path, name)
 
