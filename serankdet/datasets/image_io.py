@@ -12,12 +12,11 @@ palette and low bit depths to 8 bit) and reduced to one channel:
 * BGRA / gray+alpha: the alpha channel is dropped, then as above.
 """
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional
 
 import cv2
 import mmengine.fileio as fileio
 import numpy as np
-from PIL import Image
 
 #: File extensions (lower case) indexed as images or masks.
 IMG_EXTENSIONS = ('.png', '.bmp', '.jpg', '.jpeg', '.tif', '.tiff')
@@ -194,24 +193,3 @@ def imread_mask(path: str,
         # channels 0-2 are colour (gray+alpha decodes as BGRA), 3 is alpha
         mask = mask[..., :3].any(axis=2)
     return (mask != 0).astype(np.uint8)
-
-
-def read_image_size(path: str) -> Tuple[int, int]:
-    """(H, W) of an image file, reading only its header when PIL can.
-
-    Cheap, but blind to truncated or corrupt pixel data: use
-    :func:`imread_unchanged` to validate a file. Files PIL cannot identify
-    are fully decoded as a fallback.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        InvalidSampleError: neither PIL nor OpenCV can read it.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'file {path} does not exist')
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-        return height, width
-    except (OSError, SyntaxError, ValueError):
-        return imread_unchanged(path).shape[:2]

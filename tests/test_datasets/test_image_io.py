@@ -10,7 +10,7 @@ from PIL import Image
 from serankdet.datasets import InvalidSampleError
 from serankdet.datasets import image_io
 from serankdet.datasets.image_io import (imread_gray, imread_mask,
-                                         imread_unchanged, read_image_size)
+                                         imread_unchanged)
 from serankdet.datasets.transforms import (LoadIRSTDAnnotations,
                                            LoadIRSTDImageFromFile)
 
@@ -101,14 +101,8 @@ def test_unsupported_and_corrupt_files(tmp_path):
     (tmp_path / 'bad.png').write_bytes(b'not an image')
     with pytest.raises(InvalidSampleError, match='bad.png'):
         imread_gray(str(tmp_path / 'bad.png'))
-    with pytest.raises(InvalidSampleError, match='bad.png'):
-        read_image_size(str(tmp_path / 'bad.png'))
     with pytest.raises(FileNotFoundError, match='missing.png'):
         imread_gray(str(tmp_path / 'missing.png'))
-    with pytest.raises(FileNotFoundError, match='missing.png'):
-        read_image_size(str(tmp_path / 'missing.png'))
-    cv2.imwrite(str(tmp_path / 's.png'), np.zeros((5, 7), np.uint8))
-    assert read_image_size(str(tmp_path / 's.png')) == (5, 7)
 
 
 def test_mask_nonzero_is_target(tmp_path):
