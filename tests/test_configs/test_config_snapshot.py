@@ -1,0 +1,110 @@
+"""Every config under configs/ builds to what it built before the configs
+were rewritten to state each setting once (issue 14).
+
+``tests/data/config_snapshot.json`` holds, for each config outside
+``configs/_base_``, the fully built content (``Config.fromfile(...)``,
+inheritance resolved, ``to_dict()``) as it was before the rewrite. Tuples are
+stored as ``{"__tuple__": [...]}`` so that a tuple turned into a list (or
+back) counts as a change. Regenerate it only on purpose, from the tree whose
+configs are the reference::
+
+    python tests/test_configs/test_config_snapshot.py --write
+"""
+import argparse
+import copy
+import glob
+import json
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+SNAPSHOT = osp.join(REPO_ROOT, 'tests', 'data', 'config_snapshot.json')
+
+
+def config_names():
+    """Every config outside ``_base_``, relative to ``configs/``."""
+    names = []
+    for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True):
+        name = osp.relpath(path, CONFIG_DIR).replace(osp.sep, '/')
+        if not name.startswith('_base_/'):
+            names.append(name)
+    return sorted(names)
+
+
+def jsonable(obj):
+    """``obj`` with tuples tagged, dicts with sorted keys; anything that
+    JSON cannot hold exactly raises."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, tuple):
+        return {'__tuple__': [jsonable(v) for v in obj]}
+    if isinstance(obj, list):
+        return [jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f'cannot snapshot {type(obj).__name__}: {obj!r}')
+
+
+def build(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    # a JSON round trip, so that the built config compares like the stored
+    return json.loads(json.dumps(jsonable(cfg.to_dict())))
+
+
+def write_snapshot():
+    snapshot = {name: build(name) for name in config_names()}
+    with open(SNAPSHOT, 'w', encoding='utf-8') as f:
+        json.dump(snapshot, f, indent=1, sort_keys=True)
+        f.write('\n')
+    return snapshot
+
+
+def _load_snapshot():
+    with open(SNAPSHOT, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def test_the_same_configs_exist():
+    assert config_names() == sorted(_load_snapshot())
+
+
+@pytest.mark.parametrize('name', config_names())
+def test_config_builds_as_before(name):
+    snapshot = _load_snapshot()
+    assert name in snapshot, f'{name} is new: not in the snapshot'
+    before = copy.deepcopy(snapshot[name])
+    after = build(name)
+    assert after == before, _first_difference(before, after)
+
+
+def _first_difference(before, after, path='cfg'):
+    """Where two built configs first differ (for the assertion message)."""
+    if type(before) is not type(after):
+        return f'{path}: {before!r} -> {after!r}'
+    if isinstance(before, dict):
+        for key in sorted(set(before) | set(after)):
+            if key not in after:
+                return f'{path}.{key} removed (was {before[key]!r})'
+            if key not in before:
+                return f'{path}.{key} added: {after[key]!r}'
+            if before[key] != after[key]:
+                return _first_difference(before[key], after[key],
+                                         f'{path}.{key}')
+    if isinstance(before, list):
+        if len(before) != len(after):
+            return f'{path}: {len(before)} items -> {len(after)}'
+        for i, (b, a) in enumerate(zip(before, after)):
+            if b != a:
+                return _first_difference(b, a, f'{path}[{i}]')
+    return f'{path}: {before!r} -> {after!r}'
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--write', action='store_true',
+                        help=f'write {osp.relpath(SNAPSHOT, REPO_ROOT)}')
+    if parser.parse_args().write:
+        print(f'{len(write_snapshot())} configs written to {SNAPSHOT}')
