@@ -1417,7 +1417,7 @@ def main():
     cv2.setNumThreads(1)
     os.chdir(REPO)
 
-    from serankdet.utils import register_all_modules
+    from serankdet.apis import register_all_modules
     register_all_modules()
 
     refs = parse_pairs(args.reference_root, DEFAULT_REFS)

@@ -240,7 +240,7 @@ def main():
         print(f'No masks under {osp.abspath(args.masks)}: NUDT-SIRST test '
               'masks are needed for this benchmark; skipping.')
         return
-    from serankdet.utils import register_all_modules
+    from serankdet.apis import register_all_modules
     register_all_modules()
     # Keep the metric's per-evaluation table out of the timing output.
     MMLogger.get_instance('bench_metric', log_level='WARNING')

@@ -114,7 +114,7 @@ def build_ours(model_name, size, device, impl='ours'):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from serankdet.registry import MODELS as REGISTRY
-    from serankdet.utils import register_all_modules
+    from serankdet.apis import register_all_modules
     register_all_modules()
     config, _ = MODELS[model_name]
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))

@@ -299,7 +299,7 @@ def batch_indices(step: int, batch: int, epoch_len: int) -> List[int]:
 
 
 def register_modules():
-    from serankdet.utils import register_all_modules
+    from serankdet.apis import register_all_modules
     register_all_modules()
 
 

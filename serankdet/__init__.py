@@ -1,13 +1,9 @@
-"""serankdet: an OpenMMLab 2.x toolbox for infrared small target detection."""
-from .utils.compat import install_mmcv_ext_stub
+"""serankdet: an OpenMMLab 2.x toolbox for infrared small target detection.
+
+Importing the package has no side effects; the modules register themselves
+when :func:`serankdet.apis.register_all_modules` imports them (the tools and
+the public apis call it).
+"""
 from .version import __version__
-
-# mmseg imports mmcv.ops at module level; the stub must exist before any
-# mmseg submodule is imported (see serankdet/utils/compat.py, fix 1).
-install_mmcv_ext_stub()
-
-from .utils.compat import apply_all  # noqa: E402
-
-apply_all()
 
 __all__ = ['__version__']

@@ -29,5 +29,5 @@ def shared_datasets_dir():
 
 @pytest.fixture(scope='session', autouse=True)
 def _registered_modules():
-    from serankdet.utils import register_all_modules
+    from serankdet.apis import register_all_modules
     register_all_modules()

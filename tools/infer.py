@@ -43,7 +43,7 @@ from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 from serankdet.apis.inferencer import IRSTDInferencer, list_images
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.visualization.irstd_visualizer import HIT, to_uint8_gray
 
 BOX_MARGIN = 3  # px between a target and its overlay box, so both show

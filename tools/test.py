@@ -19,10 +19,10 @@ import os.path as osp
 import sys
 from typing import List
 
-from serankdet.apis.train_utils import (add_common_args, build_runner,
-                                        load_config, run_cli)
+from serankdet.apis import register_all_modules
+from serankdet.cli import add_common_args, build_runner, load_config, run_cli
 from serankdet.registry import METRICS
-from serankdet.utils import register_all_modules, use_mixed_precision
+from serankdet.utils import use_mixed_precision
 
 
 def parse_args(argv=None):

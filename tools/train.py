@@ -8,9 +8,8 @@ import argparse
 import os.path as osp
 import sys
 
-from serankdet.apis.train_utils import (add_common_args, build_runner,
-                                        load_config, resume_latest, run_cli,
-                                        use_fresh_work_dir)
+from serankdet.cli import (add_common_args, build_runner, load_config,
+                           resume_latest, run_cli, use_fresh_work_dir)
 from serankdet.utils import use_mixed_precision
 
 

@@ -9,8 +9,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.runner.checkpoint import load_state_dict
 
 from serankdet.registry import MODELS
-from serankdet.utils import load_checkpoint_file, register_all_modules
-from .train_utils import merge_cfg_options
+from serankdet.utils import load_checkpoint_file
+from .setup_env import register_all_modules
 
 # Transforms that need a ground-truth mask; dropped for inference.
 _ANNOTATION_TRANSFORMS = ('LoadIRSTDAnnotations', 'LoadAnnotations')
@@ -37,7 +37,8 @@ def init_model(config: Union[str, Config],
         if not osp.isfile(config):
             raise FileNotFoundError(f'config file "{config}" does not exist')
         config = Config.fromfile(config)
-    merge_cfg_options(config, cfg_options)
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
     model = MODELS.build(config.model)
     if checkpoint is not None:
         state = load_checkpoint_file(checkpoint, map_location='cpu')

@@ -10,11 +10,11 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from serankdet.registry import RUNNERS
-from serankdet.utils.checkpoint import unsafe_checkpoint_loading
+from serankdet.utils.checkpoint import (load_checkpoint_file,
+                                        unsafe_checkpoint_loading)
 from .hooks.checkpoint_hook import PARTIAL_SUFFIX
 from .resume import find_resume_checkpoint
 
@@ -139,7 +139,7 @@ class IRSTDRunner(Runner):
 
     def load_checkpoint(self, filename, map_location='cpu', strict=True,
                         revise_keys=[(r'^module\.', '')]):
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = load_checkpoint_file(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model

@@ -1,30 +1,35 @@
-"""The four compatibility fixes the pinned OpenMMLab stack needs on current PyTorch.
+"""Compatibility fixes the pinned OpenMMLab stack needs on current PyTorch.
 
-Each fix lives here and nowhere else, is idempotent and does nothing where it
-is not needed (see ``docs``/README "Compatibility notes"):
+Nothing here runs at import time; each fix is applied where it is needed,
+does nothing where it is not, and is listed with what it works around:
 
-1. :func:`install_mmcv_ext_stub` -- mmcv-lite has no compiled ``mmcv._ext``
-   but mmseg 1.2.2 imports ``mmcv.ops`` at module level. We register a
-   stand-in module (with a module spec, which mmengine's
-   ``mmcv_full_available`` needs) whose ops raise only when called. Skipped
-   when a real ``mmcv._ext`` imports (full mmcv installed).
-2. :func:`register_checkpoint_loader` -- torch >= 2.6 loads with
-   ``weights_only=True`` by default and refuses mmengine checkpoints. We load
-   with ``weights_only=True`` plus an allowlist of what our files hold
-   (:mod:`serankdet.utils.checkpoint`); full unpickling only happens to resume
-   the toolbox's own runs.
-3. :func:`patch_cpu_distributed` -- mmengine's PyTorch launcher calls
-   ``torch.cuda.set_device`` and wraps models with ``device_ids``; both fail on
-   a CPU-only torch. Without CUDA we make ``set_device`` a no-op and the
-   launcher config uses gloo and :class:`CPUDistributedDataParallel`.
-4. :func:`add_launcher_args` -- ``torch.distributed.launch`` passes
-   ``--local-rank`` (torch >= 2.0) while older scripts pass ``--local_rank``;
-   torchrun passes neither and sets ``LOCAL_RANK``. Tools accept all three.
+1. :func:`mmcv_ops_importable` -- mmcv-lite (the mmcv 2.x wheel without
+   compiled ops, the only mmcv 2.1.0 that installs on Python 3.11+/torch 2.x
+   without building) has no ``mmcv._ext``, but mmseg 1.2.2's ``datasets``
+   and ``models`` packages import ``mmcv.ops`` at module level, which
+   fails with "No module named 'mmcv._ext'" (open-mmlab/mmsegmentation#871,
+   #3563; mmseg 1.x with mmcv-lite 2.0-2.1, any torch). While
+   ``serankdet.datasets`` and ``serankdet.models`` import mmseg, a stand-in
+   ``mmcv._ext`` (whose ops raise only when called) sits in ``sys.modules``;
+   it is removed again afterwards, so nothing else sees it and mmengine's
+   ``mmcv_full_available()`` stays truthful. No serankdet model uses a
+   compiled op. Skipped when a real ``mmcv._ext`` imports (full mmcv).
+2. :func:`patch_cpu_distributed` -- mmengine (0.7 to 0.10.7) starts the
+   PyTorch launcher with ``torch.cuda.set_device(rank % num_gpus)`` and
+   wraps the model with ``device_ids=[LOCAL_RANK]`` (``mmengine/dist/
+   utils.py``, ``Runner.wrap_model``; see open-mmlab/mmengine#973); both
+   fail on a CPU-only torch. Applied by the
+   tools only for a distributed launch on a machine without CUDA: gloo, a
+   no-op ``set_device`` and :class:`CPUDistributedDataParallel`.
+
+Loading checkpoints is not patched into mmengine: torch >= 2.6 loads with
+``weights_only=True`` and refuses mmengine's checkpoints, so the toolbox's
+Runner (:class:`~serankdet.engine.IRSTDRunner`) and tools load every file
+through :func:`serankdet.utils.load_checkpoint_file` themselves.
 """
-import argparse
+import contextlib
 import importlib
 import importlib.machinery
-import os
 import sys
 import types
 
@@ -35,21 +40,18 @@ _STUB_MESSAGE = ('mmcv compiled op "{name}" is not available: mmcv-lite is '
                  'full mmcv (see README, "GPU users") to use this one.')
 
 
-def install_mmcv_ext_stub() -> bool:
-    """Register a stand-in ``mmcv._ext`` when mmcv-lite is installed.
-
-    Returns:
-        bool: True if the stub was installed, False if a real ``mmcv._ext``
-        (or an earlier stub) is present.
-    """
-    if 'mmcv._ext' in sys.modules:
-        return False
+def _has_compiled_mmcv_ops() -> bool:
     try:
         importlib.import_module('mmcv._ext')
-        return False
+        return True
     except ImportError:
-        pass
+        return False
 
+
+def _mmcv_ext_stub() -> types.ModuleType:
+    """A module standing in for ``mmcv._ext``: every op raises when called.
+    It has a module spec because ``importlib.util.find_spec`` (used by
+    mmengine) refuses a ``sys.modules`` entry without one."""
     stub = types.ModuleType('mmcv._ext')
     stub.__spec__ = importlib.machinery.ModuleSpec('mmcv._ext', None)
     stub.__serankdet_stub__ = True
@@ -64,18 +66,22 @@ def install_mmcv_ext_stub() -> bool:
         return raise_missing
 
     stub.__getattr__ = _missing_op
-    sys.modules['mmcv._ext'] = stub
-    return True
+    return stub
 
 
-def register_checkpoint_loader() -> None:
-    """Make mmengine load local checkpoints through the safe loader."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    from .checkpoint import load_checkpoint_file
-
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_file, force=True)
+@contextlib.contextmanager
+def mmcv_ops_importable():
+    """Let mmseg's ``datasets``/``models`` import ``mmcv.ops`` under
+    mmcv-lite (fix 1); the stand-in is gone again after the block."""
+    if 'mmcv._ext' in sys.modules or 'mmcv.ops' in sys.modules \
+            or _has_compiled_mmcv_ops():
+        yield
+        return
+    sys.modules['mmcv._ext'] = _mmcv_ext_stub()
+    try:
+        yield
+    finally:
+        del sys.modules['mmcv._ext']
 
 
 def _no_cuda_set_device(device) -> None:
@@ -103,29 +109,3 @@ def patch_cpu_distributed(cfg=None):
         wrapper['type'] = 'CPUDistributedDataParallel'
         cfg.model_wrapper_cfg = wrapper
     return cfg
-
-
-def add_launcher_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--launcher`` and the local-rank flags of every PyTorch launcher.
-
-    ``torch.distributed.launch`` passes ``--local-rank=N`` (or
-    ``--local_rank=N`` before torch 2.0); the value is exported as
-    ``LOCAL_RANK`` by :func:`export_local_rank` unless torchrun already set it.
-    """
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
-
-
-def export_local_rank(args: argparse.Namespace) -> None:
-    """Export the parsed local rank unless the launcher set ``LOCAL_RANK``."""
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-
-
-def apply_all() -> None:
-    """Apply the import-time fixes (1 and 2) and the CUDA-less patch (3)."""
-    install_mmcv_ext_stub()
-    register_checkpoint_loader()
-    patch_cpu_distributed()

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 from serankdet.apis import IRSTDInferencer
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT
 from tests.test_reliability.conftest import run_tool_cli, tool_main

@@ -5,7 +5,7 @@ import runpy
 
 import pytest
 
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from tests.conftest import REPO_ROOT
 from tests.test_tools.conftest import write_tiny_config
 

@@ -6,8 +6,7 @@ import sys
 import pytest
 import torch
 
-from serankdet.apis.train_utils import (ConfigError, build_runner,
-                                        check_config)
+from serankdet.cli import ConfigError, build_runner, check_config
 from serankdet.engine.runner import CheckpointMismatchError, check_state_dict
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from serankdet.apis import init_model
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.utils import UnsafeCheckpointError, load_checkpoint_file
 from tests.conftest import REPO_ROOT
 from tests.payloads import PAYLOADS, write_hostile_checkpoint

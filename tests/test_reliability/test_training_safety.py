@@ -10,7 +10,7 @@ import torch
 from mmengine.fileio.backends import LocalBackend
 from torch import nn
 
-from serankdet.apis.train_utils import find_resume_checkpoint
+from serankdet.engine import find_resume_checkpoint
 from serankdet.registry import MODELS
 from serankdet.utils import load_checkpoint_file
 from .conftest import run_tool_cli, tool_main, write_config

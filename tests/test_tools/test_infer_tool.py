@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from serankdet.apis import init_model
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.datasets.synthetic import write_synthetic_dataset
 from serankdet.models.segmentors.irstd_segmentor import IRSTDSegmentor
 from tests.conftest import REPO_ROOT

@@ -18,7 +18,7 @@ import sys
 
 from mmengine.config import Config, DictAction
 
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.datasets.check import (check_dataset, config_splits,
                                       layout_splits)
 

@@ -6,7 +6,7 @@ Usage:
 import argparse
 import sys
 
-from serankdet.apis.train_utils import run_cli
+from serankdet.cli import run_cli
 from serankdet.models.converters import CONVERTERS, convert_checkpoint
 
 

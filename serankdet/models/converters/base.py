@@ -8,6 +8,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from serankdet.utils.checkpoint import load_checkpoint_file
 
@@ -101,13 +102,13 @@ def expected_shapes(spec: ConverterSpec,
                     config: Optional[str] = None) -> Dict[str, torch.Size]:
     """Keys and shapes of our model built from the converter's config."""
     from serankdet.registry import MODELS
-    from serankdet.utils import register_all_modules
-    register_all_modules()
     path = config or spec.config
     if not osp.isabs(path):
         path = osp.join(REPO_ROOT, path)
     cfg = Config.fromfile(path)
-    with torch.device('meta'):
+    # the model's modules are registered (this package is serankdet.models)
+    with torch.device('meta'), DefaultScope.overwrite_default_scope(
+            'serankdet'):
         model = MODELS.build(cfg.model)
     return {k: v.shape for k, v in model.state_dict().items()}
 

@@ -1,29 +1,19 @@
-"""Config handling and error reporting shared by tools/train.py and
-tools/test.py."""
+"""Reading, overriding and checking a config, and building its runner."""
 import difflib
-import glob
 import inspect
-import os
 import os.path as osp
-import re
-import sys
-import time
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import mmengine.registry as mmengine_registry
-from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
+from mmengine.config import Config
 from mmengine.registry import Registry
 from mmengine.runner import Runner
 
 import serankdet.registry as serankdet_registry
-from serankdet.engine.resume import find_resume_checkpoint
+from serankdet.apis import register_all_modules
 from serankdet.registry import RUNNERS
-from serankdet.utils import (add_launcher_args, export_local_rank,
-                             patch_cpu_distributed, register_all_modules)
-
-#: Environment variable that makes the tools show full tracebacks.
-DEBUG_ENV = 'SERANKDET_DEBUG'
+from serankdet.utils import patch_cpu_distributed
+from .args import export_local_rank
 
 #: Top-level config keys the runner reads (besides base-config variables
 #: such as ``data_root``, which the runner ignores).
@@ -40,16 +30,6 @@ CONFIG_VARIABLES = frozenset(
 
 class ConfigError(ValueError):
     """A config names an unknown type or a misspelled key."""
-
-
-def add_common_args(parser):
-    """Arguments every entry point takes: work dir, overrides, launcher."""
-    parser.add_argument('--work-dir', help='folder for logs and results')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. train_dataloader.batch_size=2 '
-        'model.backbone.base_channels=8')
-    add_launcher_args(parser)
 
 
 def load_config(args) -> Config:
@@ -127,8 +107,7 @@ def build_runner(cfg: Config):
     return RUNNERS.build(cfg)
 
 
-# ---------------------------------------------------------------- checks --
-def _registries() -> List[Registry]:
+def registries() -> List[Registry]:
     """Every registry a config type can live in: the toolbox's, their
     parents (mmseg, mmengine) and mmengine's other root registries."""
     found = {}
@@ -145,17 +124,17 @@ def registered_names() -> List[str]:
     """Names of every registered module, for suggestions."""
     register_all_modules()
     names = set()
-    for registry in _registries():
+    for registry in registries():
         registry.import_from_location()
         names.update(registry.module_dict)
     return sorted(names)
 
 
 def _is_registered(name: str) -> bool:
-    return any(registry.get(name) is not None for registry in _registries())
+    return any(registry.get(name) is not None for registry in registries())
 
 
-def _suggest(word: str, candidates, n: int = 3) -> str:
+def suggest(word: str, candidates, n: int = 3) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=n,
                                       cutoff=0.6)
     if not close:
@@ -202,117 +181,4 @@ def check_config(cfg: Config) -> None:
         names = names or registered_names()
         raise ConfigError(
             f"unknown type {node['type']!r} at {path}.type: no registry "
-            f"holds it{_suggest(node['type'], names)}")
-
-
-# ------------------------------------------------------------- work dirs --
-def _holds_checkpoints(folder: str) -> bool:
-    return (osp.isfile(osp.join(folder, 'last_checkpoint'))
-            or bool(glob.glob(osp.join(folder, '*.pth'))))
-
-
-def use_fresh_work_dir(cfg: Config) -> None:
-    """Keep earlier runs: when ``cfg.work_dir`` already holds checkpoints,
-    point it to a new ``run_<timestamp>`` folder inside it.
-
-    With a distributed launcher the process group is started here so every
-    rank uses the folder chosen by rank 0 (the Runner then reuses it).
-    """
-    if not _holds_checkpoints(cfg.work_dir):
-        return
-    name = time.strftime('run_%Y%m%d_%H%M%S')
-    suffix = 1
-    while osp.exists(osp.join(cfg.work_dir, name)):
-        name = f'{name.split("-")[0]}-{suffix}'
-        suffix += 1
-    if cfg.launcher != 'none':
-        from mmengine.dist import broadcast_object_list, init_dist
-        init_dist(cfg.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
-        box = [name]
-        broadcast_object_list(box)
-        name = box[0]
-    new_dir = osp.join(cfg.work_dir, name)
-    print_log(f'{cfg.work_dir} already holds checkpoints of an earlier run; '
-              f'this run writes to {new_dir} (use --resume to continue the '
-              'earlier run)', logger='current')
-    cfg.work_dir = new_dir
-
-
-def resume_latest(cfg: Config) -> None:
-    """Set ``cfg`` to resume from :func:`find_resume_checkpoint`, in the
-    folder of that checkpoint; start a new run only when the work dir holds
-    no checkpoint file at all (see :class:`ResumeError`)."""
-    path = find_resume_checkpoint(cfg.work_dir)
-    if path is None:
-        print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
-                  'starting a new run', logger='current')
-        cfg.resume = False
-        return
-    cfg.resume, cfg.load_from = True, path
-    cfg.work_dir = osp.dirname(path)
-    print_log(f'resuming from {path}', logger='current')
-
-
-# ---------------------------------------------------------------- errors --
-_NOT_REGISTERED = re.compile(
-    r'^(?P<name>\S+) is not in the (?:\S+::)?(?P<registry>.+?) registry')
-_UNEXPECTED_ARG = re.compile(
-    r"(?P<cls>\w+)\.__init__\(\) got an unexpected keyword argument "
-    r"'(?P<arg>\w+)'")
-
-
-def _strip_worker_traceback(message: str, error: BaseException) -> str:
-    """DataLoader workers re-raise with the worker's traceback in the
-    message: keep its last line."""
-    if 'Original Traceback' not in message:
-        return message
-    marker = f'{type(error).__name__}: '
-    lines = [line for line in message.splitlines()
-             if line.startswith(marker)]
-    return lines[-1][len(marker):] if lines else message
-
-
-def describe_error(error: BaseException) -> Optional[str]:
-    """A one-message description of an error users cause (bad config, data,
-    checkpoint, diverged training), or None for anything else (a bug)."""
-    from serankdet.engine.hooks import NonFiniteLossError
-    from serankdet.models.converters import ConversionError
-    from serankdet.utils import UnsafeCheckpointError
-    message = str(error.args[0]) if error.args else str(error)
-    if isinstance(error, KeyError):
-        match = _NOT_REGISTERED.match(message)
-        if not match:
-            return None
-        name = match['name']
-        return (f'unknown type {name!r} (not in the {match["registry"]} '
-                f'registry){_suggest(name, registered_names())}')
-    if isinstance(error, TypeError):
-        match = _UNEXPECTED_ARG.search(message)
-        if not match:
-            return None
-        cls = next((r.get(match['cls']) for r in _registries()
-                    if r.get(match['cls']) is not None), None)
-        params = (inspect.signature(cls).parameters
-                  if inspect.isclass(cls) else [])
-        return (f'{match["cls"]} has no argument {match["arg"]!r}'
-                f'{_suggest(match["arg"], params)}')
-    if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
-                          UnsafeCheckpointError, ConversionError)):
-        return _strip_worker_traceback(str(error), error)
-    return None
-
-
-def run_cli(main: Callable, argv=None) -> int:
-    """Run a tool's ``main(argv)`` and return its exit status (what it
-    returns, 0 for None); errors users cause are printed as one
-    ``error: ...`` line (exit status 2) instead of a traceback, unless the
-    environment sets ``SERANKDET_DEBUG=1``."""
-    try:
-        return main(argv) or 0
-    except Exception as error:
-        message = describe_error(error)
-        if message is None or os.environ.get(DEBUG_ENV, '0') != '0':
-            raise
-        print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
-              file=sys.stderr)
-        return 2
+            f"holds it{suggest(node['type'], names)}")

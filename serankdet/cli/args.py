@@ -1,0 +1,35 @@
+"""Arguments every tool takes."""
+import argparse
+import os
+
+from mmengine.config import DictAction
+
+
+def add_common_args(parser):
+    """Arguments every entry point takes: work dir, overrides, launcher."""
+    parser.add_argument('--work-dir', help='folder for logs and results')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. train_dataloader.batch_size=2 '
+        'model.backbone.base_channels=8')
+    add_launcher_args(parser)
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--launcher`` and the local-rank flags of every PyTorch launcher.
+
+    ``torch.distributed.launch`` passes ``--local-rank=N`` (torch >= 2.0;
+    ``--local_rank=N`` before), torchrun passes neither and sets
+    ``LOCAL_RANK``; the value is exported as ``LOCAL_RANK`` by
+    :func:`export_local_rank` unless the launcher already set it.
+    """
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+
+
+def export_local_rank(args: argparse.Namespace) -> None:
+    """Export the parsed local rank unless the launcher set ``LOCAL_RANK``."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -1,0 +1,74 @@
+"""One ``error:`` line instead of a traceback for errors users cause."""
+import inspect
+import os
+import re
+import sys
+from typing import Callable, Optional
+
+from .config import registries, suggest, registered_names
+
+#: Environment variable that makes the tools show full tracebacks.
+DEBUG_ENV = 'SERANKDET_DEBUG'
+
+_NOT_REGISTERED = re.compile(
+    r'^(?P<name>\S+) is not in the (?:\S+::)?(?P<registry>.+?) registry')
+_UNEXPECTED_ARG = re.compile(
+    r"(?P<cls>\w+)\.__init__\(\) got an unexpected keyword argument "
+    r"'(?P<arg>\w+)'")
+
+
+def _strip_worker_traceback(message: str, error: BaseException) -> str:
+    """DataLoader workers re-raise with the worker's traceback in the
+    message: keep its last line."""
+    if 'Original Traceback' not in message:
+        return message
+    marker = f'{type(error).__name__}: '
+    lines = [line for line in message.splitlines()
+             if line.startswith(marker)]
+    return lines[-1][len(marker):] if lines else message
+
+
+def describe_error(error: BaseException) -> Optional[str]:
+    """A one-message description of an error users cause (bad config, data,
+    checkpoint, diverged training), or None for anything else (a bug)."""
+    from serankdet.engine.hooks import NonFiniteLossError
+    from serankdet.models.converters import ConversionError
+    from serankdet.utils import UnsafeCheckpointError
+    message = str(error.args[0]) if error.args else str(error)
+    if isinstance(error, KeyError):
+        match = _NOT_REGISTERED.match(message)
+        if not match:
+            return None
+        name = match['name']
+        return (f'unknown type {name!r} (not in the {match["registry"]} '
+                f'registry){suggest(name, registered_names())}')
+    if isinstance(error, TypeError):
+        match = _UNEXPECTED_ARG.search(message)
+        if not match:
+            return None
+        cls = next((r.get(match['cls']) for r in registries()
+                    if r.get(match['cls']) is not None), None)
+        params = (inspect.signature(cls).parameters
+                  if inspect.isclass(cls) else [])
+        return (f'{match["cls"]} has no argument {match["arg"]!r}'
+                f'{suggest(match["arg"], params)}')
+    if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
+                          UnsafeCheckpointError, ConversionError)):
+        return _strip_worker_traceback(str(error), error)
+    return None
+
+
+def run_cli(main: Callable, argv=None) -> int:
+    """Run a tool's ``main(argv)`` and return its exit status (what it
+    returns, 0 for None); errors users cause are printed as one
+    ``error: ...`` line (exit status 2) instead of a traceback, unless the
+    environment sets ``SERANKDET_DEBUG=1``."""
+    try:
+        return main(argv) or 0
+    except Exception as error:
+        message = describe_error(error)
+        if message is None or os.environ.get(DEBUG_ENV, '0') != '0':
+            raise
+        print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
+              file=sys.stderr)
+        return 2
