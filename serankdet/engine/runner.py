@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import RUNNERS
 from serankdet.utils.checkpoint import (load_checkpoint_file,
                                         unsafe_checkpoint_loading)
@@ -25,6 +26,30 @@ _MMENGINE_CHECKPOINT_HOOK = ('CheckpointHook', 'mmengine.CheckpointHook',
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint's weights do not fit the model (other model/variant)."""
+
+
+class DecisionRuleMismatchError(ValueError):
+    """The metric scores other pixels than the model's predicted masks."""
+
+
+def check_decision_rule(model, evaluator) -> None:
+    """Raise :class:`DecisionRuleMismatchError` when an
+    :class:`~serankdet.evaluation.IRSTDMetric` of ``evaluator`` thresholds
+    at another probability than ``model.decode_head.threshold``, which
+    makes the predicted masks (``pred_sem_seg``: panels, saved masks,
+    ``tools/infer.py``) differ from the pixels that are scored."""
+    head = getattr(model, 'decode_head', None)
+    threshold = getattr(head, 'threshold', None)
+    if threshold is None:
+        return
+    for metric in evaluator.metrics:
+        if isinstance(metric, IRSTDMetric) and metric.threshold != threshold:
+            raise DecisionRuleMismatchError(
+                f'the metric thresholds at {metric.threshold} but '
+                f'model.decode_head.threshold is {threshold}: the predicted '
+                'masks (panels, saved masks) would not be the pixels that '
+                'are scored. Set the same value in both (e.g. --cfg-options '
+                f'model.decode_head.threshold={metric.threshold}).')
 
 
 def check_state_dict(model_state: Dict, checkpoint_state: Dict,
@@ -85,7 +110,7 @@ class _TextCachedConfig(Config):
 
 @RUNNERS.register_module()
 class IRSTDRunner(Runner):
-    """mmengine ``Runner`` with four changes.
+    """mmengine ``Runner`` with five changes.
 
     - Every checkpoint load, :meth:`resume` included, goes through the
       weights-only allowlist (:mod:`serankdet.utils.checkpoint`): a file
@@ -101,6 +126,9 @@ class IRSTDRunner(Runner):
       :class:`~serankdet.engine.hooks.AtomicCheckpointHook` (also where a
       config names mmengine's ``CheckpointHook``), which removes old
       checkpoints only after the new one is complete.
+    - Evaluators are checked against the model: an :class:`IRSTDMetric`
+      must threshold where the model's head does
+      (:func:`check_decision_rule`).
     - ``resume=True`` without ``load_from`` resumes the newest complete
       checkpoint of the work dir (:func:`find_resume_checkpoint`) and
       refuses to start afresh over checkpoints it cannot use.
@@ -121,6 +149,13 @@ class IRSTDRunner(Runner):
                 and checkpoint.get('type') in _MMENGINE_CHECKPOINT_HOOK):
             hooks['checkpoint'] = dict(checkpoint, type='AtomicCheckpointHook')
         super().register_default_hooks(hooks)
+
+    def build_evaluator(self, evaluator):
+        evaluator = super().build_evaluator(evaluator)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        check_decision_rule(model, evaluator)
+        return evaluator
 
     def load_or_resume(self) -> None:
         if self._resume and self._load_from is None and not self._has_loaded:

@@ -25,7 +25,9 @@ def to_uint8_gray(image: np.ndarray, max_value: Optional[float] = None):
         image = image.mean(axis=0 if image.shape[0] in (1, 3) else -1)
     scale = max_value or (255.0 if image.max(initial=0) <= 255 else 65535.0)
     image = image / scale
-    low, high = image.min(initial=0), image.max(initial=0)
+    if not image.size:
+        return image.astype(np.uint8)
+    low, high = image.min(), image.max()
     if high - low < 0.25 and high > low:
         image = (image - low) / (high - low)
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -38,18 +40,23 @@ class IRSTDVisualizer(Visualizer):
     ``image | ground truth | prediction``: the prediction panel shows the
     frame dimmed, predicted components matched to a target in green, false
     alarms in red and missed targets (their ground-truth pixels) in blue,
-    using the metric's matching (8-connectivity, centroid distance < 3 px).
+    matched as the metric matches (8-connectivity, centroid distance below
+    ``distance`` px, ``matching`` assignment; :class:`IRSTDVisualizationHook`
+    passes the test metric's settings).
     """
 
     def draw_panel(self, image: np.ndarray, gt_mask: Optional[np.ndarray],
                    pred_mask: np.ndarray, distance: float = 3.0,
-                   max_value: Optional[float] = None) -> np.ndarray:
+                   max_value: Optional[float] = None,
+                   matching: str = 'hungarian') -> np.ndarray:
         """Return the (H, 3W + 2 gaps, 3) uint8 RGB panel.
 
         Args:
             image: (H, W) or (C, H, W) frame at native depth.
             gt_mask: (H, W) ground truth (non-zero = target) or None.
             pred_mask: (H, W) binary prediction.
+            distance, matching: the metric's matching rule
+                (:func:`serankdet.evaluation.functional.match_targets`).
         """
         gray = to_uint8_gray(image, max_value)
         rgb = np.repeat(gray[..., None], 3, axis=2)
@@ -62,7 +69,7 @@ class IRSTDVisualizer(Visualizer):
             gt = np.asarray(gt_mask).squeeze() != 0
             gt_panel = np.repeat((gt * 255).astype(np.uint8)[..., None], 3,
                                  axis=2)
-            match = match_targets(pred, gt, distance)
+            match = match_targets(pred, gt, distance, matching)
             result = (rgb // 2).copy()
             result[match.missed_mask()] = MISS
             result[pred] = HIT
@@ -74,7 +81,9 @@ class IRSTDVisualizer(Visualizer):
                        draw_gt: bool = True, draw_pred: bool = True,
                        show: bool = False, wait_time: float = 0.5,
                        out_file: Optional[str] = None, step: int = 0,
-                       max_value: Optional[float] = None) -> np.ndarray:
+                       max_value: Optional[float] = None,
+                       distance: float = 3.0,
+                       matching: str = 'hungarian') -> np.ndarray:
         """Draw the panel of one sample; show, save or log it.
 
         ``wait_time`` is clamped above 0: a zero wait blocks forever on a
@@ -86,7 +95,8 @@ class IRSTDVisualizer(Visualizer):
         if gt is not None and gt.shape[-2:] != pred.shape[-2:]:
             gt = None  # training-size masks of a resized protocol
         panel = self.draw_panel(image, gt, pred if draw_pred else
-                                np.zeros_like(pred), max_value=max_value)
+                                np.zeros_like(pred), distance=distance,
+                                max_value=max_value, matching=matching)
         if show:
             self.show(panel, win_name=name, wait_time=max(wait_time, 0.01))
         if out_file is not None:

@@ -5,13 +5,26 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
+from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import HOOKS
 from .irstd_visualizer import IRSTDVisualizer
+
+
+def matching_rule(evaluator) -> dict:
+    """``distance`` and ``matching`` of the evaluator's IRSTDMetric (the
+    metric's defaults when it has none)."""
+    metric = next((m for m in evaluator.metrics
+                   if isinstance(m, IRSTDMetric)), IRSTDMetric())
+    return dict(distance=metric.distance, matching=metric.matching)
 
 
 @HOOKS.register_module()
 class IRSTDVisualizationHook(Hook):
     """Draw ``image | ground truth | prediction`` panels of test samples.
+
+    Targets are matched with the test metric's ``distance`` and
+    ``matching``; the prediction is the model's mask, whose threshold the
+    runner has checked against the metric's (``check_decision_rule``).
 
     Args:
         draw (bool): draw at all (off by default; ``tools/test.py
@@ -43,10 +56,11 @@ class IRSTDVisualizationHook(Hook):
             visualizer = IRSTDVisualizer.get_instance('irstd_panels')
         out_dir = self.out_dir or osp.join(runner.log_dir, 'panels')
         os.makedirs(out_dir, exist_ok=True)
+        rule = matching_rule(runner.test_loop.evaluator)
         for image, sample in zip(data_batch['inputs'], outputs):
             stem = osp.splitext(osp.basename(sample.img_path))[0]
             visualizer.add_datasample(
                 stem, image.cpu().numpy(), sample, show=self.show,
                 wait_time=self.wait_time,
                 out_file=osp.join(out_dir, f'{stem}.png'),
-                max_value=sample.metainfo.get('img_max_value'))
+                max_value=sample.metainfo.get('img_max_value'), **rule)
