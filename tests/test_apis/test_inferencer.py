@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from serankdet.apis import IRSTDInferencer, Target
+from serankdet.apis import IRSTDInferencer, Target, inference_model, init_model
 from serankdet.apis.inferencer import (extract_targets, list_images,
                                        tile_test_cfg)
 from serankdet.datasets.image_io import InvalidSampleError
@@ -48,6 +48,112 @@ def tiny(tmp_path_factory):
     checkpoint = folder / 'tiny.pth'
     torch.save(dict(state_dict=inferencer.model.state_dict()), checkpoint)
     return str(config), str(checkpoint)
+
+
+def seeded_state(model):
+    """Weights drawn from a fixed NumPy stream in key order, independent of
+    the model's own initialisation code; the main head's bias is lowered
+    so that a few percent of the pixels are targets."""
+    rng = np.random.default_rng(2024)
+    state = {}
+    for name, tensor in sorted(model.state_dict().items()):
+        shape = tuple(tensor.shape)
+        if not tensor.is_floating_point():
+            state[name] = tensor.clone()
+            continue
+        if name.endswith('running_var'):
+            value = rng.uniform(0.5, 1.5, shape)
+        elif name.endswith('running_mean'):
+            value = rng.uniform(-0.2, 0.2, shape)
+        elif tensor.dim() > 1:
+            value = rng.normal(0, np.sqrt(2.0 / np.prod(shape[1:])), shape)
+        elif name.endswith('weight'):
+            value = 1.0 + 0.1 * rng.standard_normal(shape)
+        else:
+            value = 0.1 * rng.standard_normal(shape)
+        state[name] = torch.tensor(value, dtype=tensor.dtype)
+    state['decode_head.main_conv.bias'][:] = -6.3
+    return state
+
+
+@pytest.fixture(scope='module')
+def seeded(tiny, tmp_path_factory):
+    """The tiny U-Net with :func:`seeded_state` weights: (config, ckpt)."""
+    config, _ = tiny
+    model = init_model(config)
+    model.load_state_dict(seeded_state(model))
+    checkpoint = tmp_path_factory.mktemp('seeded') / 'seeded.pth'
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    return config, str(checkpoint)
+
+
+def golden_frames():
+    """Two noisy 8-bit frames with three bright 3x3 spots each."""
+    rng = np.random.default_rng(7)
+    frames = []
+    for shape in ((40, 48), (33, 50)):
+        image = rng.normal(60, 8, shape)
+        for _ in range(3):
+            y = rng.integers(4, shape[0] - 4)
+            x = rng.integers(4, shape[1] - 4)
+            image[y - 1:y + 2, x - 1:x + 2] += 150
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+    return frames
+
+
+#: What the hand-written IRSTDInferencer (before it was rebuilt on
+#: mmengine's BaseInferencer) gave for the seeded model on golden_frames():
+#: per frame the probability sum, the mask's pixel count and every target
+#: (centroid, bbox, area, peak_score, mean_score).
+GOLDEN = [
+    (443.761522, 86, [
+        ((10.100000, 13.300000), (9, 11, 3, 6), 10, 0.553144, 0.518500),
+        ((16.041667, 17.750000), (14, 13, 5, 9), 24, 0.823694, 0.625399),
+        ((22.500000, 26.571429), (20, 22, 7, 9), 28, 0.835633, 0.629401),
+        ((38.000000, 28.333333), (37, 28, 3, 2), 3, 0.569016, 0.538539),
+        ((35.181818, 33.363636), (33, 32, 6, 3), 11, 0.736832, 0.658782),
+        ((8.111111, 33.888889), (5, 33, 8, 2), 9, 0.636606, 0.555329),
+        ((41.000000, 34.000000), (41, 34, 1, 1), 1, 0.521313, 0.521313),
+    ]),
+    (376.419855, 75, [
+        ((13.740741, 15.148148), (11, 9, 7, 13), 27, 0.815077, 0.598228),
+        ((20.750000, 13.250000), (20, 12, 3, 3), 4, 0.554502, 0.522433),
+        ((8.000000, 13.000000), (8, 13, 1, 1), 1, 0.517105, 0.517105),
+        ((24.000000, 14.000000), (24, 14, 1, 1), 1, 0.516481, 0.516481),
+        ((26.045455, 17.863636), (23, 14, 7, 8), 22, 0.786223, 0.619903),
+        ((8.444444, 19.222222), (7, 18, 4, 4), 9, 0.569107, 0.533015),
+        ((11.272727, 24.636364), (10, 23, 4, 4), 11, 0.746229, 0.615470),
+    ]),
+]
+
+
+def test_results_equal_the_reference(seeded):
+    """The same model and frames give what the inferencer gave before it
+    was rebuilt on BaseInferencer (GOLDEN), and exactly what
+    inference_model's logits give."""
+    config, checkpoint = seeded
+    frames = golden_frames()
+    results = IRSTDInferencer(config, checkpoint)(frames)
+    model = init_model(config, checkpoint)
+    for image, result, (prob_sum, mask_sum, targets) in zip(
+            frames, results, GOLDEN):
+        assert result.probabilities.sum(dtype=np.float64) == pytest.approx(
+            prob_sum, abs=1e-3)
+        assert int(result.mask.sum()) == mask_sum
+        assert len(result.targets) == len(targets)
+        for target, (centroid, bbox, area, peak, mean) in zip(
+                result.targets, targets):
+            assert target.bbox == bbox and target.area == area
+            assert target.centroid == pytest.approx(centroid, abs=1e-5)
+            assert target.peak_score == pytest.approx(peak, abs=1e-5)
+            assert target.mean_score == pytest.approx(mean, abs=1e-5)
+        # bit for bit what the single-frame api computes
+        logits = inference_model(model, image).seg_logits.data[0]
+        np.testing.assert_array_equal(result.probabilities,
+                                      logits.sigmoid().numpy())
+        np.testing.assert_array_equal(result.mask, logits.numpy() > 0)
+        assert result.targets == extract_targets(result.probabilities,
+                                                 result.mask)
 
 
 def frame(shape, seed=0, dtype=np.uint8):
