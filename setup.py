@@ -1,7 +1,9 @@
 """Install serankdet. Exact pins for a reproducible install: requirements.txt."""
+import os
 import os.path as osp
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 
 def read_version():
@@ -9,6 +11,32 @@ def read_version():
     with open(osp.join('serankdet', 'version.py')) as handle:
         exec(handle.read(), namespace)
     return namespace['__version__']
+
+
+class build_py_with_configs(build_py):
+    """Also ship ``configs/`` as ``serankdet/.mim/configs``.
+
+    The OpenMMLab layout (mmseg's ``add_mim_extension`` ships its configs
+    as ``mmseg/.mim/configs``): an installed wheel finds the configs
+    without the repository, e.g. the checkpoint converters
+    (``serankdet.models.converters.find_config``).
+    The copy goes to the build folder only, never into the source tree; an
+    editable install reads the repository's ``configs/`` instead.
+    """
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False) or not osp.isdir('configs'):
+            return
+        target = osp.join(self.build_lib, 'serankdet', '.mim', 'configs')
+        for folder, subfolders, files in os.walk('configs'):
+            subfolders[:] = [d for d in subfolders if d != '__pycache__']
+            out = osp.join(target, osp.relpath(folder, 'configs'))
+            self.mkpath(out)
+            for name in files:
+                if not name.endswith(('.pyc', '.pyo')):
+                    self.copy_file(osp.join(folder, name),
+                                   osp.join(out, name))
 
 
 setup(
@@ -20,6 +48,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(include=['serankdet', 'serankdet.*']),
+    cmdclass=dict(build_py=build_py_with_configs),
     # torch is left open so GPU users keep their CUDA build; the tested
     # versions are pinned in requirements.txt.
     install_requires=[

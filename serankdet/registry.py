@@ -4,7 +4,9 @@ Every registry is a child of the matching mmseg registry (itself a child of
 mmengine's root), so configs with ``default_scope='serankdet'`` find our
 modules first and fall back to mmseg and mmengine ones (``RandomFlip``,
 ``PackSegInputs``, ``AdamW``, ``PolyLR``...). ``locations`` lets the Runner
-import our modules lazily when it builds a config.
+import our modules lazily when it builds a config. ``CONVERTERS`` has no
+upstream counterpart: it holds the converters of the reference
+implementations' checkpoints, by ``--model`` name.
 """
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
@@ -75,3 +77,5 @@ LOG_PROCESSORS = Registry('log_processor', parent=MMSEG_LOG_PROCESSORS,
                           scope=SCOPE, locations=['serankdet.engine'])
 INFERENCERS = Registry('inferencer', parent=MMSEG_INFERENCERS, scope=SCOPE,
                        locations=['serankdet.apis'])
+CONVERTERS = Registry('converter', scope=SCOPE,
+                      locations=['serankdet.models.converters'])

@@ -1,5 +1,14 @@
-"""The rule-based key mapping every converter is built from."""
-from serankdet.models.converters.base import rule_key_map
+"""The converter registry, the config lookup and the rule-based key mapping
+every converter is built from."""
+import os.path as osp
+
+import pytest
+
+from serankdet.models.converters import (BaseConverter, ConversionError,
+                                         converter_names, find_config,
+                                         get_converter)
+from serankdet.models.converters.base import config_roots, rule_key_map
+from serankdet.registry import CONVERTERS
 
 
 def test_rules_rename_whole_keys_first_match_wins():
@@ -15,3 +24,38 @@ def test_rules_rename_whole_keys_first_match_wins():
     # patterns match whole keys only; unknown keys map to None
     assert map_key('head.bias.extra') is None
     assert map_key('other.weight') is None
+
+
+def test_converters_are_registered_classes():
+    assert converter_names() == ['datransnet', 'samspl', 'serankdet']
+    for name in converter_names():
+        converter = get_converter(name)
+        assert isinstance(converter, BaseConverter)
+        assert CONVERTERS.get(name) is type(converter)
+        assert converter.config.startswith('configs/')
+
+
+def test_unknown_converter_names_the_known_ones():
+    message = ('unknown model "{}"; converters exist for datransnet, '
+               'samspl, serankdet')
+    # a dotted import path is not a converter name either
+    for name in ('foo', 'serankdet.models.converters.base.BaseConverter'):
+        with pytest.raises(ConversionError) as error:
+            get_converter(name)
+        assert str(error.value) == message.format(name)
+
+
+def test_configs_found_in_the_package_or_the_checkout(tmp_path, monkeypatch):
+    roots = config_roots()
+    assert roots, 'no configs/ next to the package nor in it'
+    config = get_converter('serankdet').config
+    assert find_config(config) == osp.join(roots[0], config)
+    # a path the user gives is read from the working directory first
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'configs' / '_base_' / 'models').mkdir(parents=True)
+    (tmp_path / config).write_text('model = dict()\n')
+    assert find_config(config, from_cwd=True) == str(tmp_path / config)
+    assert find_config(config) == osp.join(roots[0], config)
+    with pytest.raises(FileNotFoundError, match='config configs/none.py '
+                       'not found'):
+        find_config('configs/none.py')

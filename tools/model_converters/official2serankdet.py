@@ -7,16 +7,17 @@ import argparse
 import sys
 
 from serankdet.cli import run_cli
-from serankdet.models.converters import CONVERTERS, convert_checkpoint
+from serankdet.models.converters import convert_checkpoint, converter_names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--model', required=True, choices=sorted(CONVERTERS),
+    parser.add_argument('--model', required=True, choices=converter_names(),
                         help='which reference model the checkpoint is from')
     parser.add_argument('--config', default=None,
-                        help='config of the target variant (default: the '
-                        "converter's paper config)")
+                        help='config of the target variant: a path, or a '
+                        'configs/... path shipped with the package (default: '
+                        "the converter's paper config)")
     parser.add_argument('src', help='official checkpoint (.pth/.pth.tar/.pt)')
     parser.add_argument('dst', help='output serankdet checkpoint')
     args = parser.parse_args(argv)

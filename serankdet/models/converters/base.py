@@ -1,61 +1,124 @@
-"""Checkpoint conversion machinery shared by every model."""
+"""Checkpoint conversion machinery shared by every model.
+
+A converter is a :class:`BaseConverter` subclass registered in
+:data:`serankdet.registry.CONVERTERS` under its ``--model`` name; it says how
+reference keys map onto ours and which config defines our model.
+:func:`convert_checkpoint` does the rest (safe loading, strict key and shape
+checks, atomic writing) for all of them.
+
+Configs are found without the source tree: a built wheel ships ``configs/``
+as ``serankdet/.mim/configs`` (the OpenMMLab layout, see ``setup.py``); a
+source checkout or an editable install reads the repository's ``configs/``.
+"""
 import os
 import os.path as osp
 import re
 import tempfile
-from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from serankdet.registry import CONVERTERS, MODELS
 from serankdet.utils.checkpoint import load_checkpoint_file
 
 KeyMap = Callable[[str], Optional[str]]
-
-
-@dataclass
-class ConverterSpec:
-    """How to convert one reference model.
-
-    Attributes:
-        name (str): ``--model`` name.
-        map_key (callable): reference key -> our key, or None for a key that
-            is deliberately dropped (it must then match ``dropped``).
-        config (str): config (relative to the repository root, or absolute)
-            whose model defines the expected keys and shapes.
-        dropped (dict): reference key prefix -> reason it is dropped.
-    """
-    name: str
-    map_key: KeyMap
-    config: str
-    dropped: Dict[str, str] = field(default_factory=dict)
-
-
-CONVERTERS: Dict[str, ConverterSpec] = {}
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+Rules = Sequence[Tuple[str, Union[str, Callable]]]
 
 
 class ConversionError(RuntimeError):
     """The reference checkpoint does not map onto our model."""
 
 
-def register_converter(name: str, config: str,
-                       dropped: Optional[Dict[str, str]] = None):
-    """Decorator registering ``map_key`` as the converter of ``name``."""
+class BaseConverter:
+    """How to convert one reference model's checkpoint.
 
-    def wrap(map_key: KeyMap) -> KeyMap:
-        CONVERTERS[name] = ConverterSpec(name, map_key, config,
-                                         dict(dropped or {}))
-        return map_key
+    Subclasses are registered with
+    ``@CONVERTERS.register_module(name=<--model name>)`` and set:
 
-    return wrap
+    Attributes:
+        config (str): ``configs/...`` path of the config whose model defines
+            the expected keys and shapes (see :func:`find_config`).
+        dropped (dict): reference key prefix -> reason the key is dropped.
+
+    and implement :meth:`map_key`.
+    """
+    config: str = ''
+    dropped: Dict[str, str] = {}
+
+    def map_key(self, key: str) -> Optional[str]:
+        """Reference key -> our key, or None for a key that is deliberately
+        dropped (it must then match ``dropped``)."""
+        raise NotImplementedError
 
 
-def rule_key_map(rules: Sequence[Tuple[str, Union[str, Callable]]],
+class RuleConverter(BaseConverter):
+    """A converter whose :meth:`map_key` is :func:`rule_key_map` of the class
+    attributes ``rules`` and ``strip_prefixes``."""
+    rules: Rules = ()
+    strip_prefixes: Sequence[str] = ()
+
+    def __init__(self):
+        self._map_key = rule_key_map(self.rules, self.strip_prefixes)
+
+    def map_key(self, key: str) -> Optional[str]:
+        return self._map_key(key)
+
+
+def converter_names() -> List[str]:
+    """``--model`` names of every registered converter, sorted."""
+    CONVERTERS.import_from_location()
+    return sorted(CONVERTERS.module_dict)
+
+
+def get_converter(name: str) -> BaseConverter:
+    """The converter registered as ``name``."""
+    CONVERTERS.import_from_location()
+    # module_dict, not CONVERTERS.get: get also resolves dotted import paths
+    converter = CONVERTERS.module_dict.get(name)
+    if converter is None:
+        raise ConversionError(f'unknown model "{name}"; converters exist for '
+                              f'{", ".join(converter_names())}')
+    return converter()
+
+
+def config_roots() -> List[str]:
+    """Folders whose ``configs/`` the converters read, in order: the
+    package's ``.mim`` (installed from a wheel), then the source checkout
+    the package sits in (an editable install or ``PYTHONPATH=<repo>``)."""
+    package = osp.abspath(str(files('serankdet')))
+    checkout = osp.dirname(package)
+    roots = [osp.join(package, '.mim')]
+    if osp.isfile(osp.join(checkout, 'setup.py')):
+        roots.append(checkout)
+    return [root for root in roots if osp.isdir(osp.join(root, 'configs'))]
+
+
+def find_config(path: str, from_cwd: bool = False) -> str:
+    """Absolute path of a config.
+
+    ``path`` is absolute, or relative to the working directory (only with
+    ``from_cwd``, for a path the user gave), or a ``configs/...`` path found
+    under :func:`config_roots`.
+    """
+    if osp.isabs(path):
+        return path
+    if from_cwd and osp.isfile(path):
+        return osp.abspath(path)
+    roots = config_roots()
+    for root in roots:
+        candidate = osp.join(root, path)
+        if osp.isfile(candidate):
+            return candidate
+    where = ['the working directory'] if from_cwd else []
+    where += roots
+    raise FileNotFoundError(f'config {path} not found (looked in '
+                            f'{", ".join(where) or "no configs folder"})')
+
+
+def rule_key_map(rules: Rules,
                  strip_prefixes: Sequence[str] = ()) -> KeyMap:
     """A ``map_key`` from renaming rules.
 
@@ -98,13 +161,12 @@ def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
         f'{sorted(checkpoint)[:10]}')
 
 
-def expected_shapes(spec: ConverterSpec,
+def expected_shapes(converter: BaseConverter,
                     config: Optional[str] = None) -> Dict[str, torch.Size]:
-    """Keys and shapes of our model built from the converter's config."""
-    from serankdet.registry import MODELS
-    path = config or spec.config
-    if not osp.isabs(path):
-        path = osp.join(REPO_ROOT, path)
+    """Keys and shapes of our model built from ``config`` (a path the user
+    gave) or else the converter's config."""
+    path = find_config(config, from_cwd=True) if config else \
+        find_config(converter.config)
     cfg = Config.fromfile(path)
     # the model's modules are registered (this package is serankdet.models)
     with torch.device('meta'), DefaultScope.overwrite_default_scope(
@@ -125,16 +187,13 @@ def convert_state_dict(name: str, reference: Dict[str, torch.Tensor],
         ConversionError: listing reference keys with no mapping, our keys left
             without a value, and shape mismatches.
     """
-    if name not in CONVERTERS:
-        raise ConversionError(f'unknown model "{name}"; converters exist for '
-                              f'{", ".join(sorted(CONVERTERS))}')
-    spec = CONVERTERS[name]
-    expected = expected_shapes(spec, config)
+    converter = get_converter(name)
+    expected = expected_shapes(converter, config)
     converted, unmapped, dropped = {}, [], {}
     for ref_key, value in reference.items():
-        key = spec.map_key(ref_key)
+        key = converter.map_key(ref_key)
         if key is None:
-            reason = next((r for p, r in spec.dropped.items()
+            reason = next((r for p, r in converter.dropped.items()
                            if ref_key.startswith(p)), None)
             if reason is None:
                 unmapped.append(ref_key)
@@ -162,7 +221,7 @@ def convert_state_dict(name: str, reference: Dict[str, torch.Tensor],
     if problems:
         raise ConversionError(
             f'the checkpoint is not a "{name}" checkpoint of this variant '
-            f'(config {config or spec.config}):\n' + '\n'.join(problems))
+            f'(config {config or converter.config}):\n' + '\n'.join(problems))
     notes = [f'dropped {len(keys)} keys: {reason}'
              for reason, keys in dropped.items()]
     return converted, notes
@@ -197,6 +256,6 @@ def convert_checkpoint(name: str, src: str, dst: str,
     reference = extract_state_dict(load_checkpoint_file(src, 'cpu'))
     state_dict, notes = convert_state_dict(name, reference, config)
     meta = dict(converted_from=osp.basename(src), model=name,
-                config=config or CONVERTERS[name].config)
+                config=config or get_converter(name).config)
     save_checkpoint_atomic(dict(state_dict=state_dict, meta=meta), dst)
     return notes

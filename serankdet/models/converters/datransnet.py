@@ -7,7 +7,9 @@ read ``model.inc.0.conv1.weight``; bare ``DATransNet`` keys (without
 reference but never used in its forward; they are not part of our model and
 are dropped with a note.
 """
-from .base import register_converter, rule_key_map
+from serankdet.registry import CONVERTERS
+
+from .base import RuleConverter
 
 UNUSED = ('built by the reference but never used in its forward '
           '(encoder5/decoder5); not part of the model')
@@ -35,10 +37,17 @@ RULES = [
     (r'outc\.1\.(.+)', r'decode_head.conv_seg.\1'),
 ]
 
-map_datransnet_key = register_converter(
-    'datransnet',
-    config='configs/datransnet/datransnet_1xb4-400e_nudt-sirst-256x256.py',
-    dropped={
+
+@CONVERTERS.register_module(name='datransnet')
+class DATransNetConverter(RuleConverter):
+    """``--model datransnet``: the NUDT-SIRST paper config."""
+    config = 'configs/datransnet/datransnet_1xb4-400e_nudt-sirst-256x256.py'
+    rules = RULES
+    strip_prefixes = ('model.', )
+    dropped = {
         prefix + module: UNUSED
         for prefix in ('model.', '') for module in ('encoder5.', 'decoder5.')
-    })(rule_key_map(RULES, strip_prefixes=('model.', )))
+    }
+
+
+map_datransnet_key = DATransNetConverter().map_key

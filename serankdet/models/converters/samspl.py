@@ -5,7 +5,9 @@ with optimizer state; its testing script and the released weights are bare
 state dicts: :func:`extract_state_dict` accepts both. Keys are the bare
 ``SamAdaptor`` names (``image_encoder.*``, ``up_decoders.*``, ...).
 """
-from .base import register_converter, rule_key_map
+from serankdet.registry import CONVERTERS
+
+from .base import RuleConverter
 
 # (reference pattern, our key template), first match wins.
 _RULES = [
@@ -48,10 +50,17 @@ _RULES = [
     (r'reduction_convs\.1\.(.*)', r'decode_head.side_convs.0.\1'),
     (r'reduction_convs\.0\.(.*)', r'decode_head.side_convs.1.\1'),
 ]
-map_key = register_converter(
-    'samspl',
-    config='configs/_base_/models/samspl.py',
-    dropped={
+
+
+@CONVERTERS.register_module(name='samspl')
+class SAMSPLConverter(RuleConverter):
+    """``--model samspl``: SAM-SPL-t."""
+    config = 'configs/_base_/models/samspl.py'
+    rules = _RULES
+    dropped = {
         'image_encoder.trunk.promote_genertor.patchEmded.':
         'the reference builds a patch embedding it never uses',
-    })(rule_key_map(_RULES))
+    }
+
+
+map_samspl_key = SAMSPLConverter().map_key

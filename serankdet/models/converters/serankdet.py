@@ -5,7 +5,9 @@ reference wraps the network as ``Model(decode_head=SeRankDet)``); keys
 without the ``decode_head.`` prefix (a bare network state dict) and with a
 DDP ``module.`` prefix are accepted too.
 """
-from .base import register_converter, rule_key_map
+from serankdet.registry import CONVERTERS
+
+from .base import RuleConverter
 
 # reference sub-path of an encoder DDC block -> ours (after "stages.<i>.")
 _DDC = {'conv_layer': 'plain_branch', 'dconv_layer': 'dilated_branch',
@@ -37,6 +39,13 @@ _RULES = [
      lambda m: f'decode_head.side_convs.{int(m[1]) - 1}.{m[2]}'),
 ]
 
-map_serankdet_key = register_converter(
-    'serankdet', config='configs/_base_/models/serankdet.py')(
-        rule_key_map(_RULES, strip_prefixes=('module.', 'decode_head.')))
+
+@CONVERTERS.register_module(name='serankdet')
+class SeRankDetConverter(RuleConverter):
+    """``--model serankdet``: the full-width network."""
+    config = 'configs/_base_/models/serankdet.py'
+    rules = _RULES
+    strip_prefixes = ('module.', 'decode_head.')
+
+
+map_serankdet_key = SeRankDetConverter().map_key
