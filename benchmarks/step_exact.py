@@ -580,8 +580,8 @@ def fingerprint_difference(spec: StepSpec, official: Dict[str, List[float]],
 
 
 def _converter_map(name: str):
-    from serankdet.models.converters import CONVERTERS
-    return CONVERTERS[name].map_key
+    from serankdet.models.converters import get_converter
+    return get_converter(name).map_key
 
 
 def gradient_maxima(model: nn.Module) -> Dict[str, float]:

@@ -108,10 +108,12 @@ def build_runner(cfg: Config):
 
 
 def registries() -> List[Registry]:
-    """Every registry a config type can live in: the toolbox's, their
-    parents (mmseg, mmengine) and mmengine's other root registries."""
+    """Every registry a config type can live in: the toolbox's (but the
+    checkpoint converters, which no config builds), their parents (mmseg,
+    mmengine) and mmengine's other root registries."""
     found = {}
-    roots = [getattr(serankdet_registry, n) for n in dir(serankdet_registry)]
+    roots = [getattr(serankdet_registry, n) for n in dir(serankdet_registry)
+             if n != 'CONVERTERS']
     roots += [getattr(mmengine_registry, n) for n in dir(mmengine_registry)]
     for registry in roots:
         while isinstance(registry, Registry):
