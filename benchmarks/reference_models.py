@@ -58,7 +58,7 @@ class ReferenceModel:
     """An official model with its official training loss and optimizer.
 
     Attributes:
-        model: the reference ``nn.Module``, random init (seed 0).
+        model: the reference ``nn.Module``, random init (``seed``).
         in_channels: channels of the input the reference expects.
         forward_train: ``x (B,C,H,W) -> [outputs]``, every map (B,1,H,W) the
             official loss uses, computed in train mode (switched to when
@@ -206,7 +206,7 @@ def _mode_forwards(model: nn.Module, train_outputs, eval_output):
     return forward_train, forward_eval
 
 
-def _build_serankdet(root: str, size: int) -> ReferenceModel:
+def _build_serankdet(root: str, size: int, seed: int) -> ReferenceModel:
     name = 'serankdet'
     _checkout_file(name, root, 'model/SeRankDet/SeRankDet.py')
     loss_path = _checkout_file(name, root, 'utils/loss.py')
@@ -223,7 +223,7 @@ def _build_serankdet(root: str, size: int) -> ReferenceModel:
         _checkout_file(name, root, 'utils/scheduler.py'),
         '_reference_serankdet_scheduler')
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     # configs/_base_/models/unetseries.py: decode_head deep_supervision=True;
     # in_ch stays at its default 3 (RGB input, ImageNet mean/std).
     model = net_module.SeRankDet(in_ch=3, out_ch=1, deep_supervision=True)
@@ -259,7 +259,7 @@ def _build_serankdet(root: str, size: int) -> ReferenceModel:
                           make_optimizer, make_scheduler)
 
 
-def _build_datransnet(root: str, size: int) -> ReferenceModel:
+def _build_datransnet(root: str, size: int, seed: int) -> ReferenceModel:
     name = 'datransnet'
     _checkout_file(name, root, 'model/DATransNet/segmentation.py')
     loss_path = _checkout_file(name, root, 'loss.py')
@@ -282,7 +282,7 @@ def _build_datransnet(root: str, size: int) -> ReferenceModel:
                                 'torchvision matplotlib scikit-image')):
         loss_module = _load_file(loss_path, '_reference_datransnet_loss')
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     # net.py: Net(model_name='DATransNet', size=size) -> DATransNet(
     # img_size=size); size is 256 (NUDT-SIRST) or 512 (IRSTD-1K) in train.py.
     model = net_module.DATransNet(img_size=size)
@@ -315,7 +315,7 @@ def _build_datransnet(root: str, size: int) -> ReferenceModel:
                           make_optimizer, make_scheduler)
 
 
-def _build_samspl_t(root: str, size: int) -> ReferenceModel:
+def _build_samspl_t(root: str, size: int, seed: int) -> ReferenceModel:
     name = 'samspl-t'
     _checkout_file(name, root, 'sam_spl/base_model.py')
     config_path = _checkout_file(name, root, 'sam_spl/configs/spl_t.yaml')
@@ -346,7 +346,7 @@ def _build_samspl_t(root: str, size: int) -> ReferenceModel:
     # itself needs torch only.
     adan_module = _load_file(adan_path, '_reference_samspl_adan')
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     # training.py: make_adaptor(**yaml) then _freeze_encoder() (the Hiera
     # trunk gets requires_grad=False).
     model = base_module.make_adaptor(**config)
@@ -386,7 +386,8 @@ _BUILDERS = {
 }
 
 
-def build_reference(name: str, root: str, size: int) -> ReferenceModel:
+def build_reference(name: str, root: str, size: int,
+                    seed: int = 0) -> ReferenceModel:
     """Build the official model ``name`` from the checkout at ``root``.
 
     Args:
@@ -394,6 +395,8 @@ def build_reference(name: str, root: str, size: int) -> ReferenceModel:
         root: folder of a clone of the model's official repository.
         size: input side the model will be run at (DATransNet fixes its
             attention scaling from it at build time, as its train.py does).
+        seed: ``torch.manual_seed`` right before the model is built, which
+            is where the official scripts' seed reaches the initialisation.
 
     Raises:
         ValueError: unknown name, or a size the model cannot take.
@@ -410,4 +413,4 @@ def build_reference(name: str, root: str, size: int) -> ReferenceModel:
         raise FileNotFoundError(
             f'{name}: checkout folder {root!r} does not exist; clone it with '
             f'`git clone {_REPOS[name]}` and pass that folder as root')
-    return _BUILDERS[name](osp.abspath(root), size)
+    return _BUILDERS[name](osp.abspath(root), size, seed)
