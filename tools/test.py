@@ -19,10 +19,7 @@ import os.path as osp
 import sys
 from typing import List
 
-from serankdet.apis import register_all_modules
-from serankdet.cli import add_common_args, build_runner, load_config, run_cli
-from serankdet.registry import METRICS
-from serankdet.utils import use_mixed_precision
+from serankdet.cli import add_common_args, run_cli
 
 
 def parse_args(argv=None):
@@ -65,6 +62,7 @@ def _takes_curve_args(metric: dict) -> bool:
     """Whether the metric's class takes ``curve_thresholds`` and
     ``curve_file`` (IRSTDMetric does, mmengine's DumpResults and mmseg's
     IoUMetric do not)."""
+    from serankdet.registry import METRICS
     cls = metric.get('type')
     if isinstance(cls, str):
         cls = METRICS.get(cls)
@@ -84,6 +82,7 @@ def add_curve_options(evaluator, points: int, path: str) -> List[str]:
     Returns:
         list[str]: the curve files, one per curve-computing metric.
     """
+    from serankdet.apis import register_all_modules
     register_all_modules()  # to look the metric types up
     metrics = [m for m in _metric_configs(evaluator) if _takes_curve_args(m)]
     if not metrics:
@@ -104,6 +103,10 @@ def add_curve_options(evaluator, points: int, path: str) -> List[str]:
 
 def main(argv=None):
     args = parse_args(argv)
+    # imported after parsing: --help and argument errors answer at once
+    from serankdet.cli import (build_runner, check_data_roots, load_config,
+                               tidy_if_failed_early)
+    from serankdet.utils import use_mixed_precision
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'checkpoint "{args.checkpoint}" does not exist')
@@ -121,8 +124,10 @@ def main(argv=None):
     if args.save_curves:
         add_curve_options(cfg.test_evaluator, args.curve_points,
                           args.save_curves)
-    runner = build_runner(cfg)
-    metrics = runner.test()
+    check_data_roots(cfg, ('test_dataloader', ))
+    with tidy_if_failed_early(cfg.work_dir):
+        runner = build_runner(cfg)
+        metrics = runner.test()
     out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as handle:

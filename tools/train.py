@@ -8,9 +8,7 @@ import argparse
 import os.path as osp
 import sys
 
-from serankdet.cli import (add_common_args, build_runner, load_config,
-                           resume_latest, run_cli, use_fresh_work_dir)
-from serankdet.utils import use_mixed_precision
+from serankdet.cli import add_common_args, run_cli
 
 
 def parse_args(argv=None):
@@ -36,6 +34,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # imported after parsing: --help and argument errors answer at once
+    from serankdet.cli import (build_runner, check_data_roots, load_config,
+                               resume_latest, tidy_if_failed_early,
+                               use_fresh_work_dir)
+    from serankdet.utils import use_mixed_precision
     cfg = load_config(args)
     if args.amp:
         use_mixed_precision(cfg, training=True)
@@ -52,8 +55,13 @@ def main(argv=None):
     elif not cfg.resume:
         use_fresh_work_dir(cfg)
     cfg.unsafe_resume = args.unsafe_resume
-    runner = build_runner(cfg)
-    runner.train()
+    check_data_roots(cfg, ('train_dataloader', 'val_dataloader'))
+    if cfg.get('load_from') and not osp.isfile(cfg.load_from):
+        raise FileNotFoundError(
+            f'load_from {cfg.load_from}: no such checkpoint file')
+    with tidy_if_failed_early(cfg.work_dir):
+        runner = build_runner(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

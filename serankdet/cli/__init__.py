@@ -1,15 +1,30 @@
 """What the command-line tools share: arguments, config reading and
 checking, work folders, error reporting. The tools are its only users;
-nothing in the library imports it."""
-from .args import add_common_args, add_launcher_args, export_local_rank
-from .config import (ConfigError, build_runner, check_config, load_config,
-                     merge_cfg_options, registered_names)
-from .errors import DEBUG_ENV, describe_error, run_cli
-from .work_dir import resume_latest, use_fresh_work_dir
+nothing in the library imports it.
 
-__all__ = [
-    'add_common_args', 'add_launcher_args', 'export_local_rank',
-    'ConfigError', 'build_runner', 'check_config', 'load_config',
-    'merge_cfg_options', 'registered_names', 'DEBUG_ENV', 'describe_error',
-    'run_cli', 'resume_latest', 'use_fresh_work_dir'
-]
+Names are imported on first use, so that ``from serankdet.cli import
+add_common_args, run_cli`` costs nothing and a tool's ``--help`` answers at
+once; the rest pulls in torch and the toolbox.
+"""
+import importlib
+
+_EXPORTS = {
+    'CfgOptionsAction': 'args', 'add_common_args': 'args',
+    'add_launcher_args': 'args', 'export_local_rank': 'args',
+    'ConfigError': 'config', 'build_runner': 'config',
+    'check_config': 'config', 'check_data_roots': 'config',
+    'load_config': 'config',
+    'merge_cfg_options': 'config', 'registered_names': 'config',
+    'DEBUG_ENV': 'errors', 'describe_error': 'errors', 'run_cli': 'errors',
+    'resume_latest': 'work_dir', 'tidy_if_failed_early': 'work_dir',
+    'use_fresh_work_dir': 'work_dir',
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module = importlib.import_module(f'.{_EXPORTS[name]}', __name__)
+    return getattr(module, name)

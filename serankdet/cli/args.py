@@ -1,17 +1,34 @@
-"""Arguments every tool takes."""
+"""Arguments every tool takes.
+
+Nothing heavy is imported here: a tool answers ``--help`` (and argument
+errors) before it imports torch, mmengine or the toolbox.
+"""
 import argparse
 import os
 
-from mmengine.config import DictAction
+
+class CfgOptionsAction(argparse.Action):
+    """mmengine's ``DictAction`` (``key=value`` pairs into a dict), imported
+    only when the option is given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction
+        DictAction(self.option_strings, self.dest)(parser, namespace, values,
+                                                   option_string)
 
 
 def add_common_args(parser):
-    """Arguments every entry point takes: work dir, overrides, launcher."""
+    """Arguments every entry point takes: work dir, overrides, verbosity,
+    launcher."""
     parser.add_argument('--work-dir', help='folder for logs and results')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config keys, e.g. train_dataloader.batch_size=2 '
         'model.backbone.base_channels=8')
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='also print the environment report, the full config and the '
+        'hook table (always written to the log file of the run)')
     add_launcher_args(parser)
 
 

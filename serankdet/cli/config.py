@@ -1,8 +1,9 @@
 """Reading, overriding and checking a config, and building its runner."""
 import difflib
 import inspect
+import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import mmengine.registry as mmengine_registry
 from mmengine.config import Config
@@ -21,7 +22,7 @@ RUNNER_KEYS = frozenset(
     [name for name in inspect.signature(Runner.__init__).parameters
      if name not in ('self', 'cfg')] +
     ['runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports',
-     'unsafe_resume'])
+     'unsafe_resume', 'verbose'])
 #: Usual base-config variables one edit away from a runner key.
 CONFIG_VARIABLES = frozenset(
     ['train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline',
@@ -44,6 +45,7 @@ def load_config(args) -> Config:
     merge_cfg_options(cfg, args.cfg_options)
     check_config(cfg)
     cfg.launcher = args.launcher
+    cfg.verbose = getattr(args, 'verbose', False)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif not cfg.get('work_dir'):
@@ -98,6 +100,57 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
                     f'--cfg-options {key}={value!r}: expected {kind}, like '
                     f'the config\'s value {current!r}')
     cfg.merge_from_dict(options)
+
+
+def _datasets(node, path: str) -> Iterator[Tuple[str, dict]]:
+    """(key path, dict) of a dataloader's dataset and of the datasets it
+    wraps (``ConcatDataset.datasets``, ``RepeatDataset.dataset``)."""
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    if isinstance(node.get('dataset'), dict):
+        yield from _datasets(node['dataset'], f'{path}.dataset')
+    for index, child in enumerate(node.get('datasets') or []):
+        yield from _datasets(child, f'{path}.datasets[{index}]')
+
+
+def check_data_roots(cfg: Config, dataloaders: Sequence[str]) -> None:
+    """Fail before anything is built, printed or created when a data set
+    folder the run will read is missing.
+
+    Checks ``data_root`` and its ``data_prefix`` folders of every dataset of
+    ``dataloaders`` (e.g. ``('train_dataloader', 'val_dataloader')``);
+    datasets whose class writes its own data on first use
+    (``CREATES_DATA_ROOT``, the synthetic set) are skipped.
+
+    Raises:
+        FileNotFoundError: naming the config key and the missing folder.
+    """
+    from serankdet.registry import DATASETS
+    for name in dataloaders:
+        loader = cfg.get(name)
+        if not isinstance(loader, dict):
+            continue
+        for path, dataset in _datasets(loader.get('dataset'),
+                                       f'{name}.dataset'):
+            root = dataset.get('data_root')
+            cls = dataset.get('type')
+            if isinstance(cls, str):
+                cls = DATASETS.get(cls)
+            if not isinstance(root, str) or getattr(
+                    cls, 'CREATES_DATA_ROOT', False):
+                continue
+            folders = [(f'{path}.data_root', root)] + [
+                (f'{path}.data_prefix.{key}', osp.join(root, prefix))
+                for key, prefix in (dataset.get('data_prefix') or {}).items()
+                if isinstance(prefix, str) and prefix]
+            for key, folder in folders:
+                if not osp.isdir(folder):
+                    raise FileNotFoundError(
+                        f'{key}: folder {folder} does not exist (working '
+                        f'directory {os.getcwd()}). Get the data set (see '
+                        'datasets/README.md) or point the config at your '
+                        f'copy: --cfg-options {path}.data_root=/path/to/it')
 
 
 def build_runner(cfg: Config):

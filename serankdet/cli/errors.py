@@ -5,7 +5,6 @@ import re
 import sys
 from typing import Callable, Optional
 
-from .config import registries, suggest, registered_names
 
 #: Environment variable that makes the tools show full tracebacks.
 DEBUG_ENV = 'SERANKDET_DEBUG'
@@ -34,6 +33,7 @@ def describe_error(error: BaseException) -> Optional[str]:
     from serankdet.engine.hooks import NonFiniteLossError
     from serankdet.models.converters import ConversionError
     from serankdet.utils import UnsafeCheckpointError
+    from .config import registered_names, registries, suggest
     message = str(error.args[0]) if error.args else str(error)
     if isinstance(error, KeyError):
         match = _NOT_REGISTERED.match(message)

@@ -1,6 +1,10 @@
-"""Work folders: never write over an earlier run, resume the newest."""
+"""Work folders: never write over an earlier run, resume the newest, leave
+nothing behind from a run that failed before it started."""
+import contextlib
 import glob
+import os
 import os.path as osp
+import shutil
 import time
 
 from mmengine.config import Config
@@ -54,3 +58,43 @@ def resume_latest(cfg: Config) -> None:
     cfg.resume, cfg.load_from = True, path
     cfg.work_dir = osp.dirname(path)
     print_log(f'resuming from {path}', logger='current')
+
+
+def _started(folder: str) -> bool:
+    """Whether a run folder holds results: a checkpoint, or logged training
+    or evaluation scalars."""
+    if not osp.isdir(folder):
+        return folder.endswith('.pth') or osp.basename(folder) in (
+            'last_checkpoint', 'test_metrics.json')
+    return any(name.endswith('.pth') or name in ('last_checkpoint',
+                                                 'scalars.json')
+               for _, _, names in os.walk(folder) for name in names)
+
+
+@contextlib.contextmanager
+def tidy_if_failed_early(work_dir: str):
+    """Remove what a run created in ``work_dir`` when it fails before any
+    result exists (a config, data or checkpoint error found while the runner
+    starts), so a failed start leaves no empty ``<timestamp>/`` folder.
+
+    Entries that existed before are never touched; a run that wrote a
+    checkpoint or logged scalars keeps everything (its log explains the
+    failure). Only rank 0 removes.
+    """
+    existed = osp.isdir(work_dir)
+    before = set(os.listdir(work_dir)) if existed else set()
+    try:
+        yield
+    except BaseException:
+        if os.environ.get('RANK', '0') == '0' and osp.isdir(work_dir):
+            created = [osp.join(work_dir, name)
+                       for name in set(os.listdir(work_dir)) - before]
+            if not any(_started(path) for path in created):
+                for path in created:
+                    if osp.isdir(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        os.remove(path)
+                if not existed and not os.listdir(work_dir):
+                    os.rmdir(work_dir)
+        raise

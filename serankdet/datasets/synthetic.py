@@ -303,6 +303,10 @@ class SyntheticIRSTDDataset(IRSTDDataset):
         **kwargs: :class:`IRSTDDataset` arguments (``data_root`` required).
     """
 
+    #: writes its data under ``data_root`` when the folder is missing, so
+    #: tools do not require the folder to exist beforehand
+    CREATES_DATA_ROOT = True
+
     def __init__(self,
                  num_train: int = 200,
                  num_test: int = 50,

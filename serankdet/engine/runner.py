@@ -16,6 +16,7 @@ from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import RUNNERS
 from serankdet.utils.checkpoint import (load_checkpoint_file,
                                         unsafe_checkpoint_loading)
+from .console_filter import quiet_console
 from .hooks.checkpoint_hook import PARTIAL_SUFFIX
 from .resume import find_resume_checkpoint
 
@@ -110,7 +111,7 @@ class _TextCachedConfig(Config):
 
 @RUNNERS.register_module()
 class IRSTDRunner(Runner):
-    """mmengine ``Runner`` with five changes.
+    """mmengine ``Runner`` with six changes.
 
     - Every checkpoint load, :meth:`resume` included, goes through the
       weights-only allowlist (:mod:`serankdet.utils.checkpoint`): a file
@@ -133,6 +134,11 @@ class IRSTDRunner(Runner):
       checkpoint of the work dir (:func:`find_resume_checkpoint`) and
       refuses to start afresh over checkpoints it cannot use.
 
+    - The console shows progress, metrics and where results go; the
+      environment report, the config and the hook table go to the log file
+      only, unless the config sets ``verbose=True`` (``--verbose``)
+      (:mod:`~serankdet.engine.console_filter`).
+
     The config is not changed during a run; its text is formatted once.
     """
 
@@ -149,6 +155,11 @@ class IRSTDRunner(Runner):
                 and checkpoint.get('type') in _MMENGINE_CHECKPOINT_HOOK):
             hooks['checkpoint'] = dict(checkpoint, type='AtomicCheckpointHook')
         super().register_default_hooks(hooks)
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        quiet_console(logger, verbose=self.cfg.get('verbose', False))
+        return logger
 
     def build_evaluator(self, evaluator):
         evaluator = super().build_evaluator(evaluator)
