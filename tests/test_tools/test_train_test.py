@@ -34,6 +34,31 @@ def test_train_writes_checkpoints(trained):
     assert checkpoint['meta']['iter'] == 6
 
 
+def test_console_is_quiet_and_verbose_prints_all(trained):
+    """The console gets progress and metrics; the config, hook table and
+    environment report go to the run's log file only (--verbose prints
+    them too)."""
+    folder, root = trained['folder'], trained['root']
+    logs = {}
+    for name, flags in (('quiet', []), ('verbose', ['--verbose'])):
+        work = osp.join(folder, f'console_{name}')
+        result = run_tool(['python', TRAIN, trained['config'], '--work-dir',
+                           work, '--cfg-options', 'train_cfg.max_iters=2',
+                           'train_cfg.val_interval=2'] + flags, cwd=root)
+        run_log, = glob.glob(osp.join(work, '2*', '2*.log'))
+        with open(run_log) as handle:
+            logs[name] = (result.stdout + result.stderr, handle.read())
+    dumps = ('System environment:', 'Config:', 'Hooks will be executed',
+             '"FileClient" will be deprecated')
+    console, log_file = logs['quiet']
+    assert not [d for d in dumps if d in console], console
+    assert all(d in log_file for d in dumps[:3])
+    assert 'Iter(train) [2/2]' in console and 'IoU' in console
+    assert len(console.splitlines()) < 40, console
+    console, _ = logs['verbose']
+    assert all(d in console for d in dumps[:3])
+
+
 def test_resume_continues_from_last_checkpoint(trained):
     result = run_tool(
         ['python', TRAIN, trained['config'], '--work-dir', trained['work'],
@@ -105,7 +130,9 @@ def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained):
     result = run_tool(['python', TRAIN, trained['config'], '--work-dir', work,
                        '--amp', '--cfg-options', 'train_cfg.max_iters=3',
                        'train_cfg.val_interval=3'], cwd=root)
-    assert "type='AutocastOptimWrapper'" in result.stdout + result.stderr
+    run_log, = glob.glob(osp.join(work, '2*', '2*.log'))
+    with open(run_log) as handle:  # the full config is in the run's log
+        assert "type='AutocastOptimWrapper'" in handle.read()
     state = torch.load(osp.join(work, 'iter_3.pth'),
                        weights_only=False)['state_dict']
     assert all(v.dtype != torch.bfloat16 for v in state.values())

@@ -1,5 +1,4 @@
 """Each compatibility fix, with the failure it prevents."""
-import argparse
 import os
 import subprocess
 import sys
@@ -7,7 +6,6 @@ import sys
 import pytest
 import torch
 
-from serankdet.cli import add_launcher_args, export_local_rank
 from serankdet.utils import (UnsafeCheckpointError, mmcv_ops_importable,
                              patch_cpu_distributed)
 
@@ -105,23 +103,3 @@ def test_cpu_ddp_wrapper(tmp_path, monkeypatch):
         assert wrapped(torch.ones(1, 2)).shape == (1, 1)
     finally:
         dist.destroy_process_group()
-
-
-# --- tools: both spellings of the local-rank flag ------------------------
-@pytest.mark.parametrize('flag', ['--local_rank=1', '--local-rank=1'])
-def test_local_rank_flags(flag, monkeypatch):
-    monkeypatch.delenv('LOCAL_RANK', raising=False)
-    parser = argparse.ArgumentParser()
-    add_launcher_args(parser)
-    args = parser.parse_args(['--launcher', 'pytorch', flag])
-    assert args.local_rank == 1
-    export_local_rank(args)
-    assert os.environ['LOCAL_RANK'] == '1'
-
-
-def test_torchrun_local_rank_wins(monkeypatch):
-    monkeypatch.setenv('LOCAL_RANK', '3')
-    parser = argparse.ArgumentParser()
-    add_launcher_args(parser)
-    export_local_rank(parser.parse_args([]))
-    assert os.environ['LOCAL_RANK'] == '3'
