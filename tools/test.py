@@ -5,7 +5,10 @@
         [--cfg-options key=value ...]
 
 Prints the metric table and writes the metrics as JSON (``--out``, default
-``<work_dir>/test_metrics.json``). ``--show-dir`` writes one panel per image
+``test_metrics.json`` in the run's own ``<work_dir>/<timestamp>/`` folder,
+so test runs never overwrite each other). The work dir defaults to
+``test_<checkpoint name>/`` next to the checkpoint (``work_dirs/<config
+name>/`` when that folder is read-only), never to a training run's folder. ``--show-dir`` writes one panel per image
 (image | ground truth | prediction, hits green, misses blue, false alarms
 red). ``--save-curves`` also writes Pd, Fa, IoU, ... at N probability
 thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py).
@@ -101,6 +104,16 @@ def add_curve_options(evaluator, points: int, path: str) -> List[str]:
     return files
 
 
+def default_work_dir(checkpoint: str, fallback: str) -> str:
+    """``test_<checkpoint stem>/`` beside the checkpoint, or ``fallback``
+    when the checkpoint's folder is not writable."""
+    folder = osp.dirname(osp.abspath(checkpoint))
+    if not os.access(folder, os.W_OK):
+        return fallback
+    stem = osp.splitext(osp.basename(checkpoint))[0]
+    return osp.join(folder, f'test_{stem}')
+
+
 def main(argv=None):
     args = parse_args(argv)
     # imported after parsing: --help and argument errors answer at once
@@ -111,6 +124,8 @@ def main(argv=None):
         raise FileNotFoundError(
             f'checkpoint "{args.checkpoint}" does not exist')
     cfg = load_config(args)
+    if not args.work_dir:
+        cfg.work_dir = default_work_dir(args.checkpoint, cfg.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.amp:
@@ -128,7 +143,7 @@ def main(argv=None):
     with tidy_if_failed_early(cfg.work_dir):
         runner = build_runner(cfg)
         metrics = runner.test()
-    out = args.out or osp.join(cfg.work_dir, 'test_metrics.json')
+    out = args.out or osp.join(runner.log_dir, 'test_metrics.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as handle:
         json.dump(dict(config=args.config, checkpoint=args.checkpoint,

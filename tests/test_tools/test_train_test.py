@@ -1,5 +1,6 @@
 """End to end on CPU: train, save, resume, test, distributed train and test."""
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -85,6 +86,25 @@ def test_test_tool_prints_and_saves_metrics(trained):
         assert key in result.stdout + result.stderr
     assert 0.0 <= metrics['irstd/IoU'] <= 1.0 or 0 <= metrics['irstd/IoU'] <= 100
     assert len(glob.glob(osp.join(panels, '*.png'))) == 5
+
+
+def test_test_tool_writes_beside_the_checkpoint(trained):
+    """Without --work-dir, each test run gets its own folder under
+    test_<checkpoint>/ next to the checkpoint; the training folder only
+    gains that subfolder."""
+    work = trained['work']
+    before = set(os.listdir(work))
+    checkpoint = osp.join(work, 'iter_6.pth')
+    outputs = []
+    for _ in range(2):
+        result = run_tool(['python', TEST, trained['config'], checkpoint],
+                          cwd=trained['root'])
+        outputs.append(result.stdout.strip().splitlines()[-1])
+    assert set(os.listdir(work)) - before == {'test_iter_6'}
+    runs = sorted(glob.glob(osp.join(work, 'test_iter_6', '*',
+                                     'test_metrics.json')))
+    assert len(runs) == 2
+    assert outputs == [f'metrics written to {path}' for path in runs]
 
 
 def test_test_tool_rejects_missing_checkpoint(trained):
