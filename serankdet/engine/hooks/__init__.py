@@ -1,6 +1,7 @@
 from .checkpoint_hook import AtomicCheckpointHook
+from .iter_timer_hook import RecentIterTimerHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 
 __all__ = ['AtomicCheckpointHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RNGStateHook']
+           'RecentIterTimerHook', 'RNGStateHook']
