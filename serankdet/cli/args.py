@@ -47,6 +47,34 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
                         help=argparse.SUPPRESS)
 
 
+def is_rank_zero() -> bool:
+    """Whether this process speaks for the run (rank 0, or not launched
+    distributed); readable before the process group exists."""
+    return os.environ.get('RANK', '0') == '0'
+
+
+def prepare_distributed_process() -> None:
+    """Settings of a process started by a distributed launcher, made before
+    anything reads them.
+
+    * Thread counts set deliberately: the cores divided among the
+      processes of this node (``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``,
+      unless the user set them), instead of mmengine's and torchrun's
+      default of 1 with a warning per process.
+    * Rank 0 speaks for the run: Python warnings are not shown by the other
+      ranks (mmengine's logger already limits them to errors).
+    """
+    processes = int(os.environ.get('LOCAL_WORLD_SIZE', '1'))
+    threads = str(max(1, (os.cpu_count() or 1) // max(processes, 1)))
+    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ.setdefault(name, threads)
+    import torch
+    torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+    if not is_rank_zero():
+        import warnings
+        warnings.simplefilter('ignore')
+
+
 def export_local_rank(args: argparse.Namespace) -> None:
     """Export the parsed local rank unless the launcher set ``LOCAL_RANK``."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

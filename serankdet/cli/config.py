@@ -14,7 +14,7 @@ import serankdet.registry as serankdet_registry
 from serankdet.apis import register_all_modules
 from serankdet.registry import RUNNERS
 from serankdet.utils import patch_cpu_distributed
-from .args import export_local_rank
+from .args import export_local_rank, prepare_distributed_process
 
 #: Top-level config keys the runner reads (besides base-config variables
 #: such as ``data_root``, which the runner ignores).
@@ -41,6 +41,8 @@ def load_config(args) -> Config:
             f'config file "{args.config}" does not exist; configs live in '
             'configs/<algorithm>/')
     export_local_rank(args)
+    if args.launcher != 'none':
+        prepare_distributed_process()
     cfg = Config.fromfile(args.config)
     merge_cfg_options(cfg, args.cfg_options)
     check_config(cfg)

@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from serankdet.engine import find_resume_checkpoint
+from .args import is_rank_zero
 
 
 def _holds_checkpoints(folder: str) -> bool:
@@ -39,9 +40,11 @@ def use_fresh_work_dir(cfg: Config) -> None:
         broadcast_object_list(box)
         name = box[0]
     new_dir = osp.join(cfg.work_dir, name)
-    print_log(f'{cfg.work_dir} already holds checkpoints of an earlier run; '
-              f'this run writes to {new_dir} (use --resume to continue the '
-              'earlier run)', logger='current')
+    if is_rank_zero():
+        print_log(
+            f'{cfg.work_dir} already holds checkpoints of an earlier run; '
+            f'this run writes to {new_dir} (use --resume to continue the '
+            'earlier run)', logger='current')
     cfg.work_dir = new_dir
 
 
@@ -51,13 +54,15 @@ def resume_latest(cfg: Config) -> None:
     no checkpoint file at all (see :class:`ResumeError`)."""
     path = find_resume_checkpoint(cfg.work_dir)
     if path is None:
-        print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
-                  'starting a new run', logger='current')
+        if is_rank_zero():
+            print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
+                      'starting a new run', logger='current')
         cfg.resume = False
         return
     cfg.resume, cfg.load_from = True, path
     cfg.work_dir = osp.dirname(path)
-    print_log(f'resuming from {path}', logger='current')
+    if is_rank_zero():
+        print_log(f'resuming from {path}', logger='current')
 
 
 def _started(folder: str) -> bool:
