@@ -11,7 +11,6 @@ palette and low bit depths to 8 bit) and reduced to one channel:
   by at most one gray level);
 * BGRA / gray+alpha: the alpha channel is dropped, then as above.
 """
-import os.path as osp
 from typing import Optional
 
 import cv2

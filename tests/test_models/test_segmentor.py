@@ -1,7 +1,6 @@
 """Segmentor, head and data preprocessor of the framework (U-Net baseline)."""
 import copy
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config

@@ -147,9 +147,9 @@ def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained):
     of the same checkpoint close to the float32 ones."""
     folder, root = trained['folder'], trained['root']
     work = osp.join(folder, 'amp')
-    result = run_tool(['python', TRAIN, trained['config'], '--work-dir', work,
-                       '--amp', '--cfg-options', 'train_cfg.max_iters=3',
-                       'train_cfg.val_interval=3'], cwd=root)
+    run_tool(['python', TRAIN, trained['config'], '--work-dir', work,
+              '--amp', '--cfg-options', 'train_cfg.max_iters=3',
+              'train_cfg.val_interval=3'], cwd=root)
     run_log, = glob.glob(osp.join(work, '2*', '2*.log'))
     with open(run_log) as handle:  # the full config is in the run's log
         assert "type='AutocastOptimWrapper'" in handle.read()

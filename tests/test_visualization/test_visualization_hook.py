@@ -3,7 +3,6 @@ test metric's rule."""
 import types
 
 import cv2
-import numpy as np
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
