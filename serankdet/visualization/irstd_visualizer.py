@@ -33,23 +33,75 @@ def to_uint8_gray(image: np.ndarray, max_value: Optional[float] = None):
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+#: Frames are enlarged (integer factor, nearest neighbour: pixels stay
+#: square) until their longer side reaches this, so 2-6 px targets show.
+DISPLAY_SIDE = 384
+LEGEND_HEIGHT = 22
+GAP = 2
+
+
+def _ring_radius(stats_row: np.ndarray, scale: int) -> int:
+    """Ring radius around a component: its half-diagonal plus a margin, in
+    display pixels, at least 10 so a one-pixel target gets a visible ring."""
+    half_diag = 0.5 * float(np.hypot(stats_row[cv2.CC_STAT_WIDTH],
+                                     stats_row[cv2.CC_STAT_HEIGHT]))
+    return max(10, int(round(scale * half_diag)) + 6)
+
+
+def _draw_rings(panel: np.ndarray, components, labels, colour,
+                scale: int) -> None:
+    """A ring of ``colour`` around each component of ``labels`` (1-based),
+    drawn in place on the enlarged ``panel``."""
+    thickness = 2 if scale >= 3 else 1
+    for label in labels:
+        row, col = components.centroids[label - 1]
+        centre = (int(round((col + 0.5) * scale)),
+                  int(round((row + 0.5) * scale)))
+        cv2.circle(panel, centre,
+                   _ring_radius(components.stats[label - 1], scale), colour,
+                   thickness, lineType=cv2.LINE_8)
+
+
+def _legend(width: int, entries) -> np.ndarray:
+    """(LEGEND_HEIGHT, width, 3) strip: a coloured square and a label per
+    ``(colour or None, text)`` entry, left to right."""
+    strip = np.full((LEGEND_HEIGHT, width, 3), 24, np.uint8)
+    x = 6
+    for colour, text in entries:
+        if colour is not None:
+            cv2.rectangle(strip, (x, 6), (x + 9, 15), colour, -1)
+            x += 14
+        cv2.putText(strip, text, (x, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (235, 235, 235), 1, cv2.LINE_AA)
+        x += cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                             1)[0][0] + 12
+    return strip
+
+
 @VISUALIZERS.register_module()
 class IRSTDVisualizer(Visualizer):
-    """Draws IRSTD results as three panels side by side.
+    """Draws IRSTD results as three panels side by side, with a legend.
 
     ``image | ground truth | prediction``: the prediction panel shows the
     frame dimmed, predicted components matched to a target in green, false
     alarms in red and missed targets (their ground-truth pixels) in blue,
+    each also circled in its colour so that few-pixel targets stay visible;
     matched as the metric matches (8-connectivity, centroid distance below
     ``distance`` px, ``matching`` assignment; :class:`IRSTDVisualizationHook`
-    passes the test metric's settings).
+    passes the test metric's settings). Frames smaller than
+    :data:`DISPLAY_SIDE` are enlarged by an integer factor. The legend
+    under the panels counts hits, misses and false alarms and gives the
+    image's IoU.
     """
 
     def draw_panel(self, image: np.ndarray, gt_mask: Optional[np.ndarray],
                    pred_mask: np.ndarray, distance: float = 3.0,
                    max_value: Optional[float] = None,
-                   matching: str = 'hungarian') -> np.ndarray:
-        """Return the (H, 3W + 2 gaps, 3) uint8 RGB panel.
+                   matching: str = 'hungarian',
+                   display_side: int = DISPLAY_SIDE) -> np.ndarray:
+        """Return the (s*H + LEGEND_HEIGHT, 3*s*W + 2*GAP, 3) uint8 RGB
+        panel, ``s`` the enlargement factor (1 when ``display_side`` is 0
+        or the frame is large enough).
 
         Args:
             image: (H, W) or (C, H, W) frame at native depth.
@@ -57,25 +109,49 @@ class IRSTDVisualizer(Visualizer):
             pred_mask: (H, W) binary prediction.
             distance, matching: the metric's matching rule
                 (:func:`serankdet.evaluation.functional.match_targets`).
+            display_side: enlarge until the longer side reaches this.
         """
         gray = to_uint8_gray(image, max_value)
         rgb = np.repeat(gray[..., None], 3, axis=2)
         pred = np.asarray(pred_mask).squeeze() != 0
+        height, width = pred.shape
+        scale = max(1, -(-display_side // max(height, width)))
+
+        def enlarge(panel):
+            return np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
+
+        result = (rgb // 2).copy()
         if gt_mask is None:
             gt_panel = np.zeros_like(rgb)
-            result = (rgb // 2).copy()
             result[pred] = FALSE_ALARM
+            match = match_targets(pred, np.zeros_like(pred), distance,
+                                  matching)
+            legend = [(FALSE_ALARM, f'predicted {match.num_pred}'),
+                      (None, 'no ground truth')]
         else:
             gt = np.asarray(gt_mask).squeeze() != 0
             gt_panel = np.repeat((gt * 255).astype(np.uint8)[..., None], 3,
                                  axis=2)
             match = match_targets(pred, gt, distance, matching)
-            result = (rgb // 2).copy()
             result[match.missed_mask()] = MISS
             result[pred] = HIT
             result[match.false_alarm_mask()] = FALSE_ALARM
-        gap = np.full((rgb.shape[0], 2, 3), 128, np.uint8)
-        return np.concatenate([rgb, gap, gt_panel, gap, result], axis=1)
+            union = np.logical_or(pred, gt).sum()
+            iou = np.logical_and(pred, gt).sum() / union if union else 1.0
+            legend = [(HIT, f'hit {match.num_matched}/{match.num_gt}'),
+                      (MISS, f'miss {len(match.missed)}'),
+                      (FALSE_ALARM, f'false alarm {match.fa_objects}'),
+                      (None, f'IoU {iou:.2f}')]
+        result = enlarge(result)
+        _draw_rings(result, match.pred, match.pairs[:, 1], HIT, scale)
+        _draw_rings(result, match.gt, match.missed, MISS, scale)
+        _draw_rings(result, match.pred, match.false_alarms, FALSE_ALARM,
+                    scale)
+        gap = np.full((height * scale, GAP, 3), 128, np.uint8)
+        panels = np.concatenate(
+            [enlarge(rgb), gap, enlarge(gt_panel), gap, result], axis=1)
+        return np.concatenate([panels, _legend(panels.shape[1], legend)],
+                              axis=0)
 
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,
                        draw_gt: bool = True, draw_pred: bool = True,

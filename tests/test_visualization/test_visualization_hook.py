@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 
 from serankdet.evaluation import IRSTDMetric
 from serankdet.visualization import IRSTDVisualizationHook, IRSTDVisualizer
-from serankdet.visualization.irstd_visualizer import FALSE_ALARM, HIT
+from serankdet.visualization.irstd_visualizer import FALSE_ALARM, GAP, HIT
 from serankdet.visualization.visualization_hook import matching_rule
 
 
@@ -46,7 +46,8 @@ def _panel_colour(tmp_path, metric):
     data_batch, outputs = _batch()
     hook.after_test_iter(_runner(tmp_path, metric), 0, data_batch, outputs)
     panel = cv2.imread(str(tmp_path / 'panels' / 'frame_7.png'))[..., ::-1]
-    return tuple(panel[8, 2 * (16 + 2) + 8])
+    scale = (panel.shape[1] - 2 * GAP) // (3 * 16)  # small frames enlarged
+    return tuple(panel[8 * scale, 2 * (16 * scale + GAP) + 8 * scale])
 
 
 def test_panel_uses_metric_distance(tmp_path):
