@@ -44,9 +44,6 @@ from mmengine.utils import ProgressBar
 
 from serankdet.apis.inferencer import IRSTDInferencer, list_images
 from serankdet.cli import run_cli
-from serankdet.visualization.irstd_visualizer import HIT, to_uint8_gray
-
-BOX_MARGIN = 3  # px between a target and its overlay box, so both show
 
 
 def parse_overlap(text: str):
@@ -128,20 +125,6 @@ def relative_stem(path: str, root: str) -> str:
     return osp.splitext(osp.relpath(path, root))[0]
 
 
-def draw_overlay(result) -> np.ndarray:
-    """(H, W, 3) BGR frame with target pixels green and boxed."""
-    gray = to_uint8_gray(result.image, result.max_value)
-    rgb = np.repeat(gray[..., None], 3, axis=2)
-    rgb[result.mask] = HIT
-    height, width = gray.shape
-    for target in result.targets:
-        x, y, w, h = target.bbox
-        cv2.rectangle(rgb, (max(x - BOX_MARGIN, 0), max(y - BOX_MARGIN, 0)),
-                      (min(x + w - 1 + BOX_MARGIN, width - 1),
-                       min(y + h - 1 + BOX_MARGIN, height - 1)), HIT, 1)
-    return rgb[..., ::-1]
-
-
 def imwrite(path: str, image: np.ndarray) -> None:
     os.makedirs(osp.dirname(path), exist_ok=True)
     if not cv2.imwrite(path, image):
@@ -159,9 +142,9 @@ def save_frame(result, stem: str, out_dir: str, args) -> None:
     elif args.save_prob == 'png':
         imwrite(osp.join(out_dir, 'probs', stem + '.png'),
                 np.round(result.probabilities * 65535).astype(np.uint16))
-    if args.save_overlay:
+    if args.save_overlay:  # the inferencer's overlay (RGB), written as BGR
         imwrite(osp.join(out_dir, 'overlays', stem + '.png'),
-                draw_overlay(result))
+                result.visualization[..., ::-1])
 
 
 def main(argv=None) -> int:
@@ -170,7 +153,7 @@ def main(argv=None) -> int:
     root = (args.input if osp.isdir(args.input) else
             osp.commonpath([osp.dirname(osp.abspath(p)) for p in paths]))
     inferencer = IRSTDInferencer(
-        args.config, args.checkpoint, device=args.device,
+        model=args.config, weights=args.checkpoint, device=args.device,
         threshold=args.threshold, tile=args.tile, overlap=args.overlap,
         batch_size=args.batch_size, cfg_options=args.cfg_options,
         amp=args.amp)
@@ -180,7 +163,8 @@ def main(argv=None) -> int:
     frames, failed, num_targets = [], [], 0
     progress = ProgressBar(len(paths))
     start = time.perf_counter()
-    for path, result in inferencer.stream(paths):
+    for path, result in inferencer.stream(paths,
+                                          return_vis=args.save_overlay):
         progress.update()
         if isinstance(result, Exception):
             failed.append(dict(file=path, error=str(result)))

@@ -1,13 +1,19 @@
 """Detection on whole folders of frames: masks, probabilities, target lists.
 
-:class:`IRSTDInferencer` wraps a model built from a config and checkpoint
-and runs it on paths or arrays of any size and bit depth, in batches,
-optionally with sliding-window (tiled) inference for large frames. Each
-frame gives a :class:`FrameResult`: the binary mask, the target probability
-map and the list of detected targets (:class:`Target`, one per 8-connected
-component of the mask, as the metrics count them).
+:class:`IRSTDInferencer` is mmengine's :class:`~mmengine.infer.BaseInferencer`
+for IRSTD models, as ``MMSegInferencer`` is for mmseg's: built from a config
+(path, :class:`Config` or dict) and a checkpoint, or from the
+``INFERENCERS`` registry. It runs on paths or arrays of any size and bit
+depth, in batches, optionally with sliding-window (tiled) inference; frames
+larger than the model takes in one pass run in sliding windows by themselves
+(:meth:`IRSTDSegmentor.auto_slide_cfg`). Each frame gives a
+:class:`FrameResult`: the binary mask, the target probability map and the
+list of detected targets (:class:`Target`, one per 8-connected component of
+the mask, as the metrics count them).
 """
+import copy
 import glob
+import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import (Iterable, Iterator, List, Optional, Sequence, Tuple,
@@ -16,20 +22,30 @@ from typing import (Iterable, Iterator, List, Optional, Sequence, Tuple,
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.infer import BaseInferencer
 from mmengine.runner.amp import autocast
+from mmengine.runner.checkpoint import load_state_dict
+from mmengine.structures import PixelData
+from rich.progress import track
 from scipy import ndimage
 
 from serankdet.datasets.image_io import IMG_EXTENSIONS, InvalidSampleError
+from serankdet.engine.runner import check_state_dict
 from serankdet.evaluation.functional import binarize, label_components
-from serankdet.utils import warn_if_bfloat16_emulated
-from .inference import _inference_pipeline, init_model
+from serankdet.registry import INFERENCERS, MODELS
+from serankdet.utils import load_checkpoint_file, warn_if_bfloat16_emulated
+from serankdet.visualization.irstd_visualizer import HIT, to_uint8_gray
+from .inference import _ANNOTATION_TRANSFORMS
+from .setup_env import register_all_modules
 
 ImageInput = Union[str, np.ndarray]
 #: Errors that mean "this frame cannot be read"; the frame is reported and
 #: the others go on (anything else is a bug and propagates).
 READ_ERRORS = (OSError, InvalidSampleError, cv2.error)
+#: Pixels between a target and its box on an overlay, so both show.
+BOX_MARGIN = 3
 
 
 @dataclass
@@ -73,6 +89,8 @@ class FrameResult:
             native depth (for display).
         max_value (float): full-scale value of ``image`` (255, 65535, 1.0).
         source (str, optional): the file path, None for arrays.
+        visualization (np.ndarray, optional): (H, W, 3) uint8 RGB overlay of
+            :func:`draw_overlay`, when asked for with ``return_vis=True``.
     """
     mask: np.ndarray
     probabilities: np.ndarray
@@ -80,6 +98,7 @@ class FrameResult:
     image: np.ndarray = field(repr=False)
     max_value: float = 255.0
     source: Optional[str] = None
+    visualization: Optional[np.ndarray] = field(default=None, repr=False)
 
 
 def extract_targets(probabilities: np.ndarray,
@@ -116,6 +135,30 @@ def extract_targets(probabilities: np.ndarray,
             peak_score=float(peaks[k]),
             mean_score=float(sums[k] / area)))
     return targets
+
+
+def draw_overlay(image: np.ndarray, mask: np.ndarray,
+                 max_value: Optional[float] = None) -> np.ndarray:
+    """The frame in gray with target pixels green and each target boxed.
+
+    Args:
+        image (np.ndarray): (H, W) frame at native depth.
+        mask (np.ndarray): (H, W) binary mask, non-zero = target.
+        max_value (float, optional): full-scale value of ``image``.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
+    gray = to_uint8_gray(image, max_value)
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    mask = np.asarray(mask) != 0
+    rgb[mask] = HIT
+    height, width = gray.shape
+    for x, y, w, h, _ in label_components(mask).stats:
+        cv2.rectangle(rgb, (max(x - BOX_MARGIN, 0), max(y - BOX_MARGIN, 0)),
+                      (min(x + w - 1 + BOX_MARGIN, width - 1),
+                       min(y + h - 1 + BOX_MARGIN, height - 1)), HIT, 1)
+    return rgb
 
 
 def list_images(spec: str) -> List[str]:
@@ -193,13 +236,41 @@ def tile_test_cfg(tile: Union[int, Sequence[int]],
     return dict(mode='slide', crop_size=tile, stride=tuple(strides))
 
 
-class IRSTDInferencer:
+def _pipeline_input(item: ImageInput) -> dict:
+    """First step of the inference pipeline: what its image loader reads
+    (``img_path`` for a path, the array in ``img`` otherwise)."""
+    if isinstance(item, np.ndarray):
+        return dict(img=item)
+    if isinstance(item, (str, os.PathLike)):
+        return dict(img_path=os.fspath(item))
+    raise TypeError(f'a frame is a path or an (H, W[, C]) array, got '
+                    f'{type(item).__name__}')
+
+
+def _output_name(sample, index: int) -> str:
+    """File name stem for a frame's outputs: the source's, or the running
+    index for arrays."""
+    path = sample.metainfo.get('img_path')
+    return osp.splitext(osp.basename(path))[0] if path else f'{index:08d}'
+
+
+@INFERENCERS.register_module()
+class IRSTDInferencer(BaseInferencer):
     """Run an IRSTD model on frames and list the targets it finds.
 
-    Frames are read like the test set (native bit depth, colour and alpha
-    reduced to gray) by the config's test pipeline without annotations.
-    Consecutive frames whose padded size is the same are batched together,
-    so a frame's result never depends on its neighbours.
+    Built like ``MMSegInferencer``: ``IRSTDInferencer(model=CONFIG,
+    weights=CKPT)`` or ``INFERENCERS.build(dict(type='IRSTDInferencer',
+    model=CONFIG, weights=CKPT))``. Frames are read like the test set
+    (native bit depth, colour and alpha reduced to gray) by the config's
+    test pipeline without annotations. Consecutive frames whose padded size
+    is the same are batched together, so a frame's result never depends on
+    its neighbours. A frame larger than the model takes in one pass runs in
+    sliding windows chosen by the segmentor (said once in the log).
+
+    Calling the inferencer returns :class:`FrameResult` s (one for a file
+    or an array, a list for a list, folder or glob) instead of
+    BaseInferencer's dict; :meth:`stream` yields them frame by frame and
+    goes on past frames that cannot be read or processed.
 
     Example:
         >>> inferencer = IRSTDInferencer('configs/unet/unet_...py',
@@ -208,36 +279,56 @@ class IRSTDInferencer:
         >>> [t.centroid for t in result.targets]
 
     Args:
-        config (str | Config): the model's config.
-        checkpoint (str, optional): weights (None: random initialisation,
-            for timing only).
-        device (str): e.g. 'cpu', 'cuda:0'.
+        model (str | Config | dict): the model's config (a path or the
+            config itself). A config stored in a checkpoint is never used:
+            it would be executed code.
+        weights (str, optional): checkpoint, loaded weights-only (see
+            :func:`~serankdet.utils.load_checkpoint_file`) and strictly
+            (None: random initialisation, for timing only).
+        device (str, optional): e.g. 'cpu' (default), 'cuda:0'; None picks
+            the available device.
         threshold (float, optional): probability threshold; defaults to the
             head's ``threshold``.
         tile (int | Sequence[int], optional): sliding-window size (h, w);
             None keeps the config's ``test_cfg`` (usually whole frames).
         overlap (int | float): window overlap, pixels or a tile fraction
             (see :func:`tile_test_cfg`).
-        batch_size (int): frames per forward pass.
+        batch_size (int): frames per forward pass (the default of
+            :meth:`__call__` and :meth:`stream`).
         cfg_options (dict, optional): config overrides.
         amp (bool): run the model under autocast (float16 on a GPU,
             bfloat16 on a CPU); the logits are returned as float32.
+        scope (str): registry scope of the config's types.
+        show_progress (bool): show a progress bar over the batches.
     """
 
+    preprocess_kwargs: set = set()
+    forward_kwargs: set = set()
+    visualize_kwargs: set = {'return_vis', 'show', 'wait_time', 'img_out_dir'}
+    postprocess_kwargs: set = {'pred_out_dir'}
+
     def __init__(self,
-                 config: Union[str, Config],
-                 checkpoint: Optional[str] = None,
-                 device: str = 'cpu',
+                 model: Union[str, Config, ConfigDict, dict],
+                 weights: Optional[str] = None,
+                 device: Optional[str] = 'cpu',
                  threshold: Optional[float] = None,
                  tile: Union[None, int, Sequence[int]] = None,
                  overlap: Union[int, float] = 0.25,
                  batch_size: int = 1,
                  cfg_options: Optional[dict] = None,
-                 amp: bool = False):
+                 amp: bool = False,
+                 scope: str = 'serankdet',
+                 show_progress: bool = False):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-        self.model = init_model(config, checkpoint, device, cfg_options)
-        self.cfg = self.model.cfg
+        register_all_modules()
+        self.weights = weights
+        # running indices naming the outputs of array inputs (as mmseg's)
+        self.num_visualized_imgs = 0
+        self.num_pred_imgs = 0
+        super().__init__(model=self._load_config(model, cfg_options),
+                         weights=weights, device=device, scope=scope,
+                         show_progress=show_progress)
         if tile is not None:
             self.model.test_cfg = tile_test_cfg(
                 tile, overlap, self.model.data_preprocessor.size_divisor)
@@ -248,101 +339,377 @@ class IRSTDInferencer:
             raise ValueError(f'threshold is a probability in (0, 1), got '
                              f'{self.threshold}')
         self.batch_size = batch_size
-        self.pipeline = _inference_pipeline(self.cfg)
         self.device_type = next(self.model.parameters()).device.type
         self.amp = amp
         if amp:
             warn_if_bfloat16_emulated(self.device_type)
 
-    def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]]
-                 ) -> Union[FrameResult, List[FrameResult]]:
+    @staticmethod
+    def _load_config(model, cfg_options: Optional[dict]) -> Config:
+        """The config as a :class:`Config` of its own, overrides merged."""
+        if isinstance(model, (str, os.PathLike)):
+            path = os.fspath(model)
+            if not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'config file "{path}" does not exist')
+            cfg = Config.fromfile(path)
+        elif isinstance(model, Config):
+            cfg = copy.deepcopy(model)
+        elif isinstance(model, dict):
+            cfg = Config(copy.deepcopy(dict(model)))
+        elif model is None:
+            raise ValueError(
+                'IRSTDInferencer needs the model\'s config (model=...): the '
+                'config text a checkpoint may hold is code and is never run')
+        else:
+            raise TypeError(f'model must be a config path, Config or dict, '
+                            f'got {type(model).__name__}')
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+        return cfg
+
+    # --- BaseInferencer's construction hooks --------------------------------
+
+    def _init_model(self, cfg: Config, weights: Optional[str],
+                    device: str = 'cpu') -> torch.nn.Module:
+        """Build ``cfg.model`` and load ``weights`` safely.
+
+        Replaces BaseInferencer's, which unpickles the checkpoint with
+        mmengine's loader (arbitrary code can run) and loads non-strictly:
+        here the file goes through
+        :func:`~serankdet.utils.load_checkpoint_file` (weights-only
+        allowlist) and :meth:`_load_weights_to_model` loads strictly.
+        """
+        model = MODELS.build(cfg.model)
+        model.cfg = cfg
+        checkpoint = (None if weights is None else
+                      load_checkpoint_file(weights, map_location='cpu'))
+        self._load_weights_to_model(model, checkpoint, cfg)
+        return model.to(device).eval()
+
+    def _load_weights_to_model(self, model: torch.nn.Module,
+                               checkpoint: Optional[dict],
+                               cfg: Optional[Config]) -> None:
+        """Load the checkpoint's ``state_dict`` (or a bare state dict)
+        strictly: keys and shapes must match the model exactly, or
+        :class:`~serankdet.engine.runner.CheckpointMismatchError` lists the
+        differences and nothing is loaded. None keeps the random
+        initialisation."""
+        if checkpoint is None:
+            return
+        state = checkpoint.get('state_dict', checkpoint) if isinstance(
+            checkpoint, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError(f'checkpoint {self.weights} holds no state dict')
+        check_state_dict(model.state_dict(), state, self.weights,
+                         type(model).__name__)
+        load_state_dict(model, state, strict=True)
+
+    def _init_pipeline(self, cfg: Config) -> Compose:
+        """The config's ``test_pipeline`` without ground-truth loading,
+        taking a path or an array (its image loader reads ``img_path`` or
+        the array in ``img``)."""
+        return Compose([_pipeline_input] + [
+            dict(step) for step in cfg.test_pipeline
+            if step['type'] not in _ANNOTATION_TRANSFORMS])
+
+    def _init_collate(self, cfg: Config):
+        """Always :func:`pseudo_collate`: frames of a batch stay separate
+        tensors (the data preprocessor pads them), so a failing batch can be
+        rerun frame by frame."""
+        return pseudo_collate
+
+    def _init_visualizer(self, cfg: Config):
+        """None: overlays are drawn by :func:`draw_overlay`; the config's
+        visualizer is built on the first ``show=True`` only (without its
+        vis_backends, which write into a work dir)."""
+        return None
+
+    # --- running ----------------------------------------------------------
+
+    def __call__(self,
+                 inputs: Union[ImageInput, Sequence[ImageInput]],
+                 return_datasamples: bool = False,
+                 batch_size: Optional[int] = None,
+                 return_vis: bool = False,
+                 show: bool = False,
+                 wait_time: float = 0,
+                 out_dir: str = '',
+                 img_out_dir: str = 'overlays',
+                 pred_out_dir: str = 'masks',
+                 **kwargs) -> Union[FrameResult, List[FrameResult]]:
         """Results for one frame, or a list for a list (or a folder/glob).
 
         Args:
             inputs: a path, a folder, a glob, an (H, W[, C]) array (colour in
                 OpenCV's BGR(A) order), or a list of paths/arrays.
+            return_datasamples (bool): return the model's ``SegDataSample``
+                s (``seg_logits``, ``pred_sem_seg`` at this inferencer's
+                threshold, ``img`` the frame as read) instead.
+            batch_size (int, optional): frames per forward pass; defaults to
+                the constructor's.
+            return_vis (bool): fill :attr:`FrameResult.visualization`.
+            show (bool): show each overlay in a window.
+            wait_time (float): seconds each shown overlay stays.
+            out_dir (str): when given, write each mask (0 / 255 PNG) into
+                ``out_dir/pred_out_dir`` and each overlay into
+                ``out_dir/img_out_dir``, named after the file (arrays: a
+                running index).
 
         Raises:
             FileNotFoundError / InvalidSampleError: a frame cannot be read,
             or the model's error on a frame (use :meth:`stream` to go on
             past failing frames).
         """
+        if out_dir:
+            img_out_dir = osp.join(out_dir, img_out_dir)
+            pred_out_dir = osp.join(out_dir, pred_out_dir)
+        else:
+            img_out_dir = pred_out_dir = ''
         single = isinstance(inputs, np.ndarray) or (
-            isinstance(inputs, str) and osp.isfile(inputs))
+            isinstance(inputs, (str, os.PathLike)) and osp.isfile(inputs))
         results = []
-        for _, result in self.stream(inputs):
+        for _, result in self.stream(
+                inputs, return_datasamples=return_datasamples,
+                batch_size=batch_size, return_vis=return_vis, show=show,
+                wait_time=wait_time, img_out_dir=img_out_dir,
+                pred_out_dir=pred_out_dir, **kwargs):
             if isinstance(result, Exception):
                 raise result
             results.append(result)
         return results[0] if single else results
 
-    def stream(self, inputs: Union[ImageInput, Iterable[ImageInput]]
-               ) -> Iterator[Tuple[ImageInput, Union[FrameResult,
-                                                     Exception]]]:
+    def stream(self,
+               inputs: Union[ImageInput, Iterable[ImageInput]],
+               return_datasamples: bool = False,
+               batch_size: Optional[int] = None,
+               **kwargs) -> Iterator[Tuple[ImageInput,
+                                           Union[FrameResult, Exception]]]:
         """Yield ``(input, result)`` per frame, in input order.
 
-        A frame that cannot be read (file missing, corrupt, unsupported
-        pixel type) or that the model fails on yields its exception instead
-        of a result; the others are processed as usual.
+        Runs BaseInferencer's steps batch by batch (:meth:`preprocess`,
+        :meth:`forward` through :meth:`_run`, :meth:`visualize`,
+        :meth:`postprocess`), so results come as frames finish and an
+        iterable of frames (e.g. a video reader) is consumed lazily. A frame
+        that cannot be read (file missing, corrupt, unsupported pixel type)
+        or that the model fails on yields its exception instead of a result;
+        the others are processed as usual.
+
+        Args:
+            inputs: as for :meth:`__call__`, or any iterable of frames.
+            return_datasamples (bool): yield ``SegDataSample`` s.
+            batch_size (int, optional): defaults to the constructor's.
+            **kwargs: :attr:`visualize_kwargs` and
+                :attr:`postprocess_kwargs` (``return_vis``, ``show``,
+                ``wait_time``, ``img_out_dir``, ``pred_out_dir``).
         """
+        batch_size = self.batch_size if batch_size is None else batch_size
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        preprocess_kwargs, forward_kwargs, visualize_kwargs, \
+            postprocess_kwargs = self._dispatch_kwargs(**kwargs)
+        chunks = self.preprocess(self._inputs_to_list(inputs),
+                                 batch_size=batch_size, **preprocess_kwargs)
+        if self.show_progress:
+            chunks = track(chunks, description='Inference')
+        for items, data in chunks:
+            if isinstance(data, Exception):
+                yield items[0], data
+                continue
+            outcomes = list(self._run(items, data, **forward_kwargs))
+            done = [(item, sample) for item, sample in outcomes
+                    if not isinstance(sample, Exception)]
+            if done:
+                preds = [sample for _, sample in done]
+                visualization = self.visualize(
+                    [item for item, _ in done], preds, **visualize_kwargs)
+                results = iter(self.postprocess(
+                    preds, visualization, return_datasamples,
+                    **postprocess_kwargs))
+            for item, outcome in outcomes:
+                yield item, (outcome if isinstance(outcome, Exception) else
+                             next(results))
+
+    def _inputs_to_list(self, inputs) -> Iterable[ImageInput]:
+        """A file or an array: itself; a folder or a glob: its images
+        (:func:`list_images`, recursive and sorted); a list or tuple: a
+        list; any other iterable is passed on to be consumed lazily."""
         if isinstance(inputs, np.ndarray):
-            inputs = [inputs]
-        elif isinstance(inputs, str):
-            inputs = list_images(inputs)
-        batch: List[Tuple[ImageInput, dict]] = []
+            return [inputs]
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = os.fspath(inputs)
+            return [inputs] if osp.isfile(inputs) else list_images(inputs)
+        if isinstance(inputs, (list, tuple)):
+            return list(inputs)
+        if isinstance(inputs, Iterable):
+            return inputs
+        raise TypeError(f'inputs must be a path, an array or an iterable of '
+                        f'them, got {type(inputs).__name__}')
+
+    def preprocess(self, inputs: Iterable[ImageInput], batch_size: int = 1,
+                   **kwargs) -> Iterator[tuple]:
+        """Read the frames and yield ``(items, data)`` per batch.
+
+        ``data`` is the collated batch for ``model.test_step``: at most
+        ``batch_size`` consecutive frames of the same padded size (the data
+        preprocessor's ``size_divisor``). A frame that cannot be read gives
+        ``([item], error)`` on its own.
+        """
+        items: List[ImageInput] = []
+        packed: List[dict] = []
         for item in inputs:
             try:
-                packed = self.pipeline(
-                    dict(img=item) if isinstance(item, np.ndarray) else
-                    dict(img_path=item))
+                sample = self.pipeline(item)
             except READ_ERRORS as err:
-                yield from self._run(batch)
-                batch = []
-                yield item, err
+                if items:
+                    yield items, self.collate_fn(packed)
+                    items, packed = [], []
+                yield [item], err
                 continue
-            if batch and (len(batch) == self.batch_size
-                          or self._padded_shape(packed) !=
-                          self._padded_shape(batch[0][1])):
-                yield from self._run(batch)
-                batch = []
-            batch.append((item, packed))
-        yield from self._run(batch)
+            if items and (len(items) == batch_size or self._padded_shape(
+                    sample) != self._padded_shape(packed[0])):
+                yield items, self.collate_fn(packed)
+                items, packed = [], []
+            items.append(item)
+            packed.append(sample)
+        if items:
+            yield items, self.collate_fn(packed)
 
     def _padded_shape(self, packed: dict) -> Tuple[int, int]:
         div = self.model.data_preprocessor.size_divisor or 1
         return tuple(-(-s // div) * div for s in packed['inputs'].shape[-2:])
 
     @torch.no_grad()
-    def _run(self, batch: List[Tuple[ImageInput, dict]]):
-        """Yield ``(input, FrameResult)`` per frame of ``batch``; a frame
+    def forward(self, inputs: dict, **kwargs) -> list:
+        """``model.test_step`` on a collated batch, under autocast when the
+        inferencer was built with ``amp=True``."""
+        with autocast(device_type=self.device_type, enabled=self.amp):
+            return self.model.test_step(inputs)
+
+    def _run(self, items: List[ImageInput], data: dict):
+        """Yield ``(item, SegDataSample)`` per frame of the batch; a frame
         the model fails on yields its exception (a failing batch is rerun
         frame by frame, so only the failing frames are reported)."""
-        if not batch:
-            return
         try:
-            with autocast(device_type=self.device_type, enabled=self.amp):
-                samples = self.model.test_step(pseudo_collate(
-                    [packed for _, packed in batch]))
+            samples = self.forward(data)
         except Exception as err:  # reported per frame; the others go on
-            if len(batch) == 1:
-                yield batch[0][0], err
+            if len(items) == 1:
+                yield items[0], err
             else:
-                for frame in batch:
-                    yield from self._run([frame])
+                for index, item in enumerate(items):
+                    yield from self._run([item], {
+                        key: value[index:index + 1]
+                        for key, value in data.items()})
             return
-        for (item, packed), sample in zip(batch, samples):
-            logits = sample.seg_logits.data[0].float().cpu().numpy()
-            probs = torch.from_numpy(logits).sigmoid().numpy()
-            mask = binarize(logits, self.threshold, from_logits=True)
-            image = packed['inputs'][0].numpy()
-            if image.shape != mask.shape:
-                # test pipelines that resize: show the frame at its size
-                image = cv2.resize(image, mask.shape[::-1],
-                                   interpolation=cv2.INTER_AREA)
-            yield item, FrameResult(
+        for item, sample, image in zip(items, samples, data['inputs']):
+            yield item, self._complete(sample, image)
+
+    def _complete(self, sample, image: torch.Tensor):
+        """Threshold the logits at :attr:`threshold` into ``pred_sem_seg``
+        and keep the frame as read in ``img`` (resized to the output size
+        for test pipelines that resize)."""
+        logits = sample.seg_logits.data[0].float().cpu().numpy()
+        mask = binarize(logits, self.threshold, from_logits=True)
+        frame = image[0].numpy()
+        if frame.shape != mask.shape:
+            frame = cv2.resize(frame, mask.shape[::-1],
+                               interpolation=cv2.INTER_AREA)
+        sample.pred_sem_seg = PixelData(
+            data=torch.from_numpy(mask)[None].long())
+        sample.set_field(frame, 'img')
+        return sample
+
+    def visualize(self,
+                  inputs: list,
+                  preds: list,
+                  return_vis: bool = False,
+                  show: bool = False,
+                  wait_time: float = 0,
+                  img_out_dir: str = '') -> Optional[List[np.ndarray]]:
+        """Overlays of :func:`draw_overlay` (RGB), when asked for.
+
+        Args:
+            inputs (list): the frames' inputs (paths or arrays).
+            preds (list): their ``SegDataSample`` s from :meth:`_run`.
+            return_vis (bool): return the overlays.
+            show (bool): show them with the config's visualizer.
+            wait_time (float): seconds each shown overlay stays.
+            img_out_dir (str): write them as PNG into this folder.
+
+        Returns:
+            list[np.ndarray] | None: the overlays with ``return_vis``.
+        """
+        if not (return_vis or show or img_out_dir):
+            return None
+        overlays = []
+        for sample in preds:
+            overlay = draw_overlay(
+                sample.img, sample.pred_sem_seg.data[0].cpu().numpy(),
+                sample.metainfo.get('img_max_value'))
+            name = _output_name(sample, self.num_visualized_imgs)
+            if img_out_dir:
+                _imwrite(osp.join(img_out_dir, name + '.png'),
+                         overlay[..., ::-1])
+            if show:
+                self._show_visualizer().show(overlay, win_name=name,
+                                             wait_time=wait_time)
+            overlays.append(overlay)
+            self.num_visualized_imgs += 1
+        return overlays if return_vis else None
+
+    def _show_visualizer(self):
+        if self.visualizer is None:
+            cfg = copy.deepcopy(self.cfg)
+            if 'visualizer' not in cfg:
+                raise ValueError('show=True needs the "visualizer" of the '
+                                 'config, which has none')
+            cfg.visualizer.pop('vis_backends', None)
+            self.visualizer = super()._init_visualizer(cfg)
+        return self.visualizer
+
+    def postprocess(self,
+                    preds: list,
+                    visualization: Optional[List[np.ndarray]] = None,
+                    return_datasample: bool = False,
+                    pred_out_dir: str = '') -> list:
+        """One :class:`FrameResult` per data sample (or the samples).
+
+        Unlike BaseInferencer's dict, the toolbox's result type; the
+        overlays go into :attr:`FrameResult.visualization`.
+
+        Args:
+            preds (list): ``SegDataSample`` s from :meth:`_run`.
+            visualization (list, optional): from :meth:`visualize`.
+            return_datasample (bool): return ``preds`` themselves.
+            pred_out_dir (str): write each mask (0 / 255 PNG) into this
+                folder, named after the file (arrays: a running index).
+        """
+        results = []
+        for index, sample in enumerate(preds):
+            mask = sample.pred_sem_seg.data[0].cpu().numpy().astype(bool)
+            if pred_out_dir:
+                name = _output_name(sample, self.num_pred_imgs)
+                _imwrite(osp.join(pred_out_dir, name + '.png'),
+                         mask.astype(np.uint8) * 255)
+            self.num_pred_imgs += 1
+            if return_datasample:
+                results.append(sample)
+                continue
+            logits = sample.seg_logits.data[0].float().cpu()
+            probs = logits.sigmoid().numpy()
+            results.append(FrameResult(
                 mask=mask,
                 probabilities=probs,
                 targets=extract_targets(probs, mask),
-                image=image,
+                image=sample.img,
                 max_value=float(sample.metainfo.get('img_max_value', 255.0)),
-                source=None if isinstance(item, np.ndarray) else item)
+                source=sample.metainfo.get('img_path'),
+                visualization=(None if visualization is None else
+                               visualization[index])))
+        return results
+
+
+def _imwrite(path: str, image: np.ndarray) -> None:
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    if not cv2.imwrite(path, image):
+        raise OSError(f'could not write {path}')

@@ -1,17 +1,29 @@
-"""IRSTDInferencer: inputs of every kind, target lists, batching, tiling."""
+"""IRSTDInferencer: built like MMSegInferencer, inputs of every kind, target
+lists, batching, tiling, safe checkpoint loading."""
+import os.path as osp
 import textwrap
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.infer import BaseInferencer
+from mmseg.structures import SegDataSample
 
 from serankdet.apis import IRSTDInferencer, Target, inference_model, init_model
-from serankdet.apis.inferencer import (extract_targets, list_images,
+from serankdet.apis.inferencer import (BOX_MARGIN, draw_overlay,
+                                       extract_targets, list_images,
                                        tile_test_cfg)
 from serankdet.datasets.image_io import InvalidSampleError
-from serankdet.models.segmentors.irstd_segmentor import _window_starts
+from serankdet.engine.runner import CheckpointMismatchError
+from serankdet.models.segmentors.irstd_segmentor import (IRSTDSegmentor,
+                                                         _window_starts)
+from serankdet.registry import INFERENCERS
+from serankdet.utils import UnsafeCheckpointError
+from serankdet.visualization.irstd_visualizer import HIT
 from tests.conftest import REPO_ROOT
+from tests.payloads import PAYLOADS, write_hostile_checkpoint
 
 DEMO = f'{REPO_ROOT}/configs/unet/unet_1xb8-800i_synthetic-128x128.py'
 
@@ -380,3 +392,229 @@ def test_every_seed_model_runs_on_frames_of_any_size(config, options):
     assert np.array_equal(result.mask, result.probabilities > 0.5)
     assert len(result.targets) == len(extract_targets(result.probabilities,
                                                       result.mask))
+
+
+def assert_same_results(ours, theirs):
+    assert len(ours) == len(theirs)
+    for one, other in zip(ours, theirs):
+        np.testing.assert_array_equal(one.probabilities, other.probabilities)
+        np.testing.assert_array_equal(one.mask, other.mask)
+        assert one.targets == other.targets
+
+
+def test_built_like_mmseg_inferencer(seeded):
+    """Keywords model/weights, a Config or dict, or the INFERENCERS
+    registry: the same inferencer, the same results."""
+    config, checkpoint = seeded
+    frames = golden_frames()
+    reference = IRSTDInferencer(config, checkpoint)(frames)
+    by_keywords = IRSTDInferencer(model=config, weights=checkpoint,
+                                  device='cpu')
+    assert isinstance(by_keywords, BaseInferencer)
+    assert by_keywords.weights == checkpoint
+    built = INFERENCERS.build(dict(type='IRSTDInferencer', model=config,
+                                   weights=checkpoint, batch_size=2))
+    assert type(built) is IRSTDInferencer and built.batch_size == 2
+    from_config = IRSTDInferencer(Config.fromfile(config), checkpoint)
+    from_dict = IRSTDInferencer(Config.fromfile(config).to_dict(),
+                                checkpoint)
+    for inferencer in (by_keywords, built, from_config, from_dict):
+        assert_same_results(inferencer(frames), reference)
+    # overrides apply; the caller's Config is left as it was
+    cfg = Config.fromfile(config)
+    strict = IRSTDInferencer(cfg, checkpoint, cfg_options={
+        'model.decode_head.threshold': 0.7})
+    assert strict.threshold == 0.7 and cfg.model.decode_head.threshold == 0.5
+    assert strict(frames[0]).mask.sum() < reference[0].mask.sum()
+
+
+def test_model_needs_a_config(seeded, tmp_path):
+    _, checkpoint = seeded
+    with pytest.raises(ValueError, match='needs the model\'s config'):
+        IRSTDInferencer(None, checkpoint)
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        IRSTDInferencer(str(tmp_path / 'nope.py'), checkpoint)
+
+
+def test_arrays_and_paths_batched_alike(seeded, tmp_path):
+    """A batch of arrays and the same frames as files: identical results,
+    batched or not."""
+    config, checkpoint = seeded
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 255, (36, 44), np.uint8) for _ in range(4)]
+    paths = []
+    for index, image in enumerate(frames):
+        paths.append(str(tmp_path / f'{index}.png'))
+        cv2.imwrite(paths[-1], image)
+    inferencer = IRSTDInferencer(config, checkpoint, batch_size=4)
+    from_arrays = inferencer(frames)
+    from_paths = inferencer(paths)
+    assert_same_results(from_arrays, from_paths)
+    assert [r.source for r in from_paths] == paths
+    assert [r.source for r in from_arrays] == [None] * 4
+    one_by_one = inferencer(paths, batch_size=1)
+    for batched, single in zip(from_paths, one_by_one):  # float rounding
+        np.testing.assert_allclose(batched.probabilities,
+                                   single.probabilities, atol=1e-5)
+    # an iterable is consumed lazily, one result per frame as it finishes
+    stream = inferencer.stream(iter(frames), batch_size=1)
+    item, first = next(stream)
+    assert item is frames[0]
+    np.testing.assert_array_equal(first.probabilities,
+                                  one_by_one[0].probabilities)
+
+
+def test_datasamples_overlays_and_output_folders(seeded, tmp_path):
+    config, checkpoint = seeded
+    inferencer = IRSTDInferencer(config, checkpoint, threshold=0.6)
+    frames = golden_frames()
+    (tmp_path / 'in').mkdir()
+    path = str(tmp_path / 'in' / 'scene.png')
+    cv2.imwrite(path, frames[0])
+    results = inferencer([path, frames[1]], return_vis=True,
+                         out_dir=str(tmp_path / 'out'))
+    samples = inferencer([path, frames[1]], return_datasamples=True)
+    for result, sample, image in zip(results, samples, frames):
+        assert isinstance(sample, SegDataSample)
+        # pred_sem_seg at the inferencer's threshold, not the head's
+        np.testing.assert_array_equal(
+            sample.pred_sem_seg.data[0].numpy() != 0, result.mask)
+        np.testing.assert_array_equal(
+            result.mask, result.probabilities > 0.6)
+        np.testing.assert_array_equal(sample.img, image)
+        np.testing.assert_array_equal(
+            result.visualization,
+            draw_overlay(image, result.mask, result.max_value))
+    masks = {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+             for p in (tmp_path / 'out' / 'masks').iterdir()}
+    assert sorted(masks) == ['00000001.png', 'scene.png']
+    np.testing.assert_array_equal(masks['scene.png'],
+                                  results[0].mask.astype(np.uint8) * 255)
+    overlay = cv2.imread(str(tmp_path / 'out' / 'overlays' / 'scene.png'))
+    np.testing.assert_array_equal(overlay[..., ::-1],
+                                  results[0].visualization)
+    assert inferencer(frames[0]).visualization is None
+
+
+def test_show_uses_the_configs_visualizer(seeded, monkeypatch):
+    from mmengine.visualization import Visualizer
+    shown = []
+    monkeypatch.setattr(Visualizer, 'show',
+                        lambda self, image, win_name='', wait_time=0:
+                        shown.append((type(self).__name__, image.shape,
+                                      win_name, wait_time)))
+    config, checkpoint = seeded
+    inferencer = IRSTDInferencer(config, checkpoint)
+    assert inferencer.visualizer is None  # built on the first show only
+    inferencer(golden_frames(), show=True, wait_time=0.5)
+    assert shown == [('IRSTDVisualizer', (40, 48, 3), '00000000', 0.5),
+                     ('IRSTDVisualizer', (33, 50, 3), '00000001', 0.5)]
+    assert inferencer.visualizer.get_backend('LocalVisBackend') is None
+
+
+def test_draw_overlay_marks_and_boxes_targets():
+    image = np.full((20, 30), 100, np.uint16) * 257
+    mask = np.zeros((20, 30), bool)
+    mask[8:10, 12:15] = True
+    overlay = draw_overlay(image, mask, 65535)
+    assert overlay.shape == (20, 30, 3) and overlay.dtype == np.uint8
+    assert (overlay[mask] == HIT).all()
+    top, left = 8 - BOX_MARGIN, 12 - BOX_MARGIN
+    bottom, right = 9 + BOX_MARGIN, 14 + BOX_MARGIN
+    assert (overlay[top, left:right + 1] == HIT).all()
+    assert (overlay[bottom, left:right + 1] == HIT).all()
+    assert (overlay[top:bottom + 1, left] == HIT).all()
+    box = np.zeros_like(mask)
+    box[top:bottom + 1, left:right + 1] = True
+    box[top + 1:bottom, left + 1:right] = mask[top + 1:bottom, left + 1:right]
+    assert (overlay[~box] == 100).all()  # the frame, in gray
+
+
+def test_a_frame_the_model_fails_on_is_rerun_alone(seeded, monkeypatch):
+    """A batch the model fails on is rerun frame by frame: only the frame
+    that fails is reported, the others get their single-frame results."""
+    config, checkpoint = seeded
+    frames = [frame((32, 40), seed) for seed in range(4)]
+    frames[2][:] = 255  # the stand-in failure below: a saturated frame
+    inferencer = IRSTDInferencer(config, checkpoint, batch_size=4)
+    expected = inferencer([frames[i] for i in (0, 1, 3)], batch_size=1)
+    encode = IRSTDSegmentor.encode_decode
+    calls = []
+
+    def failing(self, inputs, batch_img_metas=None):
+        calls.append(len(inputs))
+        if (inputs.flatten(1).min(1).values > 1.99).any():  # (1 - .5) / .25
+            raise RuntimeError('saturated frame')
+        return encode(self, inputs, batch_img_metas)
+
+    monkeypatch.setattr(IRSTDSegmentor, 'encode_decode', failing)
+    results = list(inferencer.stream(frames))
+    assert calls == [4, 1, 1, 1, 1]
+    assert [item is image for (item, _), image in zip(results, frames)] \
+        == [True] * 4
+    assert isinstance(results[2][1], RuntimeError)
+    for (_, result), reference in zip(
+            [results[i] for i in (0, 1, 3)], expected):
+        np.testing.assert_array_equal(result.probabilities,
+                                      reference.probabilities)
+    with pytest.raises(RuntimeError, match='saturated'):
+        inferencer(frames)
+
+
+def test_checkpoint_of_another_variant_is_refused(tiny, tmp_path):
+    config, checkpoint = tiny
+    wide = [8, 16, 32]
+    with pytest.raises(CheckpointMismatchError) as info:
+        IRSTDInferencer(config, checkpoint, cfg_options={
+            'model.backbone.channels': wide, 'model.neck.in_channels': wide,
+            'model.decode_head.in_channels': wide})
+    assert str(info.value).startswith(
+        f'checkpoint {checkpoint} does not fit IRSTDSegmentor')
+    assert 'shape mismatches' in str(info.value)
+    stray = str(tmp_path / 'stray.pth')
+    state = torch.load(checkpoint)['state_dict']
+    state['head.extra'] = torch.zeros(2)
+    torch.save(state, stray)  # a bare state dict
+    with pytest.raises(CheckpointMismatchError, match='head.extra'):
+        IRSTDInferencer(config, stray)
+
+
+@pytest.mark.parametrize('kind', sorted(PAYLOADS))
+def test_hostile_checkpoint_runs_nothing(tiny, tmp_path, kind):
+    """Weights load through the weights-only allowlist, never through
+    mmengine's unpickling loader that BaseInferencer uses."""
+    config, checkpoint = tiny
+    state = torch.load(checkpoint)['state_dict']
+    path, marker = write_hostile_checkpoint(str(tmp_path), kind, state)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'it refers to {PAYLOADS[kind][1]}'):
+        IRSTDInferencer(config, path)
+    assert not osp.exists(marker), 'the payload ran'
+
+
+def test_serankdet_slides_by_itself_above_its_limit(monkeypatch):
+    """SeRankDet takes sides up to 512: a 512x600 frame runs in the
+    segmentor's own 512x512 windows (stride 448), exactly as with those
+    windows set by hand."""
+    config = f'{REPO_ROOT}/configs/serankdet/' \
+        'serankdet-w8_1xb4-400i_sirst-256x256.py'
+    torch.manual_seed(0)
+    auto = IRSTDInferencer(config)
+    assert auto.model.test_cfg.get('mode', 'whole') == 'whole'
+    assert auto.model.auto_slide_cfg() == dict(
+        mode='slide', crop_size=(512, 512), stride=(448, 448))
+    by_hand = IRSTDInferencer(config, tile=512, overlap=64)
+    by_hand.model.load_state_dict(auto.model.state_dict())
+    assert by_hand.model.test_cfg == auto.model.auto_slide_cfg()
+    windows = []
+    encode = IRSTDSegmentor.encode_decode
+    monkeypatch.setattr(
+        IRSTDSegmentor, 'encode_decode',
+        lambda self, x, metas=None: windows.append(tuple(x.shape[-2:]))
+        or encode(self, x, metas))
+    image = frame((512, 600), seed=4)
+    result = auto(image)
+    assert windows == [(512, 512), (512, 512)]
+    assert result.mask.shape == (512, 600)
+    np.testing.assert_array_equal(result.probabilities,
+                                  by_hand(image).probabilities)
