@@ -14,7 +14,8 @@ the output folder, under each frame's path relative to INPUT:
 * ``probs/<name>.png`` (16-bit, probability * 65535) or ``.npy`` (float32)
   with ``--save-prob``;
 * ``overlays/<name>.png`` with ``--save-overlay``: the frame with detected
-  pixels in green and a box around each target;
+  pixels in green, each target circled, a legend with the count (frames
+  under 384 px enlarged by an integer factor);
 * ``targets.json`` (or ``targets.jsonl``, one line per frame, written as
   frames finish, with ``--jsonl``): per frame every target's centroid
   (x, y), bbox (x, y, w, h), area (px), peak_score and mean_score
@@ -37,13 +38,7 @@ import os.path as osp
 import sys
 import time
 
-import cv2
-import numpy as np
-from mmengine.config import DictAction
-from mmengine.utils import ProgressBar
-
-from serankdet.apis.inferencer import IRSTDInferencer, list_images
-from serankdet.cli import run_cli
+from serankdet.cli import CfgOptionsAction, run_cli
 
 
 def parse_overlap(text: str):
@@ -97,7 +92,7 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on a GPU, bfloat16 on '
                         'a CPU (faster where the CPU has AVX512-BF16/AMX)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 
@@ -125,7 +120,8 @@ def relative_stem(path: str, root: str) -> str:
     return osp.splitext(osp.relpath(path, root))[0]
 
 
-def imwrite(path: str, image: np.ndarray) -> None:
+def imwrite(path: str, image) -> None:
+    import cv2
     os.makedirs(osp.dirname(path), exist_ok=True)
     if not cv2.imwrite(path, image):
         raise OSError(f'could not write {path}')
@@ -133,6 +129,7 @@ def imwrite(path: str, image: np.ndarray) -> None:
 
 def save_frame(result, stem: str, out_dir: str, args) -> None:
     """Write the mask and the optional probability map and overlay."""
+    import numpy as np
     imwrite(osp.join(out_dir, 'masks', stem + '.png'),
             result.mask.astype(np.uint8) * 255)
     if args.save_prob == 'npy':
@@ -149,6 +146,10 @@ def save_frame(result, stem: str, out_dir: str, args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # imported after parsing: --help and argument errors answer at once
+    from mmengine.utils import ProgressBar
+
+    from serankdet.apis.inferencer import IRSTDInferencer, list_images
     paths = list_images(args.input)
     root = (args.input if osp.isdir(args.input) else
             osp.commonpath([osp.dirname(osp.abspath(p)) for p in paths]))

@@ -36,7 +36,11 @@ from serankdet.engine.runner import check_state_dict
 from serankdet.evaluation.functional import binarize, label_components
 from serankdet.registry import INFERENCERS, MODELS
 from serankdet.utils import load_checkpoint_file, warn_if_bfloat16_emulated
-from serankdet.visualization.irstd_visualizer import HIT, to_uint8_gray
+from serankdet.visualization.irstd_visualizer import (DISPLAY_SIDE, HIT,
+                                                       display_scale,
+                                                       draw_rings, enlarge,
+                                                       legend_strip,
+                                                       to_uint8_gray)
 from .inference import _ANNOTATION_TRANSFORMS
 from .setup_env import register_all_modules
 
@@ -44,8 +48,6 @@ ImageInput = Union[str, np.ndarray]
 #: Errors that mean "this frame cannot be read"; the frame is reported and
 #: the others go on (anything else is a bug and propagates).
 READ_ERRORS = (OSError, InvalidSampleError, cv2.error)
-#: Pixels between a target and its box on an overlay, so both show.
-BOX_MARGIN = 3
 
 
 @dataclass
@@ -138,27 +140,33 @@ def extract_targets(probabilities: np.ndarray,
 
 
 def draw_overlay(image: np.ndarray, mask: np.ndarray,
-                 max_value: Optional[float] = None) -> np.ndarray:
-    """The frame in gray with target pixels green and each target boxed.
+                 max_value: Optional[float] = None,
+                 display_side: int = DISPLAY_SIDE) -> np.ndarray:
+    """The frame in gray with target pixels green, each target circled and
+    a legend with the count, drawn as the test panels are.
+
+    Frames whose longer side is under ``display_side`` are enlarged by an
+    integer factor ``s`` (nearest neighbour) so that few-pixel targets show.
 
     Args:
         image (np.ndarray): (H, W) frame at native depth.
         mask (np.ndarray): (H, W) binary mask, non-zero = target.
         max_value (float, optional): full-scale value of ``image``.
+        display_side (int): enlarge up to this side (0: native size).
 
     Returns:
-        np.ndarray: (H, W, 3) uint8 RGB.
+        np.ndarray: (s*H + LEGEND_HEIGHT, s*W, 3) uint8 RGB.
     """
     gray = to_uint8_gray(image, max_value)
     rgb = np.repeat(gray[..., None], 3, axis=2)
     mask = np.asarray(mask) != 0
     rgb[mask] = HIT
-    height, width = gray.shape
-    for x, y, w, h, _ in label_components(mask).stats:
-        cv2.rectangle(rgb, (max(x - BOX_MARGIN, 0), max(y - BOX_MARGIN, 0)),
-                      (min(x + w - 1 + BOX_MARGIN, width - 1),
-                       min(y + h - 1 + BOX_MARGIN, height - 1)), HIT, 1)
-    return rgb
+    scale = display_scale(*mask.shape, display_side)
+    rgb = enlarge(rgb, scale)
+    components = label_components(mask)
+    draw_rings(rgb, components, range(1, components.num + 1), HIT, scale)
+    legend = legend_strip(rgb.shape[1], [(HIT, f'targets {components.num}')])
+    return np.concatenate([rgb, legend], axis=0)
 
 
 def list_images(spec: str) -> List[str]:

@@ -40,7 +40,20 @@ LEGEND_HEIGHT = 22
 GAP = 2
 
 
-def _ring_radius(stats_row: np.ndarray, scale: int) -> int:
+def display_scale(height: int, width: int,
+                  display_side: int = DISPLAY_SIDE) -> int:
+    """Integer enlargement that brings the longer side to ``display_side``
+    (1 for frames that large already, or ``display_side`` 0)."""
+    return max(1, -(-display_side // max(height, width)))
+
+
+def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of (H, W, ...) by ``scale``: each pixel
+    becomes a ``scale`` x ``scale`` block."""
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def ring_radius(stats_row: np.ndarray, scale: int) -> int:
     """Ring radius around a component: its half-diagonal plus a margin, in
     display pixels, at least 10 so a one-pixel target gets a visible ring."""
     half_diag = 0.5 * float(np.hypot(stats_row[cv2.CC_STAT_WIDTH],
@@ -48,8 +61,8 @@ def _ring_radius(stats_row: np.ndarray, scale: int) -> int:
     return max(10, int(round(scale * half_diag)) + 6)
 
 
-def _draw_rings(panel: np.ndarray, components, labels, colour,
-                scale: int) -> None:
+def draw_rings(panel: np.ndarray, components, labels, colour,
+               scale: int) -> None:
     """A ring of ``colour`` around each component of ``labels`` (1-based),
     drawn in place on the enlarged ``panel``."""
     thickness = 2 if scale >= 3 else 1
@@ -58,11 +71,11 @@ def _draw_rings(panel: np.ndarray, components, labels, colour,
         centre = (int(round((col + 0.5) * scale)),
                   int(round((row + 0.5) * scale)))
         cv2.circle(panel, centre,
-                   _ring_radius(components.stats[label - 1], scale), colour,
+                   ring_radius(components.stats[label - 1], scale), colour,
                    thickness, lineType=cv2.LINE_8)
 
 
-def _legend(width: int, entries) -> np.ndarray:
+def legend_strip(width: int, entries) -> np.ndarray:
     """(LEGEND_HEIGHT, width, 3) strip: a coloured square and a label per
     ``(colour or None, text)`` entry, left to right."""
     strip = np.full((LEGEND_HEIGHT, width, 3), 24, np.uint8)
@@ -115,10 +128,7 @@ class IRSTDVisualizer(Visualizer):
         rgb = np.repeat(gray[..., None], 3, axis=2)
         pred = np.asarray(pred_mask).squeeze() != 0
         height, width = pred.shape
-        scale = max(1, -(-display_side // max(height, width)))
-
-        def enlarge(panel):
-            return np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1)
+        scale = display_scale(height, width, display_side)
 
         result = (rgb // 2).copy()
         if gt_mask is None:
@@ -142,15 +152,15 @@ class IRSTDVisualizer(Visualizer):
                       (MISS, f'miss {len(match.missed)}'),
                       (FALSE_ALARM, f'false alarm {match.fa_objects}'),
                       (None, f'IoU {iou:.2f}')]
-        result = enlarge(result)
-        _draw_rings(result, match.pred, match.pairs[:, 1], HIT, scale)
-        _draw_rings(result, match.gt, match.missed, MISS, scale)
-        _draw_rings(result, match.pred, match.false_alarms, FALSE_ALARM,
+        result = enlarge(result, scale)
+        draw_rings(result, match.pred, match.pairs[:, 1], HIT, scale)
+        draw_rings(result, match.gt, match.missed, MISS, scale)
+        draw_rings(result, match.pred, match.false_alarms, FALSE_ALARM,
                     scale)
         gap = np.full((height * scale, GAP, 3), 128, np.uint8)
         panels = np.concatenate(
-            [enlarge(rgb), gap, enlarge(gt_panel), gap, result], axis=1)
-        return np.concatenate([panels, _legend(panels.shape[1], legend)],
+            [enlarge(rgb, scale), gap, enlarge(gt_panel, scale), gap, result], axis=1)
+        return np.concatenate([panels, legend_strip(panels.shape[1], legend)],
                               axis=0)
 
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,

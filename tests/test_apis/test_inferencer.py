@@ -12,16 +12,15 @@ from mmengine.infer import BaseInferencer
 from mmseg.structures import SegDataSample
 
 from serankdet.apis import IRSTDInferencer, Target, inference_model, init_model
-from serankdet.apis.inferencer import (BOX_MARGIN, draw_overlay,
-                                       extract_targets, list_images,
-                                       tile_test_cfg)
+from serankdet.apis.inferencer import (draw_overlay, extract_targets,
+                                       list_images, tile_test_cfg)
 from serankdet.datasets.image_io import InvalidSampleError
 from serankdet.engine.runner import CheckpointMismatchError
 from serankdet.models.segmentors.irstd_segmentor import (IRSTDSegmentor,
                                                          _window_starts)
 from serankdet.registry import INFERENCERS
 from serankdet.utils import UnsafeCheckpointError
-from serankdet.visualization.irstd_visualizer import HIT
+from serankdet.visualization.irstd_visualizer import HIT, LEGEND_HEIGHT
 from tests.conftest import REPO_ROOT
 from tests.payloads import PAYLOADS, write_hostile_checkpoint
 
@@ -507,27 +506,37 @@ def test_show_uses_the_configs_visualizer(seeded, monkeypatch):
     inferencer = IRSTDInferencer(config, checkpoint)
     assert inferencer.visualizer is None  # built on the first show only
     inferencer(golden_frames(), show=True, wait_time=0.5)
-    assert shown == [('IRSTDVisualizer', (40, 48, 3), '00000000', 0.5),
-                     ('IRSTDVisualizer', (33, 50, 3), '00000001', 0.5)]
+    # the overlays: 40x48 and 33x50 frames enlarged 8x, legend below
+    assert shown == [
+        ('IRSTDVisualizer', (40 * 8 + LEGEND_HEIGHT, 48 * 8, 3), '00000000',
+         0.5),
+        ('IRSTDVisualizer', (33 * 8 + LEGEND_HEIGHT, 50 * 8, 3), '00000001',
+         0.5)]
     assert inferencer.visualizer.get_backend('LocalVisBackend') is None
 
 
-def test_draw_overlay_marks_and_boxes_targets():
+def test_draw_overlay_marks_and_rings_targets():
+    """A 20x30 frame is enlarged 13x (longer side 390 >= 384); target pixels
+    green, a green ring around the target, a legend strip below."""
     image = np.full((20, 30), 100, np.uint16) * 257
     mask = np.zeros((20, 30), bool)
     mask[8:10, 12:15] = True
     overlay = draw_overlay(image, mask, 65535)
-    assert overlay.shape == (20, 30, 3) and overlay.dtype == np.uint8
-    assert (overlay[mask] == HIT).all()
-    top, left = 8 - BOX_MARGIN, 12 - BOX_MARGIN
-    bottom, right = 9 + BOX_MARGIN, 14 + BOX_MARGIN
-    assert (overlay[top, left:right + 1] == HIT).all()
-    assert (overlay[bottom, left:right + 1] == HIT).all()
-    assert (overlay[top:bottom + 1, left] == HIT).all()
-    box = np.zeros_like(mask)
-    box[top:bottom + 1, left:right + 1] = True
-    box[top + 1:bottom, left + 1:right] = mask[top + 1:bottom, left + 1:right]
-    assert (overlay[~box] == 100).all()  # the frame, in gray
+    scale = 13
+    assert overlay.shape == (20 * scale + LEGEND_HEIGHT, 30 * scale, 3)
+    assert overlay.dtype == np.uint8
+    frame, legend = overlay[:20 * scale], overlay[20 * scale:]
+    big_mask = np.repeat(np.repeat(mask, scale, 0), scale, 1)
+    assert (frame[big_mask] == HIT).all()
+    green = (frame == HIT).all(axis=2) & ~big_mask
+    rows, cols = np.nonzero(green)
+    centre_row, centre_col = 9 * scale, 13.5 * scale  # target centre
+    radii = np.hypot(rows + 0.5 - centre_row, cols + 0.5 - centre_col)
+    assert green.any() and radii.min() > 1.5 * scale  # a ring, apart
+    assert (frame[~big_mask & ~green] == 100).all()   # the frame, in gray
+    assert (legend == HIT).all(axis=2).any()
+    native = draw_overlay(image, mask, 65535, display_side=0)
+    assert native.shape == (20 + LEGEND_HEIGHT, 30, 3)
 
 
 def test_a_frame_the_model_fails_on_is_rerun_alone(seeded, monkeypatch):

@@ -40,7 +40,8 @@ def test_cfg_options_parse_like_mmengine():
     assert args.verbose and args.work_dir is None
 
 
-@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+@pytest.mark.parametrize('tool', ['train.py', 'test.py', 'infer.py',
+                                  'analysis_tools/get_flops.py'])
 def test_help_answers_before_heavy_imports(tool):
     code = (f'import runpy, sys; sys.argv = [{tool!r}, "--help"]\n'
             'try:\n'

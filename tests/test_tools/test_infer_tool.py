@@ -16,6 +16,7 @@ from serankdet.apis import init_model
 from serankdet.cli import run_cli
 from serankdet.datasets.synthetic import write_synthetic_dataset
 from serankdet.models.segmentors.irstd_segmentor import IRSTDSegmentor
+from serankdet.visualization.irstd_visualizer import LEGEND_HEIGHT
 from tests.conftest import REPO_ROOT
 from tools.infer import main as infer_main
 from .conftest import DEMO_CONFIG
@@ -82,7 +83,7 @@ def test_cli_writes_results_and_reports_unreadable_files(setup, tmp_path):
         assert prob.dtype == np.uint16
         np.testing.assert_array_equal(mask > 0, prob > 0.4 * 65535 + 1)
         overlay = cv2.imread(str(out / 'overlays' / f'{entry["name"]}.png'))
-        assert overlay.shape == (48, 64, 3)
+        assert overlay.shape == (48 * 6 + LEGEND_HEIGHT, 64 * 6, 3)  # enlarged
     # a 16-bit frame gives the 8-bit frame's result
     by_name = {f['name']: f for f in report['frames']}
     targets_16 = by_name['b/test_00001']['targets']
