@@ -1,6 +1,8 @@
-"""Shared fixtures: where the reference material of ../shared lives."""
+"""Shared fixtures: where the reference material of ../shared lives, a
+tiny trainable config, the Python interpreter."""
 import os
 import os.path as osp
+import sys
 
 import pytest
 
@@ -31,3 +33,15 @@ def shared_datasets_dir():
 def _registered_modules():
     from serankdet.apis import register_all_modules
     register_all_modules()
+
+
+@pytest.fixture
+def python():
+    return sys.executable
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A demo config shrunk to seconds (:func:`write_tiny_config`)."""
+    from tests.tool_runner import write_tiny_config
+    return write_tiny_config(str(tmp_path))

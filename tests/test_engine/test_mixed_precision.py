@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 from serankdet.utils import use_mixed_precision
-from tests.test_models.test_segmentor import build_unet
+from tests.test_models.test_segmentors.test_irstd_segmentor import build_unet
 
 
 def test_autocast_wrapper_runs_forward_in_bfloat16_keeps_float32_params():

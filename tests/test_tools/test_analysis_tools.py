@@ -10,7 +10,7 @@ import torch
 from serankdet.apis import init_model
 from tests.conftest import REPO_ROOT
 from tools.analysis_tools import benchmark, get_flops, plot_curves
-from .conftest import DEMO_CONFIG, run_tool, write_tiny_config
+from tests.tool_runner import DEMO_CONFIG, run_tool, write_tiny_config
 
 
 def test_get_flops_counts_multiply_adds(capsys):

@@ -19,7 +19,7 @@ from serankdet.models.segmentors.irstd_segmentor import IRSTDSegmentor
 from serankdet.visualization.irstd_visualizer import LEGEND_HEIGHT
 from tests.conftest import REPO_ROOT
 from tools.infer import main as infer_main
-from .conftest import DEMO_CONFIG
+from tests.tool_runner import DEMO_CONFIG
 
 TARGET_KEYS = {'centroid', 'bbox', 'area', 'peak_score', 'mean_score'}
 

@@ -14,7 +14,7 @@ from serankdet.apis import init_model
 from serankdet.evaluation import IRSTDMetric
 from tests.conftest import REPO_ROOT
 from tools.test import add_curve_options
-from .conftest import read_metrics, run_tool, write_tiny_config
+from tests.tool_runner import read_metrics, run_tool, write_tiny_config
 
 TEST = 'tools/test.py'
 

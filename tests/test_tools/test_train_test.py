@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
-from .conftest import read_metrics, run_tool, write_tiny_config
+from tests.tool_runner import read_metrics, run_tool, write_tiny_config
 
 TRAIN = 'tools/train.py'
 TEST = 'tools/test.py'

@@ -13,7 +13,7 @@ from torch import nn
 from serankdet.engine import find_resume_checkpoint
 from serankdet.registry import MODELS
 from serankdet.utils import load_checkpoint_file
-from .conftest import run_tool_cli, tool_main, write_config
+from tests.tool_runner import run_tool_cli, tool_main, write_config
 
 
 def _last_checkpoint(work_dir):

@@ -17,7 +17,7 @@ from serankdet.cli import run_cli
 from serankdet.utils import UnsafeCheckpointError, load_checkpoint_file
 from tests.conftest import REPO_ROOT
 from tests.payloads import PAYLOADS, write_hostile_checkpoint
-from .conftest import run_tool_cli
+from tests.tool_runner import run_tool_cli
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters',
                      'official2serankdet.py')

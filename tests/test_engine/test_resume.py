@@ -13,7 +13,7 @@ import torch
 
 from serankdet.utils import load_checkpoint_file
 from tests.conftest import REPO_ROOT
-from tests.test_tools.conftest import write_tiny_config
+from tests.tool_runner import write_tiny_config
 
 EPOCHS = 5
 

@@ -1,13 +1,14 @@
-"""Helpers to run the tools as a user does, in fresh processes."""
+"""Running the tools in tests: as a user does (a fresh process) or in this
+process as their command line does; tiny configs that train in seconds."""
+import itertools
 import json
 import os
 import os.path as osp
+import runpy
 import subprocess
-import sys
 import textwrap
 
-import pytest
-
+from serankdet.cli import run_cli
 from tests.conftest import REPO_ROOT
 
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet',
@@ -59,6 +60,34 @@ def read_metrics(path):
         return json.load(handle)['metrics']
 
 
-@pytest.fixture
-def python():
-    return sys.executable
+_names = itertools.count()
+
+
+def tool_main(name):
+    """The ``main`` of ``tools/<name>.py``."""
+    return runpy.run_path(osp.join(REPO_ROOT, 'tools', f'{name}.py'),
+                          run_name='tool')['main']
+
+
+def run_tool_cli(name, *argv):
+    """Exit status of ``python tools/<name>.py ARGV`` (errors users cause
+    are printed, anything else raises). Each run gets its own experiment
+    name: mmengine keeps message hubs per name in the process."""
+    argv = list(argv)
+    if name in ('train', 'test'):
+        unique = f'run{next(_names)}'
+        if '--cfg-options' not in argv:
+            argv.append('--cfg-options')
+        at = argv.index('--cfg-options') + 1
+        argv[at:at] = [f'experiment_name={unique}', f'visualizer.name={unique}']
+    return run_cli(tool_main(name), argv)
+
+
+def write_config(folder, name, body, base=None):
+    """A config file ``name`` in ``folder`` inheriting ``base`` (default:
+    the tiny synthetic config)."""
+    base = base or write_tiny_config(folder)
+    path = osp.join(folder, name)
+    with open(path, 'w') as handle:
+        handle.write(f'_base_ = [{base!r}]\n{body}\n')
+    return path

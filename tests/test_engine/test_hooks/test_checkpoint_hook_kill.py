@@ -13,7 +13,7 @@ import torch
 
 from serankdet.engine import ResumeError, find_resume_checkpoint
 from serankdet.utils import load_checkpoint_file
-from .conftest import run_tool_cli, tool_main, write_config
+from tests.tool_runner import run_tool_cli, tool_main, write_config
 
 TRIALS = 20
 MAX_ITERS = 400  # never reached: every run is killed

@@ -10,7 +10,7 @@ from serankdet.cli import ConfigError, build_runner, check_config
 from serankdet.engine.runner import CheckpointMismatchError, check_state_dict
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT
-from .conftest import run_tool_cli, write_config
+from tests.tool_runner import run_tool_cli, write_config
 
 
 def _error(capsys):
@@ -181,7 +181,7 @@ def test_threshold_outside_probabilities(tiny_config, tiny_checkpoint,
 
 def test_head_refuses_threshold_outside_probabilities():
     from mmengine.config import Config
-    from tests.test_tools.conftest import DEMO_CONFIG
+    from tests.tool_runner import DEMO_CONFIG
     cfg = Config.fromfile(DEMO_CONFIG).model
     cfg.decode_head.threshold = 1.5
     with pytest.raises(ValueError, match=r'decode_head\.threshold is a '

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from serankdet.datasets.check import check_dataset, layout_splits
-from .conftest import run_tool_cli
+from tests.tool_runner import run_tool_cli
 
 
 def test_shared_sirst_is_clean(shared_datasets_dir):
@@ -83,7 +83,7 @@ def test_broken_copy_reports_every_problem(shared_datasets_dir, tmp_path,
 def test_config_input(tmp_path, capsys):
     """A config is checked through its dataloaders (the synthetic set)."""
     from serankdet.datasets import ensure_synthetic_dataset
-    from tests.test_tools.conftest import write_tiny_config
+    from tests.tool_runner import write_tiny_config
     ensure_synthetic_dataset(str(tmp_path / 'data'), num_train=12,
                              num_test=5, img_size=(64, 64), seed=1)
     assert run_tool_cli('misc/check_dataset',

@@ -13,7 +13,7 @@ from serankdet.apis import IRSTDInferencer
 from serankdet.cli import run_cli
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT
-from tests.test_reliability.conftest import run_tool_cli, tool_main
+from tests.tool_runner import run_tool_cli, tool_main
 
 SERANKDET_W8 = osp.join(REPO_ROOT, 'configs', 'serankdet',
                         'serankdet-w8_1xb4-400i_sirst-256x256.py')
