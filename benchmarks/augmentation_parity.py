@@ -553,22 +553,20 @@ def sync_param_series(params: List[dict], long_sides: List[int],
 
 def build_ours(config: str, data_root: str, bank=None):
     """Our training dataset (the config's pipeline) and the model's data
-    preprocessor. ``bank`` replaces TargetCopyPaste's bank."""
+    preprocessor. ``bank`` replaces the bank the dataset gives its
+    TargetCopyPaste (the targets of its own samples)."""
     from mmengine.config import Config
 
-    from serankdet.datasets.transforms import copy_paste
+    from serankdet.datasets.transforms import TargetCopyPaste
     from serankdet.registry import DATASETS, MODELS
     cfg = Config.fromfile(osp.join(REPO, config))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = data_root
-    for t in ds_cfg.pipeline:
-        if t['type'] == 'TargetCopyPaste':
-            t['data_root'] = data_root
-            if bank is not None:
-                key = (data_root, tuple(sorted(t['data_prefix'].items())),
-                       t.get('ann_file', ''))
-                copy_paste._BANKS[key] = bank
     dataset = DATASETS.build(ds_cfg)
+    if bank is not None:
+        for t in dataset.pipeline.transforms:
+            if isinstance(t, TargetCopyPaste):
+                t.bank = bank
     pre = MODELS.build(cfg.model.data_preprocessor)
     index = {osp.splitext(osp.basename(dataset.get_data_info(i)['img_path']))
              [0]: i for i in range(len(dataset))}

@@ -1,5 +1,8 @@
 default_scope = 'serankdet'
 runner_type = 'IRSTDRunner'
+# each schedule sets train_cfg
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

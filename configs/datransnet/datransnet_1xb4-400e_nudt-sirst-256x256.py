@@ -5,12 +5,10 @@ _base_ = [
     '../_base_/models/datransnet.py', '../_base_/datasets/nudt_sirst.py',
     '../_base_/schedules/datransnet_400e.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 # The reference loads train images as they are (its cv2.resize to 256x256 is
 # a no-op for NUDT-SIRST): no flip, crop, rescale or blur.
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='PackIRSTDInputs'),
-]
+train_pipeline = recipes.pipeline()
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 log_processor = dict(by_epoch=True)

@@ -10,14 +10,12 @@ _base_ = [
     '../_base_/models/datransnet.py', '../_base_/datasets/sirst.py',
     '../_base_/schedules/datransnet_400e.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 crop_size = (256, 256)
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
+train_pipeline = recipes.pipeline(
     # mmcv Pad takes size as (w, h) and never shrinks; crops are square
     dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PackIRSTDInputs'),
-]
+    dict(type='RandomCrop', crop_size=crop_size))
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 log_processor = dict(by_epoch=True)

@@ -3,6 +3,8 @@ _base_ = [
     '../_base_/models/samspl.py', '../_base_/datasets/nudt_sirst.py',
     '../_base_/schedules/samspl_300e.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 # The SAM2.1 Hiera-Tiny checkpoint (see README.md); pretrained=None trains on
 # a randomly initialised frozen trunk.
 model = dict(
@@ -13,12 +15,8 @@ model = dict(
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
 # Frames are 256x256 already: the reference's resize and 256 crop are
 # identities; it flips vertically, horizontally and transposes (p=0.5 each).
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
+train_pipeline = recipes.pipeline(
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomTranspose', prob=0.5),
-    dict(type='PackIRSTDInputs'),
-]
+    dict(type='RandomTranspose', prob=0.5))
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))

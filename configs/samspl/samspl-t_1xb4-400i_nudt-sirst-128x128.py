@@ -12,15 +12,12 @@ model = dict(
         dict(type='SoftIoULoss', reduction='batch')
     ]))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# the parent's flips and transpose, then crops that are not all background
+# (up to 10 tries)
 train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomTranspose', prob=0.5),
-    # crops that are not all background (up to 10 tries)
+    *_base_.train_pipeline[:-1],
     dict(type='RandomCrop', crop_size=(128, 128), cat_max_ratio=0.999),
-    dict(type='PackIRSTDInputs'),
+    _base_.train_pipeline[-1],
 ]
 train_dataloader = dict(batch_size=4, num_workers=2,
                         dataset=dict(pipeline=train_pipeline))

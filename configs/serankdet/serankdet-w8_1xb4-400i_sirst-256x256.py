@@ -7,6 +7,8 @@ _base_ = [
     '../_base_/models/serankdet.py', '../_base_/datasets/irstd_common.py',
     '../_base_/schedules/schedule_2k.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 base_channels = 8
 channels = [base_channels * 2**i for i in range(5)]
 model = dict(
@@ -20,10 +22,7 @@ train_dataloader = dict(batch_size=4, num_workers=2,
                         dataset=dict(data_root=data_root))
 val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', power=0.9, eta_min=1e-5, by_epoch=False, begin=50,
-         end=400),
-]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=400, val_interval=400)
+param_scheduler = recipes.poly_param_scheduler(train_cfg['max_iters'],
+                                               warmup_iters=50)
 default_hooks = dict(checkpoint=dict(interval=400))

@@ -5,15 +5,11 @@ _base_ = [
     '../_base_/models/serankdet.py', '../_base_/datasets/nudt_sirst.py',
     '../_base_/schedules/serankdet_500e.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 max_epochs = 1500
 train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(type='ConstantLR', factor=0.2, by_epoch=True, begin=0, end=2),
-    dict(type='LinearLR', start_factor=0.2, end_factor=1.0, by_epoch=True,
-         begin=1, end=6),
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=5,
-         end=6 + max_epochs),
-]
+param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
 train_dataloader = dict(batch_size=8)
 find_unused_parameters = False
 log_processor = dict(by_epoch=True)

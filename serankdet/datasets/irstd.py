@@ -2,7 +2,7 @@
 import logging
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
@@ -10,6 +10,7 @@ from mmseg.datasets import BaseSegDataset
 from serankdet.registry import DATASETS
 from .image_io import (IMG_EXTENSIONS, InvalidSampleError, imread_gray,
                        imread_mask)
+from .transforms.copy_paste import TargetCopyPaste, build_target_bank
 
 
 @DATASETS.register_module()
@@ -57,6 +58,11 @@ class IRSTDDataset(BaseSegDataset):
     Decoding every file takes about as long as one pass over the dataset
     at load time (a few ms per image).
 
+    A :class:`~serankdet.datasets.transforms.TargetCopyPaste` in the
+    pipeline pastes the targets of this dataset's samples: the dataset reads
+    them once, when it indexes its samples (in the main process, before the
+    data-loader workers start), and hands them to the transform.
+
     Args:
         data_prefix (dict): ``img_path`` (and optionally ``seg_map_path``)
             folders, relative to ``data_root``.
@@ -98,6 +104,21 @@ class IRSTDDataset(BaseSegDataset):
             img_suffix=_lower_suffixes(img_suffix),
             seg_map_suffix=_lower_suffixes(seg_map_suffix),
             **kwargs)
+
+    def full_init(self) -> None:
+        """Index the samples, then give the pipeline's TargetCopyPaste
+        transforms the targets of these samples."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        pasters = [t for t in _transforms(self.pipeline.transforms)
+                   if isinstance(t, TargetCopyPaste)]
+        if pasters:
+            bank = build_target_bank(
+                (self.get_data_info(i) for i in range(len(self))),
+                self.backend_args)
+            for paster in pasters:
+                paster.bank = bank
 
     def load_data_list(self) -> List[dict]:
         """Index the folders; one dict per sample, sorted by stem.
@@ -202,6 +223,16 @@ class IRSTDDataset(BaseSegDataset):
             f"in {self.data_prefix.get('img_path')} (on_invalid='skip'):\n" +
             '\n'.join(f'  {error}' for error in invalid),
             logger='current', level=logging.WARNING)
+
+
+def _transforms(transforms) -> Iterator:
+    """The transforms of a pipeline, those inside wrappers (mmcv's
+    RandomApply, RandomChoice, ...: a ``transforms`` attribute) included."""
+    for transform in transforms:
+        yield transform
+        inner = getattr(transform, 'transforms', None)
+        if inner is not None:
+            yield from _transforms(getattr(inner, 'transforms', inner))
 
 
 def _lower_suffixes(suffixes) -> Tuple[str, ...]:

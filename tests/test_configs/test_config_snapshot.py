@@ -75,9 +75,55 @@ def test_the_same_configs_exist():
 def test_config_builds_as_before(name):
     snapshot = _load_snapshot()
     assert name in snapshot, f'{name} is new: not in the snapshot'
-    before = copy.deepcopy(snapshot[name])
+    before = _bank_from_the_dataset(copy.deepcopy(snapshot[name]))
     after = build(name)
     assert after == before, _first_difference(before, after)
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _bank_from_the_dataset(before):
+    """The one representation that changed on purpose, normalised.
+
+    TargetCopyPaste used to read its target bank itself, from its own
+    ``data_root`` / ``data_prefix`` / ``ann_file``, which configs repeated
+    from the dataset. Now the dataset whose pipeline holds the transform
+    hands it the targets of its own samples, and the transform has no such
+    arguments. The meaning is the same where the old arguments named the
+    dataset the transform runs in: assert that, then drop them from the old
+    config.
+    """
+    def strip(pipeline, dataset):
+        for t in pipeline:
+            if t['type'] == 'TargetCopyPaste':
+                for key, default in (('data_root', None),
+                                     ('data_prefix', None),
+                                     ('ann_file', '')):
+                    assert t.pop(key, default) == dataset.get(key, default)
+
+    for loader in LOADERS:
+        dataset = before[loader]['dataset']
+        strip(dataset.get('pipeline', []), dataset)
+    # the config variable that the training dataloader's pipeline copies
+    strip(before.get('train_pipeline', []),
+          before['train_dataloader']['dataset'])
+    return before
+
+
+@pytest.mark.parametrize('name', config_names())
+def test_copy_paste_pastes_training_targets_only(name):
+    """TargetCopyPaste pastes the targets of the dataset it runs in: it must
+    run in the training split only (the reference leaks test targets)."""
+    cfg = build(name)
+    for loader in LOADERS:
+        dataset = cfg[loader]['dataset']
+        pasters = [t for t in dataset.get('pipeline', [])
+                   if t['type'] == 'TargetCopyPaste']
+        if pasters:
+            assert loader == 'train_dataloader'
+            assert dataset['data_prefix']['img_path'] == 'trainval/images'
+            assert not dataset.get('ann_file')
 
 
 def _first_difference(before, after, path='cfg'):

@@ -180,7 +180,8 @@ def _write_pair(folder, stem, img, mask):
         cv2.imwrite(str(folder / sub / f'{stem}.png'), array)
 
 
-def test_target_copy_paste_uses_the_training_split_only(tmp_path):
+def test_target_copy_paste_pastes_the_targets_of_its_dataset(tmp_path):
+    from serankdet.registry import DATASETS
     img = np.zeros((16, 16), np.uint8)
     mask = np.zeros((16, 16), np.uint8)
     img[2:4, 3:6] = 200
@@ -188,10 +189,17 @@ def test_target_copy_paste_uses_the_training_split_only(tmp_path):
     _write_pair(tmp_path / 'trainval', 'a', img, mask)
     test_img = np.full((16, 16), 77, np.uint8)  # must never be pasted
     _write_pair(tmp_path / 'test', 'b', test_img, mask)
-    paste = TRANSFORMS.build(dict(type='TargetCopyPaste',
-                                  data_root=str(tmp_path), prob=1.0,
-                                  max_pastes=1))
-    assert len(paste.bank) == 1
+    paste_cfg = dict(type='TargetCopyPaste', prob=1.0, max_pastes=1)
+    dataset = DATASETS.build(dict(
+        type='IRSTDDataset', data_root=str(tmp_path),
+        data_prefix=dict(img_path='trainval/images',
+                         seg_map_path='trainval/masks'),
+        # one bank for the dataset, also for a transform inside a wrapper
+        pipeline=[paste_cfg, dict(type='RandomApply', transforms=[paste_cfg],
+                                  prob=1.0)]))
+    paste = dataset.pipeline.transforms[0]
+    wrapped = dataset.pipeline.transforms[1].transforms.transforms[0]
+    assert wrapped.bank is paste.bank and len(paste.bank) == 1
     crop_img, crop_mask = paste.bank[0]
     np.testing.assert_array_equal(crop_img, np.full((2, 3), 200))
     np.testing.assert_array_equal(crop_mask, np.ones((2, 3)))
@@ -203,11 +211,22 @@ def test_target_copy_paste_uses_the_training_split_only(tmp_path):
     assert set(np.unique(results['img'])) == {0, 200}
     np.testing.assert_array_equal(results['img'] == 200,
                                   results['gt_seg_map'] == 1)
-    never = TRANSFORMS.build(dict(type='TargetCopyPaste',
-                                  data_root=str(tmp_path), prob=0.0))
+    never = TRANSFORMS.build(dict(type='TargetCopyPaste', prob=0.0))
+    never.bank = paste.bank
     untouched = never(dict(img=np.zeros((8, 8), np.uint8),
                            gt_seg_map=np.zeros((8, 8), np.uint8)))
     assert untouched['img'].sum() == 0
+    # alone, without a dataset, it has nothing to paste
+    with pytest.raises(RuntimeError, match='no target bank'):
+        TRANSFORMS.build(paste_cfg)(dict(img=img, gt_seg_map=mask))
+    # a dataset without targets cannot feed it
+    _write_pair(tmp_path / 'empty', 'c', img, np.zeros_like(mask))
+    with pytest.raises(ValueError, match='none of the 1 samples'):
+        DATASETS.build(dict(
+            type='IRSTDDataset', data_root=str(tmp_path),
+            data_prefix=dict(img_path='empty/images',
+                             seg_map_path='empty/masks'),
+            pipeline=[paste_cfg]))
 
 
 def test_random_transpose():

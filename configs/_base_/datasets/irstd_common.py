@@ -11,43 +11,26 @@
 #     --cfg-options train_dataloader.dataset.data_root=/path/to/X \
 #         val_dataloader.dataset.data_root=/path/to/X \
 #         test_dataloader.dataset.data_root=/path/to/X
+# (_base_ before the import keeps this a text config, see configs/README.md)
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 dataset_type = 'IRSTDDataset'
 data_root = 'datasets/custom'
 base_size = 256
 crop_size = (256, 256)
-
-# Training recipe of SeRankDet/SCTransNet/BasicIRSTD: flip, random long side
+# SeRankDet/SCTransNet/BasicIRSTD's training recipe: flip, random long side
 # in [0.5, 2] x base_size, zero-pad bottom/right up to the crop, random crop,
-# Gaussian blur. Images stay single-channel at native bit depth; each model's
-# data preprocessor scales, replicates channels and normalizes.
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomRescaleLongSide', base_size=base_size,
-         ratio_range=(0.5, 2.0)),
-    # mmcv Pad takes size as (w, h); crops are square
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
-    dict(type='PackIRSTDInputs'),
-]
+# Gaussian blur (serankdet/recipes.py). A config that changes base_size or
+# crop_size calls recipes.train_pipeline again.
+train_pipeline = recipes.train_pipeline(base_size, crop_size)
 # Default protocol: test at native size (the preprocessor pads to the
 # network stride, the segmentor removes the padding).
-test_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='PackIRSTDInputs'),
-]
+test_pipeline = recipes.pipeline()
 # The references' protocol: resize to base_size x base_size and score there
 # (use with test_dataloader=dict(dataset=dict(
 #     pipeline={{_base_.legacy_test_pipeline}}))).
-legacy_test_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='LegacyTestResize', size=base_size),
-    dict(type='PackIRSTDInputs'),
-]
+legacy_test_pipeline = recipes.legacy_test_pipeline(base_size)
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,

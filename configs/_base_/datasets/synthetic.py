@@ -7,28 +7,16 @@
 # The recipe is the standard one with a milder rescale range, so a small
 # model learns it in minutes on a CPU.
 _base_ = ['./irstd_common.py']
+from serankdet import recipes  # noqa: E402
+
 dataset_type = 'SyntheticIRSTDDataset'
 data_root = 'datasets/synthetic'
 synthetic_cfg = dict(num_train=200, num_test=50, img_size=(128, 128), seed=0)
 base_size = 128
 crop_size = (128, 128)
-train_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomRescaleLongSide', base_size=base_size,
-         ratio_range=(0.75, 1.5)),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
-    dict(type='PackIRSTDInputs'),
-]
-legacy_test_pipeline = [
-    dict(type='LoadIRSTDImageFromFile'),
-    dict(type='LoadIRSTDAnnotations'),
-    dict(type='LegacyTestResize', size=base_size),
-    dict(type='PackIRSTDInputs'),
-]
+train_pipeline = recipes.train_pipeline(base_size, crop_size,
+                                        ratio_range=(0.75, 1.5))
+legacy_test_pipeline = recipes.legacy_test_pipeline(base_size)
 # generation takes about a second: no worker processes needed
 loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(

@@ -3,6 +3,7 @@
 # parameter (the frozen SAM2 trunk gets no gradient), no gradient clipping;
 # cosine annealing per epoch to 1e-6 over 300 epochs, no warm-up; evaluation
 # after every epoch (the reference picks its reported epoch on the test set).
+_base_ = ['./default_hooks.py']
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adan', lr=1e-2, betas=(0.98, 0.92, 0.99), eps=1e-8,
@@ -12,9 +13,6 @@ param_scheduler = [
          begin=0, end=300),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=True, interval=10,
-                    max_keep_ckpts=2, save_best='irstd/IoU', rule='greater'))
+# mmengine's default hooks with the common logging and checkpoints
+default_hooks = dict(_delete_=True, logger=_base_.default_hooks.logger,
+                     checkpoint=_base_.default_hooks.checkpoint)

@@ -1,5 +1,5 @@
 """Target copy-paste augmentation (SAM-SPL's training recipe)."""
-from typing import Dict, List, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -8,13 +8,36 @@ from skimage.measure import label, regionprops
 from serankdet.registry import TRANSFORMS
 from ..image_io import imread_gray, imread_mask
 
-# bank per (data_root, data_prefix, ann_file), built once per process
-_BANKS: Dict[tuple, List[Tuple[np.ndarray, np.ndarray]]] = {}
+TargetBank = List[Tuple[np.ndarray, np.ndarray]]
+
+
+def build_target_bank(data_infos: Iterable[dict],
+                      backend_args: Optional[dict] = None) -> TargetBank:
+    """The bounding-box crops (image, 0/1 mask) of every 8-connected target
+    of the samples ``data_infos`` (dicts with ``img_path`` and
+    ``seg_map_path``), in sample order, then in scan order of the targets.
+    """
+    bank, count = [], 0
+    for info in data_infos:
+        count += 1
+        if info.get('seg_map_path') is None:
+            raise ValueError('TargetCopyPaste needs a dataset with masks, '
+                             f"{info['img_path']} has none")
+        img = imread_gray(info['img_path'], backend_args)
+        mask = imread_mask(info['seg_map_path'], backend_args)
+        for region in regionprops(label(mask, connectivity=2)):
+            top, left, bottom, right = region.bbox
+            bank.append((img[top:bottom, left:right].copy(),
+                         mask[top:bottom, left:right].copy()))
+    if not bank:
+        raise ValueError(f'TargetCopyPaste: none of the {count} samples of '
+                         'the dataset holds a target')
+    return bank
 
 
 @TRANSFORMS.register_module()
 class TargetCopyPaste(BaseTransform):
-    """Paste target crops of the training split at random places.
+    """Paste target crops of the dataset at random places.
 
     With probability ``prob``, pastes N ~ U{1..max_pastes} crops, each drawn
     uniformly from the bank, with its top-left corner uniform over the frame
@@ -23,67 +46,33 @@ class TargetCopyPaste(BaseTransform):
     as SAM-SPL does for IRSTD-1k and NUDT-Sea.
 
     The bank holds the bounding-box crops (image, 0/1 mask) of every
-    8-connected target of the dataset given by ``data_root`` /
-    ``data_prefix`` / ``ann_file`` -- point it at the TRAINING split. (The
+    8-connected target of the dataset whose pipeline holds this transform
+    (:func:`build_target_bank`): :class:`~serankdet.datasets.IRSTDDataset`
+    builds it once, when it indexes its samples, and sets :attr:`bank`. In
+    the training dataset these are the targets of the training split. (The
     reference's IRSTD-1k bank holds crops of all 1001 images, test images
-    included, which leaks test targets into training.) It is built on first
-    use in each worker process.
+    included, which leaks test targets into training.) Used on its own, the
+    transform needs :attr:`bank` set first.
 
     Place it after the crop, on ``img`` (H, W) and ``gt_seg_map`` (H, W).
 
     Args:
-        data_root (str): dataset root.
-        data_prefix (dict): ``img_path`` and ``seg_map_path`` folders of the
-            training split, relative to ``data_root``.
-        ann_file (str): optional split file (see ``IRSTDDataset``).
         prob (float): probability of pasting at all.
         max_pastes (int): largest number of crops pasted.
     """
 
-    def __init__(self,
-                 data_root: str,
-                 data_prefix: dict = dict(img_path='trainval/images',
-                                          seg_map_path='trainval/masks'),
-                 ann_file: str = '',
-                 prob: float = 0.5,
-                 max_pastes: int = 100) -> None:
-        if 'img_path' not in data_prefix or 'seg_map_path' not in data_prefix:
-            raise KeyError('TargetCopyPaste: data_prefix needs img_path and '
-                           f'seg_map_path, got {data_prefix}')
-        self.data_root = data_root
-        self.data_prefix = dict(data_prefix)
-        self.ann_file = ann_file
+    def __init__(self, prob: float = 0.5, max_pastes: int = 100) -> None:
         self.prob = prob
         self.max_pastes = max_pastes
-
-    @property
-    def bank(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        key = (self.data_root, tuple(sorted(self.data_prefix.items())),
-               self.ann_file)
-        if key not in _BANKS:
-            _BANKS[key] = self._build_bank()
-        return _BANKS[key]
-
-    def _build_bank(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        from ..irstd import IRSTDDataset  # the dataset imports transforms
-        dataset = IRSTDDataset(
-            data_root=self.data_root, data_prefix=self.data_prefix,
-            ann_file=self.ann_file, pipeline=[], serialize_data=False)
-        bank = []
-        for info in dataset.data_list:
-            img = imread_gray(info['img_path'])
-            mask = imread_mask(info['seg_map_path'])
-            for region in regionprops(label(mask, connectivity=2)):
-                top, left, bottom, right = region.bbox
-                bank.append((img[top:bottom, left:right].copy(),
-                             mask[top:bottom, left:right].copy()))
-        if not bank:
-            raise ValueError(
-                f'TargetCopyPaste: no target found in {self.data_root} '
-                f'{self.data_prefix}: check the training split paths')
-        return bank
+        self.bank: Optional[TargetBank] = None
 
     def transform(self, results: dict) -> dict:
+        if self.bank is None:
+            raise RuntimeError(
+                'TargetCopyPaste has no target bank: it pastes the targets '
+                'of the dataset whose pipeline holds it, which IRSTDDataset '
+                'hands over when it indexes its samples; used alone, set its '
+                'bank (build_target_bank) first')
         if np.random.rand() >= self.prob:
             return results
         img, mask = results['img'], results['gt_seg_map']
@@ -99,6 +88,6 @@ class TargetCopyPaste(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(data_root={self.data_root!r}, '
-                f'data_prefix={self.data_prefix}, ann_file={self.ann_file!r},'
-                f' prob={self.prob}, max_pastes={self.max_pastes})')
+        bank = 'None' if self.bank is None else f'{len(self.bank)} crops'
+        return (f'{type(self).__name__}(prob={self.prob}, '
+                f'max_pastes={self.max_pastes}, bank={bank})')

@@ -1,0 +1,96 @@
+"""The pipelines and schedules that configs build from a size or a length.
+
+mmengine merges a text config into its bases as built dicts: a child that
+sets ``base_size = 512`` does not re-render the pipeline its base built with
+256, nor a scheduler list that ends at its base's epoch count. Configs call
+these functions instead of writing such lists again. They return plain dicts
+and lists (the built config is what the list written out would give), and
+mmengine drops the imported module from the built config.
+
+In a config, ``_base_`` comes first (mmengine reads a ``.py`` file that
+imports a package before any ``_base_`` as a pure-Python config)::
+
+    _base_ = ['./irstd_common.py']
+    from serankdet import recipes  # noqa: E402
+
+    base_size = 512
+    crop_size = (512, 512)
+    train_pipeline = recipes.train_pipeline(base_size, crop_size)
+
+This module imports nothing, so that reading a config stays cheap.
+"""
+from typing import List, Sequence, Tuple
+
+
+def pipeline(*transforms: dict) -> List[dict]:
+    """Load the image and its mask, apply ``transforms``, pack.
+
+    Without transforms: the native-size test pipeline (the data
+    preprocessor pads to the network stride, the segmentor removes the
+    padding), or training without augmentation.
+    """
+    return [
+        dict(type='LoadIRSTDImageFromFile'),
+        dict(type='LoadIRSTDAnnotations'),
+        *(dict(t) for t in transforms),
+        dict(type='PackIRSTDInputs'),
+    ]
+
+
+def train_pipeline(base_size: int,
+                   crop_size: Tuple[int, int],
+                   ratio_range: Tuple[float, float] = (0.5, 2.0),
+                   extra: Sequence[dict] = ()) -> List[dict]:
+    """The training recipe of SeRankDet/SCTransNet/BasicIRSTD.
+
+    Horizontal flip, random long side in ``ratio_range`` x ``base_size``,
+    zero padding at the bottom/right up to ``crop_size``, random crop,
+    Gaussian blur, then the ``extra`` transforms. Images stay single-channel
+    at their native bit depth; each model's data preprocessor scales,
+    replicates channels and normalizes.
+    """
+    return pipeline(
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='RandomRescaleLongSide', base_size=base_size,
+             ratio_range=ratio_range),
+        # mmcv Pad takes size as (w, h); crops are square
+        dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
+        dict(type='RandomCrop', crop_size=crop_size),
+        dict(type='RandomGaussianBlur', prob=0.5, radius_range=(0.0, 1.0)),
+        *extra)
+
+
+def legacy_test_pipeline(size: int) -> List[dict]:
+    """The references' test protocol: resize to ``size`` x ``size`` (image
+    bilinear, mask nearest) and score there."""
+    return pipeline(dict(type='LegacyTestResize', size=size))
+
+
+def serankdet_param_scheduler(max_epochs: int) -> List[dict]:
+    """SeRankDet's learning rate, set once per epoch t (0-based)::
+
+        t = 0: lr/5;  t = 1..5: t*lr/5  (2e-5, 2e-5, 4e-5, 6e-5, 8e-5, 1e-4)
+        t > 5: lr * (1 - (t - 5) / max_epochs)**0.9
+
+    (GrokCV/SeRankDet utils/scheduler.py), exactly, as three chained
+    epoch-based schedulers.
+    """
+    return [
+        # epoch 0 at lr/5, restored at epoch 1 where the linear warm-up starts
+        dict(type='ConstantLR', factor=0.2, by_epoch=True, begin=0, end=2),
+        dict(type='LinearLR', start_factor=0.2, end_factor=1.0, by_epoch=True,
+             begin=1, end=6),
+        dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=5,
+             end=6 + max_epochs),
+    ]
+
+
+def poly_param_scheduler(max_iters: int, warmup_iters: int) -> List[dict]:
+    """Linear warm-up from lr/10 over ``warmup_iters`` iterations, then poly
+    decay (power 0.9) to 1e-5 at ``max_iters``."""
+    return [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+             end=warmup_iters),
+        dict(type='PolyLR', power=0.9, eta_min=1e-5, by_epoch=False,
+             begin=warmup_iters, end=max_iters),
+    ]
