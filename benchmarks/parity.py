@@ -295,8 +295,9 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
 # Runs, sweep, summary
 
 
-def run_path(model_name: str, side: str, seed: int) -> str:
-    return osp.join(RUNS_DIR, model_name, f'{side}_seed{seed}.json')
+def run_path(model_name: str, epochs: int, side: str, seed: int) -> str:
+    return osp.join(RUNS_DIR, model_name, f'{epochs}ep',
+                    f'{side}_seed{seed}.json')
 
 
 def write_json_atomic(path: str, data: dict) -> None:
@@ -309,7 +310,8 @@ def write_json_atomic(path: str, data: dict) -> None:
 
 
 def run_one(args) -> None:
-    spec = SPECS[args.model]
+    spec = dataclasses.replace(SPECS[args.model],
+                               epochs=args.epochs or SPECS[args.model].epochs)
     torch.set_num_threads(args.threads)
     data_root = args.data_root[args.model]
     cpu_before = time.process_time() + _child_cpu_seconds()
@@ -327,7 +329,8 @@ def run_one(args) -> None:
         finished=time.strftime('%Y-%m-%d %H:%M:%S'),
         machine=f'{platform.machine()}, {os.cpu_count()} cores, '
         f'torch {torch.__version__}')
-    write_json_atomic(run_path(args.model, args.side, args.seed), result)
+    write_json_atomic(
+        run_path(args.model, spec.epochs, args.side, args.seed), result)
     print(json.dumps(result['scores'], indent=1))
 
 
@@ -335,12 +338,16 @@ def _run_command(args, model: str, side: str, seed: int,
                  threads: int) -> List[str]:
     command = [sys.executable, osp.abspath(__file__), 'run', '--model',
                model, '--side', side, '--seed', str(seed), '--threads',
-               str(threads)]
+               str(threads), '--epochs', str(_epochs(args, model))]
     for key, value in args.reference_root.items():
         command += ['--reference-root', f'{key}={value}']
     for key, value in args.data_root.items():
         command += ['--data-root', f'{key}={value}']
     return command
+
+
+def _epochs(args, model: str) -> int:
+    return args.epochs or SPECS[model].epochs
 
 
 def run_all(args) -> None:
@@ -349,7 +356,8 @@ def run_all(args) -> None:
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     pending = [(model, side, seed) for model in args.models
                for seed in args.seeds for side in SIDES
-               if not osp.isfile(run_path(model, side, seed))]
+               if not osp.isfile(run_path(model, _epochs(args, model), side,
+                                          seed))]
     print(f'{len(pending)} runs to do, {args.jobs} at a time, '
           f'{threads} thread(s) each', flush=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -359,7 +367,9 @@ def run_all(args) -> None:
     while pending or running:
         while pending and len(running) < args.jobs:
             run = pending.pop(0)
-            log_path = run_path(*run)[:-5] + '.log'
+            model, side, seed = run
+            log_path = run_path(model, _epochs(args, model), side,
+                                seed)[:-5] + '.log'
             os.makedirs(osp.dirname(log_path), exist_ok=True)
             log = open(log_path, 'w')
             running.append((subprocess.Popen(
@@ -372,7 +382,7 @@ def run_all(args) -> None:
                 print(f'{run}: exit {proc.returncode}', flush=True)
                 if proc.returncode:
                     failed.append(run)
-    summarise(args.models)
+    summarise(args.models, args.epochs)
     if failed:
         raise SystemExit(f'failed runs (see their .log files): {failed}')
 
@@ -384,9 +394,11 @@ def _mean_std(values: List[float]) -> dict:
                 values=[float(v) for v in array])
 
 
-def summarise(models: Iterable[str]) -> None:
+def summarise(models: Iterable[str], epochs: Optional[int] = None) -> None:
     for model in models:
-        folder = osp.join(RUNS_DIR, model)
+        spec = dataclasses.replace(SPECS[model],
+                                   epochs=epochs or SPECS[model].epochs)
+        folder = osp.join(RUNS_DIR, model, f'{spec.epochs}ep')
         runs = []
         if osp.isdir(folder):
             for name in sorted(os.listdir(folder)):
@@ -406,11 +418,12 @@ def summarise(models: Iterable[str]) -> None:
             for key in ('train_seconds', 'test_seconds', 'cpu_seconds'):
                 entry[key] = _mean_std([run[key] for run in mine])
             sides[side] = entry
-        summary = dict(model=model, spec=dataclasses.asdict(SPECS[model]),
+        summary = dict(model=model, spec=dataclasses.asdict(spec),
                        sides=sides, runs=runs)
-        write_json_atomic(osp.join(RESULTS_DIR, f'parity_{model}.json'),
-                          summary)
-        print_table(model, sides)
+        write_json_atomic(
+            osp.join(RESULTS_DIR, f'parity_{model}_{spec.epochs}ep.json'),
+            summary)
+        print_table(f'{model}, {spec.epochs} epoch(s)', sides)
 
 
 def _fmt(stat: dict, scale: float = 1.0, digits: int = 3) -> str:
@@ -455,6 +468,11 @@ def parse_args(argv=None):
                        help='checkout of the official code of model M')
         p.add_argument('--data-root', action='append', metavar='M=DIR',
                        help='data set of model M in our split layout')
+    sub.add_parser('summary')
+    for p in sub.choices.values():
+        p.add_argument('--epochs', type=int, default=None,
+                       help='epochs on each side (default: the model\'s '
+                       'ParitySpec); results are kept per epoch budget')
     run = sub.choices['run']
     run.add_argument('--model', choices=sorted(SPECS), required=True)
     run.add_argument('--side', choices=SIDES, required=True)
@@ -465,7 +483,7 @@ def parse_args(argv=None):
                        default=sorted(SPECS))
     every.add_argument('--seeds', nargs='+', type=int, default=[42, 43, 44])
     every.add_argument('--jobs', type=int, default=2)
-    summary = sub.add_parser('summary')
+    summary = sub.choices['summary']
     summary.add_argument('--models', nargs='+', choices=sorted(SPECS),
                          default=sorted(SPECS))
     args = parser.parse_args(argv)
@@ -490,7 +508,7 @@ def main(argv=None) -> None:
     elif args.action == 'all':
         run_all(args)
     else:
-        summarise(args.models)
+        summarise(args.models, args.epochs)
 
 
 if __name__ == '__main__':

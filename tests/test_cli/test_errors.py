@@ -1,4 +1,5 @@
 """Errors users meet give one clear ``error: ...`` message (exit code 2)."""
+import os
 import re
 import subprocess
 import sys
@@ -112,21 +113,45 @@ def test_check_state_dict_accepts_match():
     check_state_dict(state, dict(state), 'x.pth')
 
 
-def test_missing_dataset_root(tiny_config, tiny_checkpoint, tmp_path,
-                              capsys):
-    missing = str(tmp_path / 'missing')
-    config = write_config(str(tmp_path), 'missing_root.py', f'''
+def _config_with_test_root(tmp_path, data_root):
+    return write_config(str(tmp_path), 'test_root.py', f'''
 test_dataloader = dict(dataset=dict(
-    _delete_=True, type='IRSTDDataset', data_root={missing!r},
+    _delete_=True, type='IRSTDDataset', data_root={data_root!r},
     data_prefix=dict(img_path='test/images', seg_map_path='test/masks'),
     pipeline={{{{_base_.test_pipeline}}}}))''')
+
+
+def test_missing_dataset_root(tiny_config, tiny_checkpoint, tmp_path,
+                              capsys):
+    """Checked before anything is built or created: one line naming the
+    config key, the folder and the override that fixes it."""
+    missing = str(tmp_path / 'missing')
+    config = _config_with_test_root(tmp_path, missing)
     code = run_tool_cli('test', config, tiny_checkpoint, '--work-dir',
                         str(tmp_path / 'w'))
     assert code == 2
     assert _error(capsys) == (
-        f'error: image folder {missing}/test/images does not exist. Check '
-        'data_root and data_prefix (see datasets/README.md for the expected '
-        'layout).')
+        f'error: test_dataloader.dataset.data_root: folder {missing} does '
+        f'not exist (working directory {os.getcwd()}). Get the data set '
+        '(see datasets/README.md) or point the config at your copy: '
+        '--cfg-options test_dataloader.dataset.data_root=/path/to/it')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_missing_image_folder_under_existing_root(
+        tiny_config, tiny_checkpoint, tmp_path, capsys):
+    root = tmp_path / 'data'
+    (root / 'test' / 'masks').mkdir(parents=True)
+    config = _config_with_test_root(tmp_path, str(root))
+    code = run_tool_cli('test', config, tiny_checkpoint, '--work-dir',
+                        str(tmp_path / 'w'))
+    assert code == 2
+    assert _error(capsys) == (
+        'error: test_dataloader.dataset.data_prefix.img_path: folder '
+        f'{root}/test/images does not exist (working directory '
+        f'{os.getcwd()}). Get the data set (see datasets/README.md) or point '
+        'the config at your copy: --cfg-options '
+        'test_dataloader.dataset.data_root=/path/to/it')
 
 
 def test_input_side_the_model_cannot_take(tiny_config, tiny_checkpoint,
