@@ -9,13 +9,14 @@ class ChannelAttention(nn.Module):
     """CBAM channel gate: sigmoid(MLP(avgpool x) + MLP(maxpool x)).
 
     (B, C, H, W) -> (B, C, 1, 1) weights; the MLP is two bias-free 1x1 convs
-    with a C/4 bottleneck.
+    with a ``C // reduction`` bottleneck (SAM-SPL 4; DNANet and MSHNet 16).
     """
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, reduction: int = 4):
         super().__init__()
-        self.fc1 = nn.Conv2d(channels, channels // 4, 1, bias=False)
-        self.fc2 = nn.Conv2d(channels // 4, channels, 1, bias=False)
+        hidden = channels // reduction
+        self.fc1 = nn.Conv2d(channels, hidden, 1, bias=False)
+        self.fc2 = nn.Conv2d(hidden, channels, 1, bias=False)
 
     def _mlp(self, x: Tensor) -> Tensor:
         return self.fc2(F.relu(self.fc1(x)))

@@ -17,13 +17,15 @@ class ResidualBlock(nn.Module):
     initialisation.
 
     DATransNet's ``Res_block``: ``negative_slope=0.01``; SAM-SPL's Res-CBAM
-    block: ``negative_slope=0, cbam=True``.
+    block: ``negative_slope=0, cbam=True``; MSHNet's ``ResNet`` block:
+    ``negative_slope=0, cbam=True, cbam_reduction=16``.
 
     Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W).
     """
 
     def __init__(self, in_channels: int, out_channels: int,
-                 negative_slope: float = 0.0, cbam: bool = False):
+                 negative_slope: float = 0.0, cbam: bool = False,
+                 cbam_reduction: int = 4):
         super().__init__()
         self.negative_slope = negative_slope
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
@@ -35,7 +37,7 @@ class ResidualBlock(nn.Module):
             nn.BatchNorm2d(out_channels))
                          if in_channels != out_channels else nn.Identity())
         if cbam:
-            self.ca = ChannelAttention(out_channels)
+            self.ca = ChannelAttention(out_channels, cbam_reduction)
             self.sa = SpatialAttention()
         self.cbam = cbam
 
