@@ -1,9 +1,10 @@
+from .dnanet import DNANetEncoder
 from .hiera import HieraTrunk
 from .samspl_encoder import SAMSPLEncoder
 from .serankdet_encoder import SeRankDetEncoder
 from .unet_encoder import UNetEncoder
 
 __all__ = [
-    'HieraTrunk', 'SAMSPLEncoder', 'SeRankDetEncoder',
+    'DNANetEncoder', 'HieraTrunk', 'SAMSPLEncoder', 'SeRankDetEncoder',
     'UNetEncoder'
 ]

@@ -11,6 +11,7 @@ from .base import (BaseConverter, ConversionError, RuleConverter,
                    extract_state_dict, find_config, get_converter)
 # one module per model; importing it registers its converter
 from .datransnet import DATransNetConverter
+from .dnanet import DNANetConverter
 from .samspl import SAMSPLConverter
 from .serankdet import SeRankDetConverter
 
@@ -18,5 +19,6 @@ __all__ = [
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',
     'convert_checkpoint', 'convert_state_dict', 'converter_names',
     'extract_state_dict', 'find_config', 'get_converter',
-    'DATransNetConverter', 'SAMSPLConverter', 'SeRankDetConverter'
+    'DATransNetConverter', 'DNANetConverter', 'SAMSPLConverter',
+    'SeRankDetConverter'
 ]

@@ -1,8 +1,10 @@
 from .datransnet_decoder import DATransNetDecoder
+from .dnanet_decoder import DNANetDecoder
 from .lsff_decoder import LSFFDecoder
 from .samspl_decoder import SAMSPLDecoder
 from .unet_decoder import UNetDecoder
 
 __all__ = [
-    'DATransNetDecoder', 'LSFFDecoder', 'SAMSPLDecoder', 'UNetDecoder'
+    'DATransNetDecoder', 'DNANetDecoder', 'LSFFDecoder', 'SAMSPLDecoder',
+    'UNetDecoder'
 ]
