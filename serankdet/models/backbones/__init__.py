@@ -2,9 +2,10 @@ from .dnanet import DNANetEncoder
 from .hiera import HieraTrunk
 from .samspl_encoder import SAMSPLEncoder
 from .serankdet_encoder import SeRankDetEncoder
+from .uiunet import UIUNetEncoder
 from .unet_encoder import UNetEncoder
 
 __all__ = [
     'DNANetEncoder', 'HieraTrunk', 'SAMSPLEncoder', 'SeRankDetEncoder',
-    'UNetEncoder'
+    'UNetEncoder', 'UIUNetEncoder'
 ]

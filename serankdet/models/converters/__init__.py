@@ -14,11 +14,12 @@ from .datransnet import DATransNetConverter
 from .dnanet import DNANetConverter
 from .samspl import SAMSPLConverter
 from .serankdet import SeRankDetConverter
+from .uiunet import UIUNetConverter
 
 __all__ = [
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',
     'convert_checkpoint', 'convert_state_dict', 'converter_names',
     'extract_state_dict', 'find_config', 'get_converter',
     'DATransNetConverter', 'DNANetConverter', 'SAMSPLConverter',
-    'SeRankDetConverter'
+    'SeRankDetConverter', 'UIUNetConverter'
 ]

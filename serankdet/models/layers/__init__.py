@@ -5,8 +5,10 @@ from .ddc_block import DDCBlock
 from .difference_conv import CentralDifferenceConv2d
 from .gfem import GFEM, SubsampledNonLocal2d
 from .gradient_attention import GradientAttention
+from .interactive_cross_attention import InteractiveCrossAttention
 from .lsff import LSFF
 from .residual_block import ResidualBlock
+from .rsu_block import RSUBlock
 from .samspl_blocks import (ChannelGate, MutualCalibrationUpBlock,
                             SelfPromptGenerator)
 from .serank_attention import SeRankAttention, sinusoid_table
@@ -17,5 +19,6 @@ __all__ = [
     'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
     'MutualCalibrationUpBlock', 'ResidualBlock', 'SelfPromptGenerator',
     'ChannelAttention', 'SpatialAttention',
-    'SeRankAttention', 'sinusoid_table', 'TwoWayTransformer'
+    'SeRankAttention', 'sinusoid_table', 'TwoWayTransformer',
+    'InteractiveCrossAttention', 'RSUBlock'
 ]

@@ -2,9 +2,10 @@ from .datransnet_decoder import DATransNetDecoder
 from .dnanet_decoder import DNANetDecoder
 from .lsff_decoder import LSFFDecoder
 from .samspl_decoder import SAMSPLDecoder
+from .uiunet_decoder import UIUNetDecoder
 from .unet_decoder import UNetDecoder
 
 __all__ = [
     'DATransNetDecoder', 'DNANetDecoder', 'LSFFDecoder', 'SAMSPLDecoder',
-    'UNetDecoder'
+    'UNetDecoder', 'UIUNetDecoder'
 ]
