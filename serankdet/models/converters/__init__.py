@@ -12,11 +12,13 @@ from .base import (BaseConverter, ConversionError, RuleConverter,
 # one module per model; importing it registers its converter
 from .datransnet import DATransNetConverter
 from .dnanet import DNANetConverter
+from .mshnet import MSHNetConverter
 from .samspl import SAMSPLConverter
 from .serankdet import SeRankDetConverter
 from .uiunet import UIUNetConverter
 
 __all__ = [
+    'MSHNetConverter',
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',
     'convert_checkpoint', 'convert_state_dict', 'converter_names',
     'extract_state_dict', 'find_config', 'get_converter',

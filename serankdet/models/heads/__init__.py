@@ -1,8 +1,10 @@
 from .base_irstd_head import BaseIRSTDHead
 from .datransnet_head import DATransNetHead
 from .irstd_head import IRSTDHead
+from .mshnet_head import MSHNetHead
 from .side_fusion_head import SideFusionHead
 
 __all__ = [
+    'MSHNetHead',
     'BaseIRSTDHead', 'DATransNetHead', 'IRSTDHead', 'SideFusionHead'
 ]

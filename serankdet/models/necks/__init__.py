@@ -1,11 +1,13 @@
 from .datransnet_decoder import DATransNetDecoder
 from .dnanet_decoder import DNANetDecoder
 from .lsff_decoder import LSFFDecoder
+from .mshnet_decoder import MSHNetDecoder
 from .samspl_decoder import SAMSPLDecoder
 from .uiunet_decoder import UIUNetDecoder
 from .unet_decoder import UNetDecoder
 
 __all__ = [
+    'MSHNetDecoder',
     'DATransNetDecoder', 'DNANetDecoder', 'LSFFDecoder', 'SAMSPLDecoder',
     'UNetDecoder', 'UIUNetDecoder'
 ]

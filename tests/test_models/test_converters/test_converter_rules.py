@@ -27,7 +27,7 @@ def test_rules_rename_whole_keys_first_match_wins():
 
 
 def test_converters_are_registered_classes():
-    assert converter_names() == ['datransnet', 'dnanet', 'samspl',
+    assert converter_names() == ['datransnet', 'dnanet', 'mshnet', 'samspl',
                                  'serankdet']
     for name in converter_names():
         converter = get_converter(name)
@@ -38,7 +38,7 @@ def test_converters_are_registered_classes():
 
 def test_unknown_converter_names_the_known_ones():
     message = ('unknown model "{}"; converters exist for datransnet, '
-               'dnanet, samspl, serankdet')
+               'dnanet, mshnet, samspl, serankdet')
     # a dotted import path is not a converter name either
     for name in ('foo', 'serankdet.models.converters.base.BaseConverter'):
         with pytest.raises(ConversionError) as error:

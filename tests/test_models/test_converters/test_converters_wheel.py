@@ -94,7 +94,7 @@ def test_installed_wheel_knows_every_model(installed):
     assert result['package'] == str(site / 'serankdet' / '__init__.py')
     assert result['roots'] == [str(site / 'serankdet' / '.mim')]
     assert sorted(result['shapes']) == converter_names() == \
-        ['datransnet', 'dnanet', 'samspl', 'serankdet']
+        ['datransnet', 'dnanet', 'mshnet', 'samspl', 'serankdet']
     for name, shapes in result['shapes'].items():
         ours = expected_shapes(get_converter(name))
         assert shapes == {k: list(v) for k, v in ours.items()}, name

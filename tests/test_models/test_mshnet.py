@@ -1,0 +1,310 @@
+"""MSHNet: fidelity to the official code (golden vectors made by
+benchmarks/golden/make_mshnet.py), the SLS loss, the warm-up switch, the
+converter and the configs."""
+import math
+import os.path as osp
+import types
+import zlib
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import IterBasedTrainLoop
+
+from serankdet.engine.hooks import SetEpochHook
+from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.models.converters.mshnet import map_mshnet_key
+from serankdet.models.losses import SLSIoULoss
+from serankdet.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GOLDEN = osp.join(REPO, 'tests', 'data', 'golden', 'mshnet.pt')
+CONFIGS = {
+    name: osp.join(REPO, 'configs', 'mshnet',
+                   f'mshnet_1xb4-400e_{name}-256x256.py')
+    for name in ('irstd1k', 'nudt-sirst')
+}
+ATOL64 = 1e-10
+ATOL32 = 1e-5
+
+
+def seeded_reference_state(shapes):
+    """The golden weights: every entry of a state dict with reference keys
+    and ``shapes`` ({key: shape}) from a generator seeded with
+    ``zlib.crc32(key)``, float64: ``num_batches_tracked`` = 7;
+    ``running_var`` = 0.5 + U[0, 1); ``running_mean`` = 0.2 N(0, 1); other
+    1-D ``weight`` (BatchNorm) = 1 + 0.2 N; 1-D ``bias`` = 0.1 N; tensors of
+    2 or more dimensions (conv weights) = N / sqrt(prod(shape[1:]))."""
+    state = {}
+    for key, shape in shapes.items():
+        shape = tuple(shape)
+        name = key.rsplit('.', 1)[-1]
+        gen = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
+        normal = torch.randn(shape, generator=gen, dtype=torch.float64)
+        if name == 'num_batches_tracked':
+            state[key] = torch.tensor(7)
+        elif name == 'running_var':
+            state[key] = 0.5 + torch.rand(shape, generator=gen,
+                                          dtype=torch.float64)
+        elif name == 'running_mean':
+            state[key] = 0.2 * normal
+        elif len(shape) >= 2:
+            state[key] = normal / math.sqrt(math.prod(shape[1:]))
+        elif name == 'weight':
+            state[key] = 1 + 0.2 * normal
+        else:
+            state[key] = 0.1 * normal
+    return state
+
+
+def reference_checksums(state):
+    """(sum, sum of |x|) of every floating entry, in float64."""
+    return {k: (v.double().sum().item(), v.double().abs().sum().item())
+            for k, v in state.items() if v.is_floating_point()}
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return torch.load(GOLDEN, weights_only=True, map_location='cpu')
+
+
+@pytest.fixture(scope='module')
+def reference_state(golden):
+    return seeded_reference_state(golden['reference_shapes'])
+
+
+@pytest.fixture(scope='module')
+def converted(reference_state):
+    state_dict, notes = convert_state_dict('mshnet', reference_state)
+    assert notes == []
+    return state_dict
+
+
+@pytest.fixture
+def one_thread():
+    """float32 results depend on the thread count: compare with one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def build(state_dict=None, config='irstd1k', dtype=torch.float32):
+    """Our model; float64 weights load into float64 parameters (loading
+    them into float32 ones would round them)."""
+    model = MODELS.build(Config.fromfile(CONFIGS[config]).model).to(dtype)
+    if state_dict is not None:
+        model.load_state_dict(state_dict, strict=True)
+    return model
+
+
+def set_epoch(model, epoch):
+    model.decode_head.set_epoch(epoch)
+    for loss_fn in model.decode_head.loss_decode:
+        loss_fn.set_epoch(epoch)
+
+
+def test_weights_regenerate_as_stored(golden, reference_state):
+    stored = golden['checksums']
+    assert len(stored) == 300 and len(reference_state) == 340
+    for key, (total, absolute) in reference_checksums(
+            reference_state).items():
+        assert stored[key] == pytest.approx((total, absolute), rel=1e-12), key
+
+
+def test_param_count_equals_reference(golden):
+    ours = sum(p.numel() for p in build().parameters())
+    assert ours == golden['num_params'] == 4065513
+
+
+def test_converter_maps_every_reference_key(reference_state, converted):
+    assert len(converted) == len(reference_state)
+    assert map_mshnet_key('conv_init.weight') == 'backbone.stem.weight'
+    assert map_mshnet_key('module.middle_layer.1.sa.conv1.weight') == \
+        'backbone.stages.4.1.sa.conv.weight'
+    assert map_mshnet_key('decoder_3.0.shortcut.1.running_var') == \
+        'neck.stages.3.0.shortcut.1.running_var'
+    assert map_mshnet_key('output_2.bias') == \
+        'decode_head.side_convs.2.bias'
+    assert map_mshnet_key('final.weight') == 'decode_head.fuse_conv.weight'
+    for key, value in reference_state.items():
+        assert converted[map_mshnet_key(key)] is value
+
+
+def test_eval_outputs_match_reference(golden, converted):
+    model = build(converted, dtype=torch.float64).eval()
+    with torch.no_grad():
+        outputs = model.forward_outputs(golden['input'])
+        main = model(golden['input'], mode='tensor')
+    expected = [golden['eval_output'], *golden['eval_masks']]
+    assert [o.shape[-1] for o in outputs] == [64, 64, 32, 16, 8]
+    assert golden['eval_output'].std() > 0.1  # not a degenerate output
+    for ours, reference in zip(outputs, expected):
+        torch.testing.assert_close(ours, reference, atol=ATOL64, rtol=0)
+    torch.testing.assert_close(main, golden['eval_output'], atol=ATOL64,
+                               rtol=0)
+
+
+def test_warm_up_predicts_from_the_finest_scale(golden, converted):
+    model = build(converted, dtype=torch.float64).eval()
+    set_epoch(model, 5)  # the last warm-up epoch (epoch <= warm_epoch)
+    with torch.no_grad():
+        outputs = model.forward_outputs(golden['input'])
+    assert len(outputs) == 1
+    torch.testing.assert_close(outputs[0], golden['eval_output_warm_up'],
+                               atol=ATOL64, rtol=0)
+    set_epoch(model, 6)
+    with torch.no_grad():
+        main = model(golden['input'], mode='tensor')
+    torch.testing.assert_close(main, golden['eval_output'], atol=ATOL64,
+                               rtol=0)
+
+
+def test_float32_eval_output_matches_reference(golden, converted,
+                                               one_thread):
+    model = build({k: v.float() if v.is_floating_point() else v
+                   for k, v in converted.items()}).eval()
+    with torch.no_grad():
+        main = model(golden['input'].float(), mode='tensor')
+    torch.testing.assert_close(main, golden['eval_output_f32'], atol=ATOL32,
+                               rtol=0)
+
+
+def test_train_forward_and_bn_buffers_match_reference(golden, converted):
+    model = build(converted, dtype=torch.float64).train()
+    with torch.no_grad():
+        outputs = model.forward_outputs(golden['train_input'])
+    expected = [golden['train_output'], *golden['train_masks']]
+    for ours, reference in zip(outputs, expected, strict=True):
+        torch.testing.assert_close(ours, reference, atol=ATOL64, rtol=0)
+    ours = model.state_dict()
+    buffers = golden['bn_buffers_after_train_forward']
+    assert len(buffers) == 3 * 40  # 40 BatchNorms x (mean, var, count)
+    for key, value in buffers.items():
+        torch.testing.assert_close(ours[map_mshnet_key(key)], value,
+                                   atol=ATOL64, rtol=0)
+    assert buffers['encoder_0.0.bn1.num_batches_tracked'] == 8
+
+
+@pytest.mark.parametrize('epoch,key', [(6, 'train_loss'),
+                                       (3, 'train_loss_warm_up')])
+def test_training_loss_matches_reference(golden, converted, epoch, key):
+    """The head's deep-supervised loss equals main.py's on the same batch."""
+    model = build(converted, dtype=torch.float64).train()
+    set_epoch(model, epoch)
+    with torch.no_grad():
+        outputs = model.forward_outputs(golden['train_input'])
+        losses = model.decode_head.loss_by_outputs(outputs,
+                                                   golden['train_target'])
+    expected_keys = ['loss_sls'] + [f'aux{i}_loss_sls' for i in range(1, 5)]
+    assert sorted(losses) == sorted(expected_keys[:len(outputs)])
+    assert len(outputs) == (1 if epoch <= 5 else 5)
+    total = sum(losses.values())
+    assert total.item() == pytest.approx(golden[key].item(), abs=1e-10)
+
+
+@pytest.mark.parametrize('case_index', [0, 1, 2])
+def test_sls_loss_matches_reference(golden, case_index):
+    case = golden['sls_cases'][case_index]
+    loss_fn = SLSIoULoss(warm_up_epochs=5, with_location=case['with_shape'])
+    loss_fn.set_epoch(case['epoch'])
+    logits = golden['sls_logits'].clone().requires_grad_(True)
+    value = loss_fn(logits, golden['sls_target'])
+    value.backward()
+    assert value.item() == pytest.approx(case['loss'].item(), abs=1e-12)
+    torch.testing.assert_close(logits.grad, case['grad'], atol=1e-12,
+                               rtol=0)
+
+
+def test_sls_loss_by_hand():
+    """One 2x2 image, logits 0 (p = 1/2), target one pixel at (0, 0)."""
+    logits = torch.zeros(1, 1, 2, 2, dtype=torch.float64)
+    target = torch.zeros(1, 1, 2, 2, dtype=torch.float64)
+    target[0, 0, 0, 0] = 1
+    loss_fn = SLSIoULoss(warm_up_epochs=0, with_location=False)
+    loss_fn.set_epoch(0)
+    iou = 0.5 / (2 + 1 - 0.5)
+    assert loss_fn(logits, target).item() == pytest.approx(1 - iou)
+    loss_fn.set_epoch(1)
+    dist = ((2 - 1) / 2)**2
+    alpha = (1 + dist) / (2 + dist)
+    assert loss_fn(logits, target).item() == pytest.approx(1 - alpha * iou)
+    # location: pred centre (mean(x p), mean(y p)) = (1/8, 1/8), target (0, 0)
+    eps = 1e-8
+    length = math.sqrt(2 / 64 + eps)
+    ratio = math.sqrt(eps) / (length + eps)
+    angle = 4 / math.pi**2 * (math.atan(1 / 8 / (1 / 8 + eps)))**2
+    loss_fn.with_location = True
+    assert loss_fn(logits, target).item() == pytest.approx(
+        1 - alpha * iou + 1 - ratio + angle)
+
+
+def test_set_epoch_hook_switches_head_and_loss(converted):
+    model = build()
+    hook = SetEpochHook()
+    for epoch, warming_up in ((0, True), (5, True), (6, False)):
+        hook.before_train_epoch(types.SimpleNamespace(model=model,
+                                                      epoch=epoch))
+        assert model.decode_head.warming_up is warming_up
+        assert model.decode_head.loss_decode[0].warming_up is warming_up
+    # a model built for testing is in its trained (fused) state
+    assert build().decode_head.warming_up is False
+
+
+def test_set_epoch_hook_needs_an_epoch_based_loop():
+    loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)
+    with pytest.raises(ValueError, match='needs an epoch-based train loop'):
+        SetEpochHook().before_train(types.SimpleNamespace(train_loop=loop))
+
+
+def test_head_rejects_output_weights_and_odd_sizes():
+    cfg = Config.fromfile(CONFIGS['irstd1k']).model.decode_head
+    with pytest.raises(ValueError, match='weights its outputs equally'):
+        MODELS.build(dict(cfg, output_weights=(1, 1, 1, 1, 1)))
+    head = MODELS.build(cfg)
+    with pytest.raises(ValueError, match=r'output of size \(24, 24\) is not'):
+        head.loss_by_outputs([torch.zeros(1, 1, 24, 24)],
+                             torch.zeros(1, 1, 64, 64))
+
+
+def test_input_side_not_multiple_of_16_raises():
+    with pytest.raises(ValueError, match='multiples of 16, got 40x64'):
+        build().eval()(torch.rand(1, 3, 40, 64), mode='tensor')
+
+
+def test_converter_rejects_a_foreign_checkpoint(reference_state):
+    foreign = dict(reference_state)
+    foreign['model.inc.0.conv1.weight'] = foreign.pop('final.weight')
+    foreign['conv_init.weight'] = torch.zeros(16, 1, 1, 1)
+    with pytest.raises(ConversionError) as err:
+        convert_state_dict('mshnet', foreign)
+    message = str(err.value)
+    assert 'not a "mshnet" checkpoint' in message
+    assert '1 reference keys without a mapping:\n  model.inc.0.conv1.weight' \
+        in message
+    assert 'model keys missing from the reference:\n  ' \
+        'decode_head.fuse_conv.weight' in message
+    assert 'backbone.stem.weight: reference (16, 1, 1, 1) vs ours ' \
+        '(16, 3, 1, 1)' in message
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS))
+def test_configs_state_the_reference_recipe(name):
+    cfg = Config.fromfile(CONFIGS[name])
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='Adagrad', lr=0.05, lr_decay=0.0, weight_decay=0.0,
+        initial_accumulator_value=0.0, eps=1e-10)
+    assert cfg.param_scheduler == []
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=400,
+                                 val_interval=1)
+    assert cfg.train_dataloader.batch_size == 4
+    assert dict(type='SetEpochHook') in cfg.custom_hooks
+    assert cfg.model.decode_head.warm_up_epochs == 5
+    assert cfg.model.decode_head.loss_decode.warm_up_epochs == 5
+    train = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert train['RandomRescaleLongSide']['base_size'] == 256
+    assert train['RandomCrop']['crop_size'] == (256, 256)
+    test = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
+    assert test['LegacyTestResize']['size'] == 256
+    assert cfg.val_dataloader.dataset.pipeline == \
+        cfg.test_dataloader.dataset.pipeline
