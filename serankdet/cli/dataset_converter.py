@@ -1,0 +1,112 @@
+"""The command line of ``tools/dataset_converters/<dataset>.py``: one
+converter per dataset, all with the same arguments.
+
+Nothing heavy is imported before the arguments are parsed, so ``--help``
+answers at once.
+"""
+import argparse
+import glob
+import os.path as osp
+from typing import Callable, Dict, List, Optional
+
+#: The repository root: the configs' ``data_root`` is relative to it.
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _replacement(text: str):
+    stem, sep, path = text.partition('=')
+    if not sep or not stem or not path:
+        raise argparse.ArgumentTypeError(
+            f'expected STEM=FILE (e.g. Misc_111=Misc_111_pixels0.png), got '
+            f'{text!r}')
+    return stem, path
+
+
+def parse_args(name: str, description: str,
+               argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'src', metavar='SRC',
+        help='the release as downloaded: an archive (.zip, .tar[.gz]) or '
+        'the folder it was extracted to')
+    parser.add_argument(
+        'dst', metavar='DST', nargs='?', default=osp.join('datasets', name),
+        help=f'folder to create (default: datasets/{name}, where the '
+        'dataset config looks); must be absent, empty or an earlier '
+        'conversion of this dataset')
+    parser.add_argument(
+        '--split', help="the release's split to follow (default: the one "
+        'the dataset config describes; an unknown name lists the choices)')
+    parser.add_argument(
+        '--split-dir', help='folder holding the split files, for releases '
+        "without them (SAM-SPL's dataset/set_configs/<NAME>)")
+    parser.add_argument(
+        '--copy', action='store_true',
+        help='copy the files (default: hard links, no extra space; a copy '
+        'where the file system cannot link)')
+    parser.add_argument(
+        '--replace-mask', metavar='STEM=FILE', type=_replacement,
+        action='append', default=[],
+        help='use FILE as the mask of STEM (a corrected mask); repeatable')
+    return parser.parse_args(argv)
+
+
+def experiment_configs(dataset_config: str) -> List[str]:
+    """Experiment configs (``configs/<algorithm>/*.py``) that inherit
+    ``dataset_config`` directly."""
+    needle = dataset_config.split('configs/', 1)[1]
+    found = []
+    for path in sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*',
+                                          '*.py'))):
+        with open(path, encoding='utf-8') as handle:
+            if needle in handle.read():
+                found.append(osp.relpath(path, REPO_ROOT))
+    return found
+
+
+def next_steps(spec, dst: str) -> str:
+    """How to check and train on the converted dataset: the dataset config,
+    the experiment configs using it and, where ``dst`` is not the config's
+    data root, the overrides that point the three dataloaders at it."""
+    lines = [f'check: python tools/misc/check_dataset.py {dst}',
+             f'dataset config: {spec.config}']
+    expected = osp.join(REPO_ROOT, 'datasets', spec.name)
+    overrides = ''
+    if osp.realpath(dst) != osp.realpath(expected):
+        root = osp.abspath(dst)
+        overrides = ' --cfg-options ' + ' '.join(
+            f'{loader}_dataloader.dataset.data_root={root}'
+            for loader in ('train', 'val', 'test'))
+    configs = experiment_configs(spec.config)
+    if configs:
+        lines.append(f'train: python tools/train.py {configs[0]}{overrides}')
+        lines += [f'       (also: {path})' for path in configs[1:]]
+    else:
+        lines.append(f'train: no experiment config uses {spec.config} yet: '
+                     'inherit it in one (configs/README.md), then python '
+                     f'tools/train.py CONFIG{overrides}')
+    return '\n'.join(lines)
+
+
+def converter_main(dataset: str, name: str,
+                   description: str) -> Callable[[Optional[List[str]]],
+                                                 None]:
+    """The ``main(argv)`` of the converter of ``dataset`` (a key of
+    :data:`serankdet.datasets.releases.DATASET_RELEASES`; ``name`` is its
+    folder name, ``description`` the tool's help text)."""
+
+    def main(argv: Optional[List[str]] = None) -> None:
+        args = parse_args(name, description, argv)
+        from serankdet.datasets.releases import (DATASET_RELEASES,
+                                                 convert_release)
+        replacements: Dict[str, str] = dict(args.replace_mask)
+        report = convert_release(dataset, args.src, args.dst,
+                                 split=args.split, copy=args.copy,
+                                 split_dir=args.split_dir,
+                                 replace_masks=replacements)
+        print(report.format())
+        print(next_steps(DATASET_RELEASES[dataset], args.dst))
+
+    return main
