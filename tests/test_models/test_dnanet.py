@@ -266,6 +266,9 @@ def test_init_is_xavier_normal_on_convs():
     assert 0 < bias.abs().max().item() <= 1 / math.sqrt(256 * 9)
     # BatchNorm untouched
     assert (model.backbone.stages[0][0].bn1.weight == 1).all()
+    # the head: mmengine's Xavier init, which zeroes the biases
+    assert model.decode_head.main_conv.bias.item() == 0
+    assert model.decode_head.main_conv.weight.abs().max().item() > 0
 
 
 @pytest.mark.parametrize('config', [NUDT_CFG, SIRST_CFG])

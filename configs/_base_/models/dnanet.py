@@ -15,10 +15,9 @@ model = dict(
         size_divisor=16),
     backbone=dict(
         type='DNANetEncoder', in_channels=3, channels=channels,
-        num_blocks=num_blocks, cbam_reduction=16),
+        num_blocks=num_blocks),
     neck=dict(
-        type='DNANetDecoder', channels=channels, num_blocks=num_blocks,
-        cbam_reduction=16),
+        type='DNANetDecoder', channels=channels, num_blocks=num_blocks),
     decode_head=dict(
         type='IRSTDHead',
         # neck outputs: fused (final4), x0_1, x0_2, x0_3 (final1..3)

@@ -5,20 +5,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from serankdet.registry import MODELS
-from ..layers.residual_block import ResidualBlock
-
-
-def res_cbam_layer(in_channels: int, out_channels: int, num_blocks: int = 1,
-                   cbam_reduction: int = 16) -> nn.Sequential:
-    """``num_blocks`` Res-CBAM blocks (:class:`ResidualBlock` with ReLU and
-    a CBAM gate), the first one changing the width: DNANet's node.
-
-    Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W).
-    """
-    return nn.Sequential(*(
-        ResidualBlock(in_channels if index == 0 else out_channels,
-                      out_channels, cbam=True, cbam_reduction=cbam_reduction)
-        for index in range(num_blocks)))
+from .mshnet import residual_cbam_stage
 
 
 def xavier_normal_conv_weights(module: nn.Module) -> None:
@@ -35,10 +22,11 @@ class DNANetEncoder(BaseModule):
 
     Stage 0 is one Res-CBAM block on the input; stage i > 0 is 2x2 max
     pooling followed by ``num_blocks[i - 1]`` Res-CBAM blocks
-    (:func:`res_cbam_layer`). ``num_blocks=(2, 2, 2, 2)`` is the paper's
-    "ResNet-18" backbone, ``(1, 1, 1, 1)`` "ResNet-10", ``(3, 4, 6, 3)``
-    "ResNet-34"; ``channels`` (16, 32, 64, 128, 256) is the reference's
-    ``channel_size='three'``.
+    (:func:`residual_cbam_stage`: :class:`ResidualBlock` with ReLU and a
+    CBAM gate of channel reduction 16, the same blocks as MSHNet's).
+    ``num_blocks=(2, 2, 2, 2)`` is the paper's "ResNet-18" backbone,
+    ``(1, 1, 1, 1)`` "ResNet-10", ``(3, 4, 6, 3)`` "ResNet-34"; ``channels``
+    (16, 32, 64, 128, 256) is the reference's ``channel_size='three'``.
 
     Input (B, in_channels, H, W) with H, W multiples of 16.
     Output: tuple of 5 features (B, channels[i], H / 2**i, W / 2**i).
@@ -48,14 +36,12 @@ class DNANetEncoder(BaseModule):
             frames into RGB).
         channels (Sequence[int]): width of the 5 stages.
         num_blocks (Sequence[int]): Res-CBAM blocks of stages 1 to 4.
-        cbam_reduction (int): bottleneck ratio of the CBAM channel gates.
     """
 
     def __init__(self,
                  in_channels: int = 3,
                  channels: Sequence[int] = (16, 32, 64, 128, 256),
                  num_blocks: Sequence[int] = (2, 2, 2, 2),
-                 cbam_reduction: int = 16,
                  init_cfg=None):
         super().__init__(init_cfg)
         if len(channels) != 5 or len(num_blocks) != 4:
@@ -67,8 +53,8 @@ class DNANetEncoder(BaseModule):
         widths = [in_channels] + self.channels
         blocks = [1] + list(num_blocks)
         self.stages = nn.ModuleList(
-            res_cbam_layer(widths[i], widths[i + 1], blocks[i],
-                           cbam_reduction) for i in range(len(self.channels)))
+            residual_cbam_stage(widths[i], widths[i + 1], blocks[i])
+            for i in range(len(self.channels)))
         self.pool = nn.MaxPool2d(2)
 
     def init_weights(self):

@@ -8,7 +8,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
-from ..backbones.dnanet import res_cbam_layer, xavier_normal_conv_weights
+from ..backbones.dnanet import xavier_normal_conv_weights
+from ..backbones.mshnet import residual_cbam_stage
 
 
 def resize(x: Tensor, like: Tensor) -> Tensor:
@@ -28,9 +29,9 @@ class DNANetDecoder(BaseModule):
         x[i][j] = node_ij(cat(x[i][0], ..., x[i][j-1],
                               up(x[i+1][j-1]), down(x[i-1][j]) if i > 0))
 
-    where a node is a Res-CBAM layer (1 block on level 0, ``num_blocks[i-1]``
-    on level i) and up/down are bilinear x2 / x0.5 resizes with aligned
-    corners. The fusion projects the deepest node of each level,
+    where a node is a stage of Res-CBAM blocks (:func:`residual_cbam_stage`;
+    1 block on level 0, ``num_blocks[i-1]`` on level i) and up/down are
+    bilinear x2 / x0.5 resizes with aligned corners. The fusion projects the deepest node of each level,
     ``x[i][4-i]`` for i = 4 ... 1, to ``channels[0]`` with a 1x1 conv,
     upsamples it to full resolution, concatenates it with ``x[0][4]`` and
     applies a Res-CBAM block.
@@ -44,13 +45,11 @@ class DNANetDecoder(BaseModule):
         channels (Sequence[int]): widths of the 5 levels.
         num_blocks (Sequence[int]): Res-CBAM blocks of the nodes on levels
             1 to 4.
-        cbam_reduction (int): bottleneck ratio of the CBAM channel gates.
     """
 
     def __init__(self,
                  channels: Sequence[int] = (16, 32, 64, 128, 256),
                  num_blocks: Sequence[int] = (2, 2, 2, 2),
-                 cbam_reduction: int = 16,
                  init_cfg=None):
         super().__init__(init_cfg)
         if len(channels) != 5 or len(num_blocks) != 4:
@@ -68,16 +67,15 @@ class DNANetDecoder(BaseModule):
                 in_ch = col * self.channels[level] + self.channels[level + 1]
                 if level > 0:
                     in_ch += self.channels[level - 1]
-                row.append(res_cbam_layer(in_ch, self.channels[level],
-                                          blocks[level], cbam_reduction))
+                row.append(residual_cbam_stage(in_ch, self.channels[level],
+                                               blocks[level]))
             self.nodes.append(row)
         # fuse_projs[i - 1] is the reference's conv0_{5-i}_1x1
         self.fuse_projs = nn.ModuleList(
             nn.Conv2d(width, self.channels[0], 1)
             for width in self.channels[1:])
-        self.fuse_layer = res_cbam_layer(
-            self.channels[0] * (self.depth + 1), self.channels[0], 1,
-            cbam_reduction)
+        self.fuse_layer = residual_cbam_stage(
+            self.channels[0] * (self.depth + 1), self.channels[0], 1)
 
     def init_weights(self):
         xavier_normal_conv_weights(self)
