@@ -94,3 +94,20 @@ def poly_param_scheduler(max_iters: int, warmup_iters: int) -> List[dict]:
         dict(type='PolyLR', power=0.9, eta_min=1e-5, by_epoch=False,
              begin=warmup_iters, end=max_iters),
     ]
+
+
+def basicirstd_train_pipeline(crop_size: Tuple[int, int],
+                              pad_val: float = 0) -> List[dict]:
+    """BasicIRSTD's training recipe (``TrainSetLoader``): pad the frame at
+    the bottom/right up to ``crop_size`` with ``pad_val`` (BasicIRSTD pads
+    the normalized frame with 0: give the dataset's mean gray level), random
+    crop, then vertical flip, horizontal flip and transpose, each with
+    probability 0.5. BasicIRSTD's crop is centred near a random target pixel
+    in half of the draws; this crop is uniform."""
+    return pipeline(
+        # mmcv Pad takes size as (w, h) and never shrinks; crops are square
+        dict(type='Pad', size=crop_size, pad_val=dict(img=pad_val, seg=0)),
+        dict(type='RandomCrop', crop_size=crop_size),
+        dict(type='RandomFlip', prob=0.5, direction='vertical'),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='RandomTranspose', prob=0.5))

@@ -1,3 +1,4 @@
+from .askc_resnet import ASKCResNet
 from .dnanet import DNANetEncoder
 from .hiera import HieraTrunk
 from .mshnet import MSHNetEncoder
@@ -7,6 +8,7 @@ from .uiunet import UIUNetEncoder
 from .unet_encoder import UNetEncoder
 
 __all__ = [
+    'ASKCResNet',
     'MSHNetEncoder',
     'DNANetEncoder', 'HieraTrunk', 'SAMSPLEncoder', 'SeRankDetEncoder',
     'UNetEncoder', 'UIUNetEncoder'

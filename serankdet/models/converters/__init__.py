@@ -10,6 +10,7 @@ from .base import (BaseConverter, ConversionError, RuleConverter,
                    convert_checkpoint, convert_state_dict, converter_names,
                    extract_state_dict, find_config, get_converter)
 # one module per model; importing it registers its converter
+from .basicirstd import ACMConverter, ALCNetConverter
 from .datransnet import DATransNetConverter
 from .dnanet import DNANetConverter
 from .mshnet import MSHNetConverter
@@ -18,6 +19,7 @@ from .serankdet import SeRankDetConverter
 from .uiunet import UIUNetConverter
 
 __all__ = [
+    'ACMConverter', 'ALCNetConverter',
     'MSHNetConverter',
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',
     'convert_checkpoint', 'convert_state_dict', 'converter_names',

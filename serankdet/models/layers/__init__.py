@@ -1,4 +1,6 @@
 """Reusable building blocks of the models."""
+from .asym_bi_cha_fuse import AsymBiChaFuse
+from .basic_res_layer import basic_res_layer
 from .cbam import ChannelAttention, SpatialAttention
 from .conv_bn_relu import conv_bn_relu
 from .ddc_block import DDCBlock
@@ -15,6 +17,7 @@ from .serank_attention import SeRankAttention, sinusoid_table
 from .two_way_transformer import TwoWayTransformer
 
 __all__ = [
+    'AsymBiChaFuse', 'basic_res_layer',
     'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'GFEM',
     'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
     'MutualCalibrationUpBlock', 'ResidualBlock', 'SelfPromptGenerator',

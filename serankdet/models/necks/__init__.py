@@ -1,3 +1,4 @@
+from .asym_fusion_decoder import AsymFusionDecoder
 from .datransnet_decoder import DATransNetDecoder
 from .dnanet_decoder import DNANetDecoder
 from .lsff_decoder import LSFFDecoder
@@ -7,6 +8,7 @@ from .uiunet_decoder import UIUNetDecoder
 from .unet_decoder import UNetDecoder
 
 __all__ = [
+    'AsymFusionDecoder',
     'MSHNetDecoder',
     'DATransNetDecoder', 'DNANetDecoder', 'LSFFDecoder', 'SAMSPLDecoder',
     'UNetDecoder', 'UIUNetDecoder'

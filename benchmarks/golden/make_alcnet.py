@@ -1,0 +1,14 @@
+"""Golden vectors of ALCNet (BasicIRSTD) from the official code.
+
+Usage::
+
+    git clone https://github.com/XinyiYing/BasicIRSTD
+    python benchmarks/golden/make_alcnet.py BasicIRSTD \
+        [--out tests/data/golden/alcnet.pt]
+
+What is built and stored: ``basicirstd_golden.py`` beside this file.
+"""
+from basicirstd_golden import main
+
+if __name__ == '__main__':
+    main('alcnet')

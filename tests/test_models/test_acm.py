@@ -1,0 +1,90 @@
+"""ACM (BasicIRSTD's ASKCResUNet): fidelity to the official golden vectors,
+converter, configs, errors."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.models.converters.basicirstd import map_acm_key
+from serankdet.registry import MODELS
+from .basicirstd_golden import (BASICIRSTD_DATASETS, check_config,
+                                check_eval_outputs, check_train_forward,
+                                config_path, converted_model,
+                                count_parameters, load_golden,
+                                official_checkpoint, official_state_dict)
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return load_golden('acm')
+
+
+@pytest.fixture
+def converted(golden, tmp_path):
+    return converted_model('acm', golden, tmp_path)
+
+
+def test_converter_maps_every_official_key(golden, converted):
+    model, notes = converted
+    assert notes == []
+    assert len(model.state_dict()) == len(golden['shapes']) == 297
+
+
+def test_eval_outputs_match_reference(golden, converted):
+    check_eval_outputs(converted[0], golden)
+    assert golden['head_logits'].shape == (2, 1, 16, 16)  # head at 1/4
+
+
+def test_train_forward_matches_reference(golden, converted):
+    # 47 BatchNorms x (mean, var, count)
+    assert check_train_forward(converted[0], golden, map_acm_key) == 141
+
+
+def test_parameter_count_matches_reference(golden):
+    model = MODELS.build(Config.fromfile(config_path('acm')).model)
+    assert count_parameters(model) == golden['meta']['params'] == 397823
+
+
+@pytest.mark.parametrize('prefix', ['', 'module.model.'])
+def test_converter_accepts_bare_and_wrapped_keys(golden, prefix):
+    reference = {prefix + k: v for k, v in official_state_dict(golden).items()}
+    state_dict, notes = convert_state_dict('acm', reference)
+    assert notes == []
+    assert state_dict['neck.fusions.1.top_down.1.weight'] is \
+        reference[prefix + 'fuse2.topdown.1.weight']
+    assert state_dict['neck.res_layers.0.2.bn2.running_var'] is \
+        reference[prefix + 'uplayer1.2.bn2.running_var']
+
+
+def test_converter_rejects_alcnet_and_foreign_checkpoints(golden):
+    alcnet = official_checkpoint(load_golden('alcnet'))['state_dict']
+    with pytest.raises(ConversionError) as error:
+        convert_state_dict('acm', alcnet)
+    message = str(error.value)
+    assert 'not a "acm" checkpoint' in message
+    # 4-block stages, fuse12/fuse23, deconv0; unused uplayers not dropped
+    assert '132 reference keys without a mapping' in message
+    assert 'model.layer1.3.conv1.weight (-> backbone.stages.0.3.conv1.' \
+        'weight, not in our model)' in message
+    assert 'model keys missing from the reference:\n  ' \
+        'neck.fusions.0.bottom_up.0.bias' in message
+
+    wrong_width = official_checkpoint(golden)['state_dict']
+    wrong_width['model.head.block.4.weight'] = torch.zeros(2, 4, 1, 1)
+    with pytest.raises(ConversionError,
+                       match=r'decode_head.conv_seg.weight: reference '
+                       r'\(2, 4, 1, 1\) vs ours \(1, 4, 1, 1\)'):
+        convert_state_dict('acm', wrong_width)
+
+
+@pytest.mark.parametrize('dataset', BASICIRSTD_DATASETS)
+def test_configs_follow_basicirstd_recipe(dataset):
+    check_config(config_path('acm', dataset), dataset)
+
+
+@pytest.mark.parametrize('size', [40, 72])
+def test_input_side_not_multiple_of_16_raises(size):
+    model = MODELS.build(Config.fromfile(config_path('acm')).model).eval()
+    with pytest.raises(ValueError, match='input sides must be multiples of '
+                       r'16; pad the input \(data_preprocessor.size_divisor'):
+        model(torch.rand(1, 1, size, 64), mode='tensor')
