@@ -1,8 +1,10 @@
 """MSHNet: fidelity to the official code (golden vectors made by
 benchmarks/golden/make_mshnet.py), the SLS loss, the warm-up switch, the
 converter and the configs."""
+import json
 import math
 import os.path as osp
+import textwrap
 import types
 import zlib
 
@@ -308,3 +310,58 @@ def test_configs_state_the_reference_recipe(name):
     assert test['LegacyTestResize']['size'] == 256
     assert cfg.val_dataloader.dataset.pipeline == \
         cfg.test_dataloader.dataset.pipeline
+
+
+def test_training_switches_after_the_warm_up_epochs(tmp_path):
+    """tools/train.py on a tiny synthetic set, warm-up of one epoch: epoch
+    0 supervises the finest map only, epoch 1 all five maps."""
+    from tests.tool_runner import run_tool_cli
+    data = dict(type='SyntheticIRSTDDataset', data_root=str(tmp_path / 'd'),
+                num_train=8, num_test=2, img_size=(64, 64), seed=1)
+    config = tmp_path / 'tiny_mshnet.py'
+    config.write_text(textwrap.dedent(f'''
+        _base_ = [{CONFIGS['nudt-sirst']!r}]
+        from serankdet import recipes  # noqa: E402
+        model = dict(
+            backbone=dict(channels=(16, ) * 5, num_blocks=(1, ) * 5),
+            neck=dict(in_channels=(16, ) * 5, num_blocks=(1, ) * 4),
+            decode_head=dict(in_channels=(16, ) * 4, warm_up_epochs=0,
+                             loss_decode=dict(warm_up_epochs=0)))
+        loader = dict(num_workers=0, persistent_workers=False)
+        train_dataloader = dict(**loader, dataset=dict(
+            {data!r}, pipeline=recipes.train_pipeline(64, (64, 64))))
+        val_dataloader = dict(**loader, dataset=dict(
+            {data!r}, pipeline=recipes.legacy_test_pipeline(64)))
+        test_dataloader = val_dataloader
+        train_cfg = dict(max_epochs=2)
+        default_hooks = dict(logger=dict(interval=1))
+        '''))
+    work_dir = tmp_path / 'work'
+    assert run_tool_cli('train', str(config), '--work-dir',
+                        str(work_dir)) == 0
+    scalars, = work_dir.glob('**/vis_data/scalars.json')
+    logged = [json.loads(line) for line in scalars.read_text().splitlines()]
+    losses = [{k for k in entry if 'loss_sls' in k} for entry in logged
+              if 'loss' in entry]
+    side_keys = {f'aux{i}_loss_sls' for i in range(1, 5)}
+    assert [len(keys & side_keys) for keys in losses] == [0, 0, 4, 4]
+
+
+def test_converter_takes_the_3x3_side_conv_variant(tmp_path, golden):
+    """The reference keeps 3x3 side convs in a comment: such a checkpoint
+    converts with a config that says so, and only with it."""
+    shapes = dict(golden['reference_shapes'])
+    for index, channels in enumerate((16, 32, 64, 128)):
+        shapes[f'output_{index}.weight'] = [1, channels, 3, 3]
+    state = seeded_reference_state(shapes)
+    with pytest.raises(ConversionError,
+                       match=r'side_convs.0.weight: reference \(1, 16, 3, 3'):
+        convert_state_dict('mshnet', state)
+    config = tmp_path / 'mshnet_side3x3.py'
+    config.write_text(f'_base_ = [{CONFIGS["irstd1k"]!r}]\n'
+                      'model = dict(decode_head=dict(side_kernel_size=3))\n')
+    converted, _ = convert_state_dict('mshnet', state, str(config))
+    assert build().decode_head.side_convs[0].kernel_size == (1, 1)
+    model = MODELS.build(Config.fromfile(str(config)).model).double()
+    model.load_state_dict(converted, strict=True)
+    assert model.decode_head.side_convs[3].padding == (1, 1)

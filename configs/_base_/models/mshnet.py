@@ -25,6 +25,7 @@ model = dict(
     decode_head=dict(
         type='MSHNetHead',
         in_channels=channels[:4],
+        side_kernel_size=1,
         fuse_kernel_size=3,
         warm_up_epochs=warm_up_epochs,
         loss_decode=dict(

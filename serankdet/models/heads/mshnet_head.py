@@ -15,7 +15,7 @@ class MSHNetHead(BaseIRSTDHead):
     """One logit map per decoder scale, fused by a conv at full resolution.
 
     Given decoder features ``[d_0, ..., d_n]`` (finest first, d_i at
-    1/2**i of the input), ``m_i = conv1x1(d_i)`` (B, 1, H/2**i, W/2**i) and
+    1/2**i of the input), ``m_i = conv(d_i)`` (B, 1, H/2**i, W/2**i) and
     the main output is ``conv(cat[m_0, up(m_1), ..., up(m_n)])`` with
     bilinear ``up`` to full size (``align_corners=True``, the reference's
     ``nn.Upsample``). Outputs: ``[fused, m_0, m_1, ..., m_n]``, the side
@@ -33,12 +33,15 @@ class MSHNetHead(BaseIRSTDHead):
 
     Args:
         in_channels (Sequence[int]): channels of d_0 ... d_n.
+        side_kernel_size (int): kernel of the side convs (1 in the
+            reference; its code keeps a 3x3 variant in a comment).
         fuse_kernel_size (int): kernel of the fusion conv.
         warm_up_epochs (int): the reference's ``warm_epoch``; -1 for none.
     """
 
     def __init__(self,
                  in_channels: Sequence[int] = (16, 32, 64, 128),
+                 side_kernel_size: int = 1,
                  fuse_kernel_size: int = 3,
                  warm_up_epochs: int = 5,
                  **kwargs):
@@ -50,7 +53,9 @@ class MSHNetHead(BaseIRSTDHead):
         super().__init__(**kwargs)
         self.in_channels = list(in_channels)
         self.side_convs = nn.ModuleList(
-            nn.Conv2d(channels, 1, 1) for channels in self.in_channels)
+            nn.Conv2d(channels, 1, side_kernel_size,
+                      padding=side_kernel_size // 2)
+            for channels in self.in_channels)
         self.fuse_conv = nn.Conv2d(len(self.in_channels), 1,
                                    fuse_kernel_size,
                                    padding=fuse_kernel_size // 2)
