@@ -21,7 +21,12 @@ BatchNorm statistics are non-trivial) and the network runs in float64:
   ``bn_buffers_after_train_forward`` (running statistics after that
   forward) and ``train_loss``, the reference's training loss
   (``model/loss.py`` ``SoftIoULoss`` averaged over the 4 maps) against
-  ``train_target``.
+  ``train_target``;
+- one training step of ``train.py`` from the same weights (Adagrad lr 0.05,
+  its ``CosineAnnealingLR`` stepped once before training, the loss above on
+  ``train_input``): ``step_lr``, ``step_param_checksums`` (sum, abs-sum of
+  every parameter after the step) and ``step_output``, the ``final4`` map
+  of a train-mode forward of ``train_input`` after the step.
 
 The weights (18 MB) are not stored: ``generated_checksums[key]`` = (sum,
 abs-sum) in float64 lets a test check its regeneration, and
@@ -72,6 +77,23 @@ def load_module(path: str, name: str):
     return module
 
 
+def official_training_step(model, loss_fn, inputs, target):
+    """One iteration of the reference ``train.py`` (optimizer, scheduler,
+    loss as it builds them); returns the learning rate used."""
+    optimizer = torch.optim.Adagrad(
+        filter(lambda p: p.requires_grad, model.parameters()), lr=0.05)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=1500, eta_min=1e-5)
+    scheduler.step()  # train.py steps it once, before the first epoch
+    model.train()
+    preds = model(inputs)
+    loss = sum(loss_fn(pred, target) for pred in preds) / len(preds)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return optimizer.param_groups[0]['lr']
+
+
 def commit_of(checkout: str) -> str:
     try:
         return subprocess.run(
@@ -106,6 +128,7 @@ def main():
             value.copy_(golden_value(key, value.shape))
             checksums[key] = (value.sum().item(), value.abs().sum().item())
     model.load_state_dict(state)
+    initial_state = {k: v.clone() for k, v in state.items()}
     params = sum(p.numel() for p in model.parameters())
 
     inputs = torch.randn(2, 3, 64, 64, generator=torch.Generator()
@@ -127,6 +150,13 @@ def main():
     buffers = {k: v.clone() for k, v in model.state_dict().items()
                if k.endswith(('running_mean', 'running_var',
                               'num_batches_tracked'))}
+    model.load_state_dict(initial_state)
+    step_lr = official_training_step(model, loss_module.SoftIoULoss,
+                                     train_inputs.double(), target)
+    step_checksums = {k: (v.sum().item(), v.abs().sum().item())
+                      for k, v in model.named_parameters()}
+    with torch.no_grad():
+        step_output = model(train_inputs.double())[3]
     golden = dict(
         shapes=shapes,
         generated_checksums=checksums,
@@ -137,6 +167,9 @@ def main():
         train_target=target,
         train_loss=train_loss,
         bn_buffers_after_train_forward=buffers,
+        step_lr=step_lr,
+        step_param_checksums=step_checksums,
+        step_output=step_output,
         output_names=['final1', 'final2', 'final3', 'final4'],
         meta=dict(
             reference_repo='YeRen123455/Infrared-Small-Target-Detection',
