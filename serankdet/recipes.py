@@ -111,3 +111,30 @@ def basicirstd_train_pipeline(crop_size: Tuple[int, int],
         dict(type='RandomFlip', prob=0.5, direction='vertical'),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='RandomTranspose', prob=0.5))
+
+
+def sctransnet_param_scheduler(max_epochs: int,
+                               warmup_epochs: int = 10,
+                               eta_min: float = 1e-5) -> List[dict]:
+    """SCTransNet's learning rate (xdFai/SCTransNet ``utils.get_optimizer``:
+    ``GradualWarmupScheduler(multiplier=1)`` then ``CosineAnnealingLR``),
+    set once per epoch t (0-based), with w = ``warmup_epochs``::
+
+        t = 0: 0;  t = 1..w: t*lr/w;  t = w+1: lr
+        t > w: eta_min + (lr - eta_min) * (1 + cos(pi * (t - w - 1) /
+               (max_epochs - w))) / 2
+
+    Epoch 0 trains at lr * 1e-6 instead of 0: mmengine's schedulers scale
+    the rate multiplicatively and cannot return from 0 (an Adam step of
+    1e-9 changes nothing; the BatchNorm statistics and Adam's moments are
+    updated in that epoch as in the reference).
+    """
+    return [
+        # epoch 0 at lr * 1e-6, restored at epoch 1 where the warm-up starts
+        dict(type='ConstantLR', factor=1e-6, by_epoch=True, begin=0, end=2),
+        dict(type='LinearLR', start_factor=1.0 / warmup_epochs,
+             end_factor=1.0, by_epoch=True, begin=1, end=warmup_epochs + 1),
+        dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+             eta_min=eta_min, by_epoch=True, begin=warmup_epochs + 1,
+             end=max_epochs),
+    ]

@@ -15,10 +15,12 @@ from .datransnet import DATransNetConverter
 from .dnanet import DNANetConverter
 from .mshnet import MSHNetConverter
 from .samspl import SAMSPLConverter
+from .sctransnet import SCTransNetConverter
 from .serankdet import SeRankDetConverter
 from .uiunet import UIUNetConverter
 
 __all__ = [
+    'SCTransNetConverter',
     'ACMConverter', 'ALCNetConverter',
     'MSHNetConverter',
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',

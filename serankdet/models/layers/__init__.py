@@ -8,16 +8,20 @@ from .difference_conv import CentralDifferenceConv2d
 from .gfem import GFEM, SubsampledNonLocal2d
 from .gradient_attention import GradientAttention
 from .interactive_cross_attention import InteractiveCrossAttention
+from .layer_norm2d import LayerNorm2d
 from .lsff import LSFF
 from .residual_block import ResidualBlock
 from .rsu_block import RSUBlock
 from .samspl_blocks import (ChannelGate, MutualCalibrationUpBlock,
                             SelfPromptGenerator)
 from .serank_attention import SeRankAttention, sinusoid_table
+from .spatial_channel_transformer import SpatialChannelCrossTransformer
+from .transposed_attention import transposed_attention
 from .two_way_transformer import TwoWayTransformer
 
 __all__ = [
     'AsymBiChaFuse', 'basic_res_layer',
+    'SpatialChannelCrossTransformer', 'LayerNorm2d', 'transposed_attention',
     'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'GFEM',
     'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
     'MutualCalibrationUpBlock', 'ResidualBlock', 'SelfPromptGenerator',

@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
+from .transposed_attention import transposed_attention
 
 # (dy, dx) of the 8 neighbours, in the reference's channel order
 NEIGHBOUR_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1),
@@ -128,10 +129,7 @@ class GradientAttention(BaseModule):
             return torch.stack(tensors, dim=2).reshape(
                 batch, self.num_heads, -1, height * width)
 
-        query = F.normalize(heads(queries), dim=-1)
-        key = F.normalize(heads(keys), dim=-1)
-        scores = torch.matmul(query, key.transpose(-2, -1))
-        scores = F.instance_norm(scores / math.sqrt(self.area))
-        out = torch.matmul(scores.softmax(dim=-1), heads(values))
+        out = transposed_attention(heads(queries), heads(keys), heads(values),
+                                   math.sqrt(self.area))
         return self.out_conv(
             out.reshape(batch, self.embed_channels, height, width))

@@ -1,0 +1,47 @@
+# SCTransNet (Yuan et al., TGRS 2024; xdFai/SCTransNet): residual U-Net
+# encoder (base width 32), spatial-channel cross transformer (4 blocks, patch
+# sizes 16/8/4/2, one 1/16 token grid) on the four skips, decoder with
+# channel cross attention, 1x1 main head plus four deep-supervision maps and
+# their fusion (six logit maps, main first). Binary cross-entropy summed over
+# the six maps (weight 1 each), as the reference train.py.
+# Input: gray standardised with the dataset's mean/std (0-255 scale in the
+# reference, /255 here; SIRST values below, each dataset config sets its
+# own); sides padded to multiples of 32 as the reference's test loader pads
+# (the network itself needs multiples of 16).
+model = dict(
+    type='IRSTDSegmentor',
+    data_preprocessor=dict(
+        type='IRSTDDataPreProcessor', in_channels=1,
+        mean=(101.06385040283203 / 255, ),
+        std=(34.619606018066406 / 255, ), size_divisor=32),
+    backbone=dict(
+        type='UNetEncoder', in_channels=1,
+        channels=(32, 64, 128, 256, 256),
+        block='residual',
+        block_cfg=dict(negative_slope=0.01)),
+    neck=dict(
+        type='SCTransNetDecoder',
+        in_channels=(32, 64, 128, 256, 256),
+        out_channels=(32, 32, 64, 128),
+        patch_sizes=(16, 8, 4, 2),
+        num_layers=4,
+        ffn_expansion=2.66,
+        num_convs=2),
+    decode_head=dict(
+        type='SCTransNetHead',
+        in_channels=(32, 32, 64, 128, 256),
+        side_in_indices=(4, 3, 2, 1),
+        loss_decode=dict(type='SigmoidBCELoss'),
+        output_weights=(1, 1, 1, 1, 1, 1),
+        threshold=0.5),
+    test_cfg=dict(mode='whole'),
+    # the reference train.py's weights_init_kaiming: every Conv*/Linear
+    # weight kaiming_normal (fan_in, gain sqrt(2)), BatchNorm weight
+    # N(1, 0.02) and bias 0 (mmengine's Kaiming also zeroes the conv/linear
+    # biases, which the reference leaves at PyTorch's default)
+    init_cfg=[
+        dict(type='Kaiming', layer=['Conv1d', 'Conv2d', 'Linear'], a=0,
+             mode='fan_in', nonlinearity='leaky_relu',
+             distribution='normal'),
+        dict(type='Normal', layer='BatchNorm2d', mean=1.0, std=0.02, bias=0)
+    ])
