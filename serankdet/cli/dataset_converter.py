@@ -9,7 +9,7 @@ import glob
 import os.path as osp
 from typing import Callable, Dict, List, Optional
 
-#: The repository root: the configs' ``data_root`` is relative to it.
+#: The checkout holding the configs.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -72,7 +72,8 @@ def next_steps(spec, dst: str) -> str:
     data root, the overrides that point the three dataloaders at it."""
     lines = [f'check: python tools/misc/check_dataset.py {dst}',
              f'dataset config: {spec.config}']
-    expected = osp.join(REPO_ROOT, 'datasets', spec.name)
+    # data_root is relative to the working directory (the repository root)
+    expected = osp.join('datasets', spec.name)
     overrides = ''
     if osp.realpath(dst) != osp.realpath(expected):
         root = osp.abspath(dst)

@@ -90,12 +90,15 @@ class ReleaseForm:
 @dataclass(frozen=True)
 class DatasetSpec:
     """A dataset: its folder name, config, home page and release forms
-    (tried in order). ``mask_fixes`` maps a stem whose mask is known to be
-    wrong in a release to the fix."""
+    (tried in order). ``folder_names``: what its folder is called in the
+    releases and bundles (BasicIRSTD's, SAM-SPL's hold several datasets in
+    one layout), case aside. ``mask_fixes`` maps a stem whose mask is known
+    to be wrong in a release to the fix."""
     name: str
     config: str
     homepage: str
     forms: Tuple[ReleaseForm, ...]
+    folder_names: Tuple[str, ...] = ()
     mask_fixes: Dict[str, str] = field(default_factory=dict)
 
 
@@ -168,6 +171,7 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
              mask_suffixes=('_pixels0', ),
              counts=dict(dnanet_50_50=(213, 214))),
          _basicirstd((213, 214))),
+        folder_names=('SIRST', 'sirst-master', 'NUAA-SIRST', 'SIRST-v1'),
         mask_fixes=dict(Misc_111=(
             'a known mistake of the SIRST v1 release (the mask is drawn at '
             "592x400); the authors' SIRST-V2 release has the corrected "
@@ -184,7 +188,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
                                       ['50_50/test.txt'])),
             counts=dict(dnanet_50_50=(663, 664))),
          _basicirstd((663, 664)),
-         _samspl('NUDT-SIRST', (663, 664)))),
+         _samspl('NUDT-SIRST', (663, 664))),
+        folder_names=('NUDT-SIRST', )),
     irstd1k=DatasetSpec(
         'IRSTD-1k', 'configs/_base_/datasets/irstd1k.py',
         'https://github.com/RuiZhang97/ISNet',
@@ -195,7 +200,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
                                ['trainval.txt'], ['test.txt'])),
             counts=dict(isnet=(800, 201))),
          _basicirstd((800, 201)),
-         _samspl('IRSTD-1k', (800, 201)))),
+         _samspl('IRSTD-1k', (800, 201))),
+        folder_names=('IRSTD-1k', 'IRSTD1k')),
     sirst_aug=DatasetSpec(
         'SIRST-AUG', 'configs/_base_/datasets/sirst_aug.py',
         'https://github.com/Tianfang-Zhang/AGPCNet',
@@ -207,7 +213,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
                                             'trainval/masks'),
                               test=Part(('test/images', ), 'test/masks'))),
             mask_suffixes=('_mask', ),
-            counts=dict(folders=(8525, 545))), )),
+            counts=dict(folders=(8525, 545))), ),
+        folder_names=('SIRST-AUG', 'sirst_aug', 'SIRSTAUG')),
     nudt_sea=DatasetSpec(
         'NUDT-SIRST-Sea', 'configs/_base_/datasets/nudt_sea.py',
         'https://github.com/TianhaoWu16/Multi-level-TransUNet-for-Space-'
@@ -220,7 +227,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
                                       ['idx_4961+847/test.txt'])),
             counts=dict(idx_4961_847=(4961, 847))),
          _basicirstd((4961, 847)),
-         _samspl('NUDT-sea', (4961, 847)))),
+         _samspl('NUDT-sea', (4961, 847))),
+        folder_names=('NUDT-SIRST-Sea', 'NUDT-sea')),
     irstdid_sky=DatasetSpec(
         'IRSTDID-SKY', 'configs/_base_/datasets/irstdid_sky.py',
         'https://github.com/xdFai/IRSTDID-800',
@@ -230,7 +238,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
             "SAM-SPL's split)", 'Images', 'Masks', (402, 98),
             f"the release has no split; SAM-SPL's: git clone {_SAMSPL} and "
             'add --split-dir SAM-SPL/dataset/set_configs/IRSTDID-SKY'),
-         _samspl('IRSTDID-SKY', (402, 98)))),
+         _samspl('IRSTDID-SKY', (402, 98))),
+        folder_names=('IRSTDID-SKY', )),
     sirst_v2=DatasetSpec(
         'SIRST-V2', 'configs/_base_/datasets/sirst_v2.py',
         'https://github.com/YimianDai/open-sirst-v2',
@@ -245,7 +254,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
              for name in ('full', 'v1', 'v1fullv2target')},
             mask_suffixes=('_pixels0', ),
             counts=dict(full=(768, 256), v1=(341, 86),
-                        v1fullv2target=(411, 103))), )),
+                        v1fullv2target=(411, 103))), ),
+        folder_names=('SIRST-V2', 'open-sirst-v2', 'open-sirst-v2-master')),
 )
 
 
@@ -304,9 +314,9 @@ def _is_junk(member: str) -> bool:
 
 def _extract(archive: str, into: str) -> None:
     """Extract ``archive`` into ``into``: a single top folder is kept as it
-    is, loose members go into ``into/<archive stem>/``. Members outside the
-    archive's folder (absolute paths, ``..``), links and macOS/Windows junk
-    files are refused or skipped."""
+    is, loose members go into ``into/<archive stem>/``. An archive with
+    members outside its folder (absolute paths, ``..``) is refused; links,
+    special files and macOS/Windows junk files are skipped."""
     try:
         if archive.lower().endswith('.zip'):
             with zipfile.ZipFile(archive) as handle:
@@ -363,6 +373,11 @@ def _archives_below(folder: str) -> List[str]:
     return found
 
 
+def _depth(root: str) -> int:
+    """How many folders below the source a release root lies."""
+    return 0 if root == '.' else root.count(os.sep) + 1
+
+
 class _ReleaseView:
     """A release read from several folders as one: the source folder and
     the folder where archives were extracted (a path relative to the
@@ -386,8 +401,9 @@ class _ReleaseView:
             return cls(bases)
         if not _is_archive(src):
             raise DatasetConversionError(
-                f'{src} is neither a folder nor an archive '
-                f'({", ".join(ARCHIVE_SUFFIXES)})')
+                f'{src} is neither a folder nor an archive this tool opens '
+                f'({", ".join(ARCHIVE_SUFFIXES)}): extract it (e.g. 7z x, '
+                'unrar x) and give the folder')
         _extract(src, staging)
         for archive in _archives_below(staging):
             _extract(archive, osp.dirname(archive))
@@ -426,8 +442,7 @@ class _ReleaseView:
         """Candidate release roots, shallowest first."""
         roots = ['.']
         for depth in range(_MAX_DEPTH):
-            level = [r for r in roots if r.count(os.sep) + (r != '.')
-                     == depth]
+            level = [r for r in roots if _depth(r) == depth]
             for root in level:
                 subs = set()
                 for base in self.bases:
@@ -457,18 +472,37 @@ def _form_matches(view: _ReleaseView, root: str, form: ReleaseForm,
 def _detect(spec: DatasetSpec, view: _ReleaseView, split: Optional[str],
             split_dir: Optional[str], src: str
             ) -> Tuple[ReleaseForm, str, str]:
-    """The first form (and its root, split) that the source holds."""
+    """The form (with its root and split) the source holds: at the
+    shallowest root in a known form; several there (a bundle of datasets)
+    are told apart by their folder names."""
     forms = [f for f in spec.forms if split is None or split in f.splits]
     if not forms:
         known = sorted({s for f in spec.forms for s in f.splits})
         raise DatasetConversionError(
             f'{spec.name} has no split {split!r}; its releases define: '
             f'{", ".join(known)}')
+    found = []  # (root, form, split), shallowest roots first
     for root in view.roots():
+        if found and _depth(root) > _depth(found[0][0]):
+            break
         for form in forms:
             chosen = split or next(iter(form.splits))
             if _form_matches(view, root, form, chosen, split_dir):
-                return form, root, chosen
+                found.append((root, form, chosen))
+                break
+    if len(found) > 1:  # a bundle of several datasets: pick by folder name
+        names = {name.lower() for name in (spec.name, *spec.folder_names)}
+        named = [match for match in found
+                 if osp.basename(match[0]).lower() in names]
+        if len(named) != 1:
+            raise DatasetConversionError(
+                f'{src} holds several folders in a {spec.name} release form '
+                f'({", ".join(match[0] for match in found)}): give the '
+                f'folder of {spec.name} itself')
+        found = named
+    if found:
+        root, form, chosen = found[0]
+        return form, root, chosen
     expected = '\n'.join(f'  {f.description}' for f in forms)
     raise DatasetConversionError(
         f'{src} does not hold a {spec.name} release in a form this converter '

@@ -291,6 +291,25 @@ def test_nudt_sea_basicirstd_layout(tmp_path):
     assert_converted(tmp_path / 'out', release, dict(trainval=3, test=2))
 
 
+def test_bundle_of_datasets_picks_by_folder_name(tmp_path):
+    """BasicIRSTD's download holds several datasets in one layout."""
+    bundle = tmp_path / 'BasicIRSTD' / 'datasets'
+    basicirstd_release(bundle / 'IRSTD-1K', 'IRSTD-1K')
+    release = basicirstd_release(bundle / 'NUDT-SIRST', 'NUDT-SIRST')
+    report = convert_release('nudt_sirst', str(tmp_path / 'BasicIRSTD'),
+                             str(tmp_path / 'out'))
+    assert report.form.name == 'BasicIRSTD'
+    assert_converted(tmp_path / 'out', release, dict(trainval=3, test=2))
+    os.rename(bundle / 'NUDT-SIRST', bundle / 'mine')
+    with pytest.raises(DatasetConversionError) as info:
+        convert_release('nudt_sirst', str(tmp_path / 'BasicIRSTD'),
+                        str(tmp_path / 'o2'))
+    assert str(info.value) == (
+        f'{tmp_path}/BasicIRSTD holds several folders in a NUDT-SIRST release '
+        'form (datasets/IRSTD-1K, datasets/mine): give the folder of '
+        'NUDT-SIRST itself')
+
+
 def test_split_file_entries_without_image_or_mask(tmp_path):
     release = basicirstd_release(tmp_path / 'IRSTD-1K', 'IRSTD-1K')
     release.text('img_idx/test_IRSTD-1K.txt', ['03-01-01', '04-01-01', 'XDU7'])
@@ -403,6 +422,13 @@ def test_unknown_layout_lists_the_forms(tmp_path):
         'repository)\n'
         'Download: https://github.com/YeRen123455/Infrared-Small-Target-'
         'Detection')
+    (tmp_path / 'NUDT-SIRST.rar').write_bytes(b'Rar!')
+    with pytest.raises(DatasetConversionError,
+                       match=r'NUDT-SIRST.rar is neither a folder nor an '
+                       r'archive this tool opens \(.zip, .tar, .tar.gz, .tgz, '
+                       r'.tar.bz2, .tar.xz\): extract it'):
+        convert_release('nudt_sirst', str(tmp_path / 'NUDT-SIRST.rar'),
+                        str(tmp_path / 'out'))
     with pytest.raises(FileNotFoundError, match='give the downloaded archive'):
         convert_release('sirst', str(tmp_path / 'nothing.zip'),
                         str(tmp_path / 'out'))
