@@ -129,9 +129,9 @@ def _images_masks(name: str, description: str, image_dir: str,
     (or beside the folders)."""
     return ReleaseForm(
         name, description,
-        dict(split_dir=_listed([image_dir], mask_dir,
-                               ['train.txt', 'trainval.txt'], ['test.txt'])),
-        counts=dict(split_dir=counts), split_hint=split_hint)
+        dict(samspl=_listed([image_dir], mask_dir,
+                            ['train.txt', 'trainval.txt'], ['test.txt'])),
+        counts=dict(samspl=counts), split_hint=split_hint)
 
 
 _SAMSPL = 'https://github.com/fuyimin96/SAM-SPL'
@@ -456,14 +456,25 @@ class _ReleaseView:
         return roots
 
 
+def _split_files_view(view: _ReleaseView, root: str,
+                      split_dir: Optional[str]) -> Tuple[_ReleaseView, str]:
+    """Where split files are read: ``split_dir`` if given, else the
+    release."""
+    return (_ReleaseView([split_dir]), '.') if split_dir else (view, root)
+
+
 def _form_matches(view: _ReleaseView, root: str, form: ReleaseForm,
                   split: str, split_dir: Optional[str]) -> bool:
+    """Whether ``root`` holds the folders of ``form`` and the split files
+    (which a release without them may lack: its error says where they
+    are)."""
+    files, base = _split_files_view(view, root, split_dir)
     for part in form.splits[split].values():
         folders = (*part.image_dirs, part.mask_dir)
         if not all(view.isdir(osp.join(root, d)) for d in folders):
             return False
-        if part.split_files and not (split_dir or form.split_hint):
-            if not any(view.glob(osp.join(root, f))
+        if part.split_files and (split_dir or not form.split_hint):
+            if not any(files.glob(osp.join(base, f))
                        for f in part.split_files):
                 return False
     return True
@@ -529,8 +540,7 @@ def _find_split_file(view: _ReleaseView, root: str, part: Part,
                      src: str) -> str:
     """The split file of ``part``: in ``split_dir`` if given, else in the
     release."""
-    files, base = (_ReleaseView([split_dir]), '.') if split_dir else (view,
-                                                                      root)
+    files, base = _split_files_view(view, root, split_dir)
     for pattern in part.split_files:
         found = files.glob(osp.join(base, pattern))
         if len(found) > 1:

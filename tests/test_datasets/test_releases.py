@@ -451,6 +451,37 @@ def test_archive_escaping_its_folder_is_refused(tmp_path):
                         str(tmp_path / 'out'))
 
 
+FORMS = [(key, index) for key, spec in DATASET_RELEASES.items()
+         for index in range(len(spec.forms))]
+
+
+@pytest.mark.parametrize('key,index', FORMS,
+                         ids=[f'{k}-{i}' for k, i in FORMS])
+def test_every_form_of_the_table_is_found(key, index, tmp_path):
+    """A release in each form of the table (built from its description),
+    inside a folder named as the dataset, converts with that form: no
+    earlier form of the dataset claims it."""
+    spec = DATASET_RELEASES[key]
+    form = spec.forms[index]
+    split, parts = next(iter(form.splits.items()))
+    release = Release(tmp_path / 'download' / spec.name)
+    split_dir = str(tmp_path / 'splits') if form.split_hint else None
+    for name, part in parts.items():
+        stems = [f'{name}_{i}' for i in range(2 if name == 'test' else 3)]
+        for stem, image_dir in zip(stems, part.image_dirs * 3):
+            suffix = form.mask_suffixes[0] if form.mask_suffixes else ''
+            release.pair(name, stem, f'{image_dir}/{stem}.png',
+                         f'{part.mask_dir}/{stem}{suffix}.png')
+        if part.split_files:
+            path = part.split_files[0].replace('*', spec.name)
+            write(osp.join(split_dir or release.root, path),
+                  '\n'.join(stems))
+    report = convert_release(key, str(tmp_path / 'download'),
+                             str(tmp_path / 'out'), split_dir=split_dir)
+    assert (report.form, report.split) == (form, split)
+    assert_converted(tmp_path / 'out', release, dict(trainval=3, test=2))
+
+
 def test_every_dataset_has_a_converter_and_a_config():
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     for key, spec in DATASET_RELEASES.items():
