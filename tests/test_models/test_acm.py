@@ -88,3 +88,18 @@ def test_input_side_not_multiple_of_16_raises(size):
     with pytest.raises(ValueError, match='input sides must be multiples of '
                        r'16; pad the input \(data_preprocessor.size_divisor'):
         model(torch.rand(1, 1, size, 64), mode='tensor')
+
+
+def test_init_keeps_pytorch_default_initialisation():
+    """BasicIRSTD trains from PyTorch's default init (no init function)."""
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(config_path('acm')).model)
+    model.init_weights()
+    # kaiming_uniform(a=sqrt(5)): weights within +-1/sqrt(fan_in)
+    conv = model.backbone.stages[1][0].conv1
+    bound = 1 / (16 * 9)**0.5
+    assert conv.weight.abs().max() <= bound
+    assert conv.weight.abs().max() > 0.9 * bound
+    assert model.backbone.stem[0].momentum == 0.9
+    assert model.backbone.stages[0][0].bn1.momentum == 0.1
+    assert model.decode_head.conv[1].momentum == 0.9
