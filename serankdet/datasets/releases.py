@@ -109,24 +109,26 @@ def _listed(image_dirs: Sequence[str], mask_dir: str,
                 test=Part(tuple(image_dirs), mask_dir, tuple(test)))
 
 
-def _basicirstd(counts: Tuple[int, int]) -> ReleaseForm:
+def _basicirstd(counts: Tuple[int, int],
+                mask_suffixes: Tuple[str, ...] = ()) -> ReleaseForm:
     """BasicIRSTD's layout (github.com/XinyiYing/BasicIRSTD), shared by
-    every dataset it distributes."""
+    every dataset it distributes (and by re-arranged copies, some with
+    suffixed mask names)."""
     return ReleaseForm(
         'BasicIRSTD', "BasicIRSTD's layout: images/, masks/, "
         'img_idx/{train,test}_<NAME>.txt',
         dict(img_idx=_listed(['images'], 'masks',
                              ['img_idx/train_*.txt', 'img_idx/train.txt'],
                              ['img_idx/test_*.txt', 'img_idx/test.txt'])),
-        counts=dict(img_idx=counts))
+        mask_suffixes=mask_suffixes, counts=dict(img_idx=counts))
 
 
 def _images_masks(name: str, description: str, image_dir: str,
                   mask_dir: str, counts: Tuple[int, int],
                   split_hint: str) -> ReleaseForm:
     """Image and mask folders with the split files kept elsewhere (SAM-SPL
-    keeps them in its repository): train.txt / test.txt from --split-dir
-    (or beside the folders)."""
+    keeps them in its repository): split ``samspl``, train.txt / test.txt
+    from --split-dir (or beside the folders)."""
     return ReleaseForm(
         name, description,
         dict(samspl=_listed([image_dir], mask_dir,
@@ -213,7 +215,8 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
                                             'trainval/masks'),
                               test=Part(('test/images', ), 'test/masks'))),
             mask_suffixes=('_mask', ),
-            counts=dict(folders=(8525, 545))), ),
+            counts=dict(folders=(8525, 545))),
+         _basicirstd((8525, 545), mask_suffixes=('_mask', ))),
         folder_names=('SIRST-AUG', 'sirst_aug', 'SIRSTAUG')),
     nudt_sea=DatasetSpec(
         'NUDT-SIRST-Sea', 'configs/_base_/datasets/nudt_sea.py',
@@ -222,10 +225,10 @@ DATASET_RELEASES: Dict[str, DatasetSpec] = dict(
         (ReleaseForm(
             'MTU-Net', "the authors' (MTU-Net's) release: images/, masks/, "
             'idx_4961+847/{train,test}.txt',
-            dict(idx_4961_847=_listed(['images'], 'masks',
-                                      ['idx_4961+847/train.txt'],
-                                      ['idx_4961+847/test.txt'])),
-            counts=dict(idx_4961_847=(4961, 847))),
+            {'idx_4961+847': _listed(['images'], 'masks',
+                                     ['idx_4961+847/train.txt'],
+                                     ['idx_4961+847/test.txt'])},
+            counts={'idx_4961+847': (4961, 847)}),
          _basicirstd((4961, 847)),
          _samspl('NUDT-sea', (4961, 847))),
         folder_names=('NUDT-SIRST-Sea', 'NUDT-sea')),
@@ -307,9 +310,17 @@ def _archive_stem(path: str) -> str:
 
 
 def _is_junk(member: str) -> bool:
+    """macOS/Windows metadata in archives (``__MACOSX/``, ``._*``,
+    ``.DS_Store``, ...)."""
     parts = member.replace('\\', '/').split('/')
     return ('__MACOSX' in parts or parts[-1] in _JUNK_NAMES
             or parts[-1].startswith('._'))
+
+
+def _searched(folder_name: str) -> bool:
+    """Whether a release root may lie in this folder (not ``.git``,
+    ``__MACOSX``, ...)."""
+    return not (folder_name.startswith('.') or _is_junk(folder_name))
 
 
 def _extract(archive: str, into: str) -> None:
@@ -369,7 +380,7 @@ def _archives_below(folder: str) -> List[str]:
             current != folder)
         found += [osp.join(current, name) for name in sorted(files)
                   if _is_archive(name) and _archive_stem(name) not in dirs]
-        dirs[:] = [d for d in dirs if not _is_junk(d) and depth < _MAX_DEPTH]
+        dirs[:] = [d for d in dirs if _searched(d) and depth < _MAX_DEPTH]
     return found
 
 
@@ -449,8 +460,8 @@ class _ReleaseView:
                     folder = osp.join(base, root)
                     if osp.isdir(folder):
                         subs.update(d for d in os.listdir(folder)
-                                    if osp.isdir(osp.join(folder, d))
-                                    and not _is_junk(d))
+                                    if _searched(d)
+                                    and osp.isdir(osp.join(folder, d)))
                 roots += [osp.normpath(osp.join(root, d))
                           for d in sorted(subs)]
         return roots

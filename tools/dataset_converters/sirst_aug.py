@@ -5,7 +5,9 @@ datasets/SIRST-AUG.
 
 SRC as downloaded via https://github.com/Tianfang-Zhang/AGPCNet (the
 archive or its folder): trainval/ and test/, each with images/ and masks/
-(8525 / 545); masks named like their image or with a _mask suffix.
+(8525 / 545); masks named like their image or with a _mask suffix. Also
+accepted: copies re-arranged in BasicIRSTD's layout (images/, masks/,
+img_idx/{train,test}.txt).
 """
 import sys
 
