@@ -169,11 +169,10 @@ def apply_overrides(name: str, cfg, size: int, schedule: Dict) -> None:
         cosine.T_max = epochs
         cosine.end = epochs
     elif name == 'serankdet':
-        poly = schedulers[-1]
-        assert poly.type == 'PolyLR' and poly.by_epoch
-        # serankdet_500e.py: "a config with other epochs must change
-        # max_epochs AND the PolyLR end: 6 + epochs"
-        poly.end = 6 + epochs
+        from serankdet import recipes
+
+        # the function the config builds its schedule with
+        cfg.param_scheduler = recipes.serankdet_param_scheduler(epochs)
     else:
         raise ValueError(name)
 

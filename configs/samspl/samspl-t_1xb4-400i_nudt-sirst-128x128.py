@@ -19,7 +19,9 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=(128, 128), cat_max_ratio=0.999),
     _base_.train_pipeline[-1],
 ]
+# iteration-based: one endless shuffled stream (no pause between epochs)
 train_dataloader = dict(batch_size=4, num_workers=2,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=2, dataset=dict(indices=100))
 test_dataloader = val_dataloader

@@ -18,7 +18,9 @@ model = dict(
     decode_head=dict(in_channels=channels))
 # SIRST with the common 256 recipe (the paper config uses base 512)
 data_root = 'datasets/SIRST'
+# iteration-based: one endless shuffled stream (no pause between epochs)
 train_dataloader = dict(batch_size=4, num_workers=2,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(data_root=data_root))
 val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader

@@ -6,7 +6,9 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-train_dataloader = dict(batch_size=8)
+# iteration-based: one endless shuffled stream (no pause between epochs)
+train_dataloader = dict(batch_size=8,
+                        sampler=dict(type='InfiniteSampler', shuffle=True))
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 train_cfg = dict(max_iters=800, val_interval=400)
 param_scheduler = recipes.poly_param_scheduler(train_cfg['max_iters'],

@@ -83,12 +83,45 @@ def test_every_snapshotted_config_still_exists():
 @pytest.mark.parametrize('name', _snapshot_names())
 def test_config_builds_as_before(name):
     snapshot = _load_snapshot()
-    before = _bank_from_the_dataset(copy.deepcopy(snapshot[name]))
+    before = _deliberate_changes(
+        _bank_from_the_dataset(copy.deepcopy(snapshot[name])))
     after = build(name)
     assert after == before, _first_difference(before, after)
 
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _deliberate_changes(before):
+    """The settings changed on purpose since the snapshot (issue 17),
+    applied to the old config:
+
+    * every config runs the common hooks of ``default_hooks.py`` (SAM-SPL
+      ran mmengine's defaults, which differ only in having no
+      visualization hook);
+    * the training ETA comes from the recent iteration times
+      (``RecentIterTimerHook``, same timing otherwise);
+    * iteration-based training draws from ``InfiniteSampler`` (the same
+      shuffled stream without mmengine's pause and warning at every epoch
+      end of a finite sampler).
+    """
+    hooks = before['default_hooks']
+    if 'timer' not in hooks:
+        # SAM-SPL's schedule replaced the common hooks by mmengine's
+        # defaults (the same timer, scheduler and sampler-seed hooks, no
+        # visualization hook); it now runs the common hooks
+        hooks.update(param_scheduler={'type': 'ParamSchedulerHook'},
+                     sampler_seed={'type': 'DistSamplerSeedHook'},
+                     timer={'type': 'IterTimerHook'},
+                     visualization={'type': 'IRSTDVisualizationHook',
+                                    'draw': False})
+    assert hooks['timer'] == {'type': 'IterTimerHook'}
+    hooks['timer']['type'] = 'RecentIterTimerHook'
+    if before['train_cfg'].get('type') == 'IterBasedTrainLoop':
+        sampler = before['train_dataloader']['sampler']
+        assert sampler == {'type': 'DefaultSampler', 'shuffle': True}
+        sampler['type'] = 'InfiniteSampler'
+    return before
 
 
 def _bank_from_the_dataset(before):

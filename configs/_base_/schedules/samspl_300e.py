@@ -13,6 +13,3 @@ param_scheduler = [
          begin=0, end=300),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=1)
-# mmengine's default hooks with the common logging and checkpoints
-default_hooks = dict(_delete_=True, logger=_base_.default_hooks.logger,
-                     checkpoint=_base_.default_hooks.checkpoint)
