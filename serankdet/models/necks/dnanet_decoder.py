@@ -70,7 +70,7 @@ class DNANetDecoder(BaseModule):
                 row.append(residual_cbam_stage(in_ch, self.channels[level],
                                                blocks[level]))
             self.nodes.append(row)
-        # fuse_projs[i - 1] is the reference's conv0_{5-i}_1x1
+        # fuse_projs[i - 1] (level i) is the reference's conv0_{i}_1x1
         self.fuse_projs = nn.ModuleList(
             nn.Conv2d(width, self.channels[0], 1)
             for width in self.channels[1:])
@@ -85,10 +85,8 @@ class DNANetDecoder(BaseModule):
         # anti-diagonal by anti-diagonal, deepest level first: x[i][j] needs
         # x[i+1][j-1] (same diagonal) and x[i-1][j] (previous diagonal)
         for diagonal in range(1, self.depth + 1):
-            for level in range(diagonal, -1, -1):
+            for level in range(diagonal - 1, -1, -1):
                 col = diagonal - level
-                if col == 0:
-                    continue
                 parts = x[level][:col] + [
                     resize(x[level + 1][col - 1], x[level][0])
                 ]
