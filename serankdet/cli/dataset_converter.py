@@ -50,7 +50,8 @@ def parse_args(name: str, description: str,
         '--replace-mask', metavar='STEM=FILE', type=_replacement,
         action='append', default=[],
         help='use FILE as the mask of STEM (a corrected mask); repeatable')
-    return parser.parse_args(argv)
+    # options may come between SRC and DST
+    return parser.parse_intermixed_args(argv)
 
 
 def experiment_configs(dataset_config: str) -> List[str]:

@@ -561,7 +561,8 @@ def _find_split_file(view: _ReleaseView, root: str, part: Part,
                 'keep one (or give --split-dir)')
         if found:
             return found[0]
-    where = split_dir or osp.normpath(osp.join(src, root))
+    where = split_dir or (osp.normpath(osp.join(src, root)) if osp.isdir(src)
+                          else f'{root} in {src}')
     hint = f' ({form.split_hint})' if form.split_hint else ''
     raise DatasetConversionError(
         f'no split file {" or ".join(part.split_files)} in {where}{hint}')

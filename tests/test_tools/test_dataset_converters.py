@@ -123,7 +123,7 @@ def test_sirst_round_trip_from_repository_archive(shared_datasets_dir,
     fixed = str(tmp_path / 'Misc_111_pixels0.png')
     os.symlink(osp.join(shared, 'test', 'masks', 'Misc_111.png'), fixed)
     dst = str(tmp_path / 'out')
-    assert run_tool_cli('dataset_converters/sirst', archive, dst, '--copy',
+    assert run_tool_cli('dataset_converters/sirst', archive, '--copy', dst,
                         '--replace-mask', f'Misc_111={fixed}') == 0
     assert 'written to' in capsys.readouterr().out
     assert assert_same_files(dst, shared) == 854
