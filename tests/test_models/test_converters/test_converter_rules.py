@@ -10,6 +10,10 @@ from serankdet.models.converters import (BaseConverter, ConversionError,
 from serankdet.models.converters.base import config_roots, rule_key_map
 from serankdet.registry import CONVERTERS
 
+# every model with a converter from its official checkpoints
+CONVERTER_NAMES = ['acm', 'alcnet', 'datransnet', 'dnanet', 'mshnet',
+                   'samspl', 'sctransnet', 'serankdet', 'uiunet']
+
 
 def test_rules_rename_whole_keys_first_match_wins():
     map_key = rule_key_map(
@@ -27,8 +31,7 @@ def test_rules_rename_whole_keys_first_match_wins():
 
 
 def test_converters_are_registered_classes():
-    assert converter_names() == ['datransnet', 'dnanet', 'mshnet', 'samspl',
-                                 'serankdet']
+    assert converter_names() == CONVERTER_NAMES
     for name in converter_names():
         converter = get_converter(name)
         assert isinstance(converter, BaseConverter)
@@ -37,8 +40,8 @@ def test_converters_are_registered_classes():
 
 
 def test_unknown_converter_names_the_known_ones():
-    message = ('unknown model "{}"; converters exist for datransnet, '
-               'dnanet, mshnet, samspl, serankdet')
+    message = ('unknown model "{}"; converters exist for '
+               + ', '.join(CONVERTER_NAMES))
     # a dotted import path is not a converter name either
     for name in ('foo', 'serankdet.models.converters.base.BaseConverter'):
         with pytest.raises(ConversionError) as error:

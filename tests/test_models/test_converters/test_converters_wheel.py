@@ -22,6 +22,8 @@ from serankdet.models.converters import (convert_checkpoint,
                                          converter_names, get_converter)
 from serankdet.models.converters.base import expected_shapes
 from tests.conftest import REPO_ROOT
+from tests.test_models.test_converters.test_converter_rules import \
+    CONVERTER_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +95,7 @@ def test_installed_wheel_knows_every_model(installed):
                             env=env).stdout.splitlines()[-1])
     assert result['package'] == str(site / 'serankdet' / '__init__.py')
     assert result['roots'] == [str(site / 'serankdet' / '.mim')]
-    assert sorted(result['shapes']) == converter_names() == \
-        ['datransnet', 'dnanet', 'mshnet', 'samspl', 'serankdet']
+    assert sorted(result['shapes']) == converter_names() == CONVERTER_NAMES
     for name, shapes in result['shapes'].items():
         ours = expected_shapes(get_converter(name))
         assert shapes == {k: list(v) for k, v in ours.items()}, name
