@@ -6,7 +6,7 @@ Builds the official network (``model/ACM/model_ACM.py`` ``ASKCResUNet`` or
 BasicIRSTD's ``net.py`` uses), imported at run time from a checkout of
 XinyiYing/BasicIRSTD (nothing of it is copied here). Every floating
 state-dict entry is replaced by a value generated from its key
-(:func:`golden_value`: no weight sits at its initialisation, BatchNorm
+(``seeded_weights.py``: no weight sits at its initialisation, BatchNorm
 statistics are non-trivial) and the network runs in float64:
 
 - ``input`` (2, 1, 64, 64) -> ``output``: the official output (sigmoid
@@ -30,52 +30,24 @@ The official code imports torchvision (``BasicBlock``,
 cannot load its compiled ops; it is then imported without registering
 them (neither class uses them).
 """
-import argparse
 import contextlib
 import importlib
 import importlib.util
 import os.path as osp
-import subprocess
 import sys
 import types
-import zlib
 
 import torch
+from generator_utils import (bn_buffers, box_target, load_module, parse_args,
+                             reference_commit, seeded_normal, write_golden)
+from seeded_weights import recipe, seeded_state_dict, state_checksums
 
-OUT_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
-    'data', 'golden')
-RECIPE = (
-    'Every floating state_dict entry is generated from its key (the '
-    'network\'s own name, without "model.") with g = torch.Generator()'
-    '.manual_seed(zlib.crc32(key.encode())) in float64: ndim >= 2 (conv '
-    'weights): randn(shape) / sqrt(prod(shape[1:])); "running_var": 0.5 + '
-    'rand(shape); other keys ending in "weight" (BatchNorm): 1 + 0.2 * '
-    'randn(shape); all other floating keys (biases, running_mean): 0.1 * '
-    'randn(shape). num_batches_tracked stays 0.')
 # official class, module file, constructor call (BasicIRSTD net.py: ACM()
 # and ALCNet() with their defaults)
 MODELS = dict(
     acm=('ASKCResUNet', 'model_ACM', 'ASKCResUNet()'),
     alcnet=('ASKCResNetFPN', 'model_ALCnet', 'ASKCResNetFPN()'))
 TRAIN_SEED = 1234
-
-
-def golden_value(key: str, shape) -> torch.Tensor:
-    """The generated float64 value of the floating state-dict entry
-    ``key`` (see ``RECIPE``)."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    shape = tuple(shape)
-    if len(shape) >= 2:
-        fan_in = torch.tensor(shape[1:]).prod().item()
-        return torch.randn(shape, generator=rng,
-                           dtype=torch.float64) / fan_in**0.5
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng, dtype=torch.float64)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng,
-                                     dtype=torch.float64)
-    return 0.1 * torch.randn(shape, generator=rng, dtype=torch.float64)
 
 
 def import_torchvision():
@@ -116,22 +88,6 @@ def load_package(folder: str, name: str):
     return module
 
 
-def load_module(path: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def commit_of(checkout: str) -> str:
-    try:
-        return subprocess.run(
-            ['git', '-C', checkout, 'rev-parse', 'HEAD'], check=True,
-            capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown (not a git checkout)'
-
-
 def used_parameters(model, inputs) -> int:
     """Parameters of the modules a forward pass runs (what BasicIRSTD's
     ``cal_params.py`` reports through thop)."""
@@ -145,33 +101,24 @@ def used_parameters(model, inputs) -> int:
     return sum(p.numel() for m in ran for p in m.parameters(recurse=False))
 
 
-def make_golden(name: str, checkout: str, commit: str = None) -> dict:
+def make_golden(name: str, args) -> dict:
     torchvision_import = import_torchvision()
     class_name, module_name, build = MODELS[name]
-    package = load_package(osp.join(checkout, 'model', 'ACM'),
+    package = load_package(osp.join(args.checkout, 'model', 'ACM'),
                            'ref_basicirstd_acm')
-    with on_sys_path(checkout):
-        loss_module = load_module(osp.join(checkout, 'loss.py'),
+    with on_sys_path(args.checkout):
+        loss_module = load_module(args.checkout, 'loss.py',
                                   'ref_basicirstd_loss')
     model = getattr(getattr(package, module_name), class_name)().double()
-    state = model.state_dict()
-    checksums, shapes = {}, {}
-    for key, value in state.items():
-        shapes[key] = tuple(value.shape)
-        if value.is_floating_point():
-            value.copy_(golden_value(key, value.shape))
-            checksums[key] = (value.sum().item(), value.abs().sum().item())
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    state = seeded_state_dict(shapes)
     model.load_state_dict(state)
 
-    inputs = torch.randn(2, 1, 64, 64, generator=torch.Generator()
-                         .manual_seed(103))
-    train_inputs = torch.randn(2, 1, 64, 64, generator=torch.Generator()
-                               .manual_seed(203))
-    # a few small targets, as in IRSTD masks
-    target = torch.zeros(2, 1, 64, 64, dtype=torch.float64)
-    target[0, 0, 10:13, 20:24] = 1
-    target[0, 0, 40:42, 50:51] = 1
-    target[1, 0, 30:35, 5:9] = 1
+    inputs = seeded_normal(103, (2, 1, 64, 64))
+    train_inputs = seeded_normal(203, (2, 1, 64, 64))
+    target = box_target((2, 1, 64, 64), [(0, 10, 13, 20, 24),
+                                         (0, 40, 42, 50, 51),
+                                         (1, 30, 35, 5, 9)])
     head_logits = []
     model.head.register_forward_hook(
         lambda m, i, o: head_logits.append(o.clone()))
@@ -184,12 +131,9 @@ def make_golden(name: str, checkout: str, commit: str = None) -> dict:
         torch.manual_seed(TRAIN_SEED)
         train_outputs = model(train_inputs.double())
         train_loss = loss_module.SoftIoULoss()(train_outputs, target)
-    buffers = {k: v.clone() for k, v in model.state_dict().items()
-               if k.endswith(('running_mean', 'running_var',
-                              'num_batches_tracked'))}
     return dict(
         shapes=shapes,
-        generated_checksums=checksums,
+        generated_checksums=state_checksums(state),
         input=inputs,
         output=outputs.clone(),
         head_logits=head_logits[0],
@@ -198,16 +142,16 @@ def make_golden(name: str, checkout: str, commit: str = None) -> dict:
         train_head_logits=head_logits[1],
         train_target=target,
         train_loss=train_loss,
-        bn_buffers_after_train_forward=buffers,
+        bn_buffers_after_train_forward=bn_buffers(model),
         meta=dict(
             reference_repo='XinyiYing/BasicIRSTD',
-            reference_commit=commit or commit_of(checkout),
+            reference_commit=reference_commit(args),
             torch_version=str(torch.__version__),
             torchvision_import=torchvision_import,
             build=f'model/ACM/{module_name}.py: {build}',
             params=sum(p.numel() for p in model.parameters()),
             params_used=params_used,
-            recipe=RECIPE,
+            recipe=recipe(),
             dtype='float64 (weights, inputs cast from float32, outputs)',
             train_seed=TRAIN_SEED,
             notes=('output is the official sigmoid output; head_logits are '
@@ -216,16 +160,11 @@ def make_golden(name: str, checkout: str, commit: str = None) -> dict:
 
 
 def main(name: str, argv=None):
-    parser = argparse.ArgumentParser(
-        description=f'Golden vectors of BasicIRSTD {name} (see '
-        f'benchmarks/golden/basicirstd_golden.py)')
-    parser.add_argument('checkout', help='XinyiYing/BasicIRSTD checkout')
-    parser.add_argument('--out', default=osp.join(OUT_DIR, f'{name}.pt'))
-    parser.add_argument('--commit', default=None,
-                        help='commit to record when the checkout has no .git')
-    args = parser.parse_args(argv)
+    args = parse_args(
+        f'Golden vectors of BasicIRSTD {name} (see '
+        'benchmarks/golden/basicirstd_golden.py)', f'{name}.pt', argv)
     torch.set_num_threads(1)
-    golden = make_golden(name, args.checkout, args.commit)
-    torch.save(golden, args.out)
-    print(f'wrote {args.out}: params {golden["meta"]["params"]} '
-          f'(used {golden["meta"]["params_used"]})')
+    golden = make_golden(name, args)
+    write_golden(
+        golden, args.out, f'params {golden["meta"]["params"]} (used '
+        f'{golden["meta"]["params_used"]})')

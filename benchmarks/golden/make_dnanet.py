@@ -11,7 +11,7 @@ time from the checkout; nothing of it is copied here) as its ``train.py``
 does by default: ``Res_CBAM_block``, ``num_blocks=[2, 2, 2, 2]``,
 ``nb_filter=[16, 32, 64, 128, 256]``, 3 input channels, deep supervision.
 Every state-dict entry is replaced by a value generated from its key
-(:func:`golden_value`, so that no weight sits at its initialisation and
+(``seeded_weights.py``, so that no weight sits at its initialisation and
 BatchNorm statistics are non-trivial) and the network runs in float64:
 
 - ``input`` (2, 3, 64, 64) -> ``output``: the 4 logit maps in eval mode,
@@ -33,48 +33,10 @@ abs-sum) in float64 lets a test check its regeneration, and
 ``shapes[key]`` lists every key. Inputs are float32 values (stored as
 float32, exact in float64).
 """
-import argparse
-import importlib.util
-import os.path as osp
-import subprocess
-import zlib
-
 import torch
-
-DEFAULT_OUT = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
-    'data', 'golden', 'dnanet.pt')
-RECIPE = (
-    'Every floating state_dict entry is generated from its reference key '
-    'with g = torch.Generator().manual_seed(zlib.crc32(key.encode())) in '
-    'float64: ndim >= 2 (conv weights): randn(shape) / sqrt(prod(shape[1:]))'
-    '; "running_var": 0.5 + rand(shape); other keys ending in "weight" '
-    '(BatchNorm): 1 + 0.2 * randn(shape); all other floating keys (biases, '
-    'running_mean): 0.1 * randn(shape). num_batches_tracked stays 0.')
-
-
-def golden_value(key: str, shape) -> torch.Tensor:
-    """The generated float64 value of the floating state-dict entry
-    ``key`` (see ``RECIPE``)."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    shape = tuple(shape)
-    if len(shape) >= 2:
-        fan_in = torch.tensor(shape[1:]).prod().item()
-        return torch.randn(shape, generator=rng,
-                           dtype=torch.float64) / fan_in**0.5
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng, dtype=torch.float64)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng,
-                                     dtype=torch.float64)
-    return 0.1 * torch.randn(shape, generator=rng, dtype=torch.float64)
-
-
-def load_module(path: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from generator_utils import (bn_buffers, box_target, load_module, parse_args,
+                             reference_commit, seeded_normal, write_golden)
+from seeded_weights import recipe, seeded_state_dict, state_checksums
 
 
 def official_training_step(model, loss_fn, inputs, target):
@@ -94,52 +56,28 @@ def official_training_step(model, loss_fn, inputs, target):
     return optimizer.param_groups[0]['lr']
 
 
-def commit_of(checkout: str) -> str:
-    try:
-        return subprocess.run(
-            ['git', '-C', checkout, 'rev-parse', 'HEAD'], check=True,
-            capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown (not a git checkout)'
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('checkout', help='official repository checkout')
-    parser.add_argument('--out', default=DEFAULT_OUT)
-    parser.add_argument('--commit', default=None,
-                        help='commit to record when the checkout has no .git')
-    args = parser.parse_args()
+    args = parse_args(__doc__.split('\n')[0], 'dnanet.pt')
     torch.set_num_threads(1)
-    net_module = load_module(
-        osp.join(args.checkout, 'model', 'model_DNANet.py'), 'ref_dnanet')
-    loss_module = load_module(
-        osp.join(args.checkout, 'model', 'loss.py'), 'ref_dnanet_loss')
+    net_module = load_module(args.checkout, 'model/model_DNANet.py',
+                             'ref_dnanet')
+    loss_module = load_module(args.checkout, 'model/loss.py',
+                              'ref_dnanet_loss')
 
     model = net_module.DNANet(
         num_classes=1, input_channels=3, block=net_module.Res_CBAM_block,
         num_blocks=[2, 2, 2, 2], nb_filter=[16, 32, 64, 128, 256],
         deep_supervision=True).double()
-    state = model.state_dict()
-    checksums, shapes = {}, {}
-    for key, value in state.items():
-        shapes[key] = tuple(value.shape)
-        if value.is_floating_point():
-            value.copy_(golden_value(key, value.shape))
-            checksums[key] = (value.sum().item(), value.abs().sum().item())
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    state = seeded_state_dict(shapes)
     model.load_state_dict(state)
-    initial_state = {k: v.clone() for k, v in state.items()}
     params = sum(p.numel() for p in model.parameters())
 
-    inputs = torch.randn(2, 3, 64, 64, generator=torch.Generator()
-                         .manual_seed(103))
-    train_inputs = torch.randn(2, 3, 64, 64, generator=torch.Generator()
-                               .manual_seed(203))
-    # a few small targets, as in IRSTD masks
-    target = torch.zeros(2, 1, 64, 64, dtype=torch.float64)
-    target[0, 0, 10:13, 20:24] = 1
-    target[0, 0, 40:42, 50:51] = 1
-    target[1, 0, 30:35, 5:9] = 1
+    inputs = seeded_normal(103, (2, 3, 64, 64))
+    train_inputs = seeded_normal(203, (2, 3, 64, 64))
+    target = box_target((2, 1, 64, 64), [(0, 10, 13, 20, 24),
+                                         (0, 40, 42, 50, 51),
+                                         (1, 30, 35, 5, 9)])
     with torch.no_grad():
         model.eval()
         outputs = model(inputs.double())
@@ -147,19 +85,16 @@ def main():
         train_outputs = model(train_inputs.double())
         train_loss = sum(loss_module.SoftIoULoss(pred, target)
                          for pred in train_outputs) / len(train_outputs)
-    buffers = {k: v.clone() for k, v in model.state_dict().items()
-               if k.endswith(('running_mean', 'running_var',
-                              'num_batches_tracked'))}
-    model.load_state_dict(initial_state)
+    buffers = bn_buffers(model)
+    model.load_state_dict(state)
     step_lr = official_training_step(model, loss_module.SoftIoULoss,
                                      train_inputs.double(), target)
-    step_checksums = {k: (v.sum().item(), v.abs().sum().item())
-                      for k, v in model.named_parameters()}
+    step_checksums = state_checksums(dict(model.named_parameters()))
     with torch.no_grad():
         step_output = model(train_inputs.double())[3]
     golden = dict(
         shapes=shapes,
-        generated_checksums=checksums,
+        generated_checksums=state_checksums(state),
         input=inputs,
         output=[o.clone() for o in outputs],
         train_input=train_inputs,
@@ -173,21 +108,21 @@ def main():
         output_names=['final1', 'final2', 'final3', 'final4'],
         meta=dict(
             reference_repo='YeRen123455/Infrared-Small-Target-Detection',
-            reference_commit=args.commit or commit_of(args.checkout),
+            reference_commit=reference_commit(args),
             torch_version=str(torch.__version__),
             build=('DNANet(num_classes=1, input_channels=3, '
                    'block=Res_CBAM_block, num_blocks=[2, 2, 2, 2], '
                    'nb_filter=[16, 32, 64, 128, 256], '
                    'deep_supervision=True)'),
             params=params,
-            recipe=RECIPE,
+            recipe=recipe(),
             seeds=dict(input=103, train_input=203),
             dtype='float64 (model.double(); inputs generated in float32)',
             loss=('model/loss.py SoftIoULoss summed over the 4 train '
                   'outputs and divided by 4, as train.py')))
-    torch.save(golden, args.out)
-    print(f'wrote {args.out}: {params} parameters, {len(shapes)} keys, '
-          f'commit {golden["meta"]["reference_commit"]}')
+    write_golden(
+        golden, args.out, f'{params} parameters, {len(shapes)} keys, '
+        f'commit {golden["meta"]["reference_commit"]}')
 
 
 if __name__ == '__main__':

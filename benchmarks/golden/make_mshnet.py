@@ -3,12 +3,12 @@
 Usage::
 
     python benchmarks/golden/make_mshnet.py /path/to/MSHNet-checkout \
-        [--out tests/data/golden/mshnet.pt]
+        [--out tests/data/golden/mshnet.pt] [--commit SHA]
 
 Imports ``model/MSHNet.py`` and ``model/loss.py`` of the checkout at run time
 (nothing of it is copied here; ``loss.py`` needs scikit-image), builds
 ``MSHNet(3)`` in float64 with every state entry regenerated from a seed per
-key (:func:`tests.test_models.test_mshnet.seeded_reference_state`: no
+key (:func:`seeded_weights.mshnet_seeded_state_dict`: no
 weight at its initial value, non-trivial BatchNorm statistics; the file
 stores the keys, shapes and checksums instead of 4 M weights), and writes:
 
@@ -27,36 +27,13 @@ stores the keys, shapes and checksums instead of 4 M weights), and writes:
 * ``sls_cases``: ``SLSIoULoss`` values and gradients on seeded logits
   (3, 1, 16, 16) and a target with an empty image.
 """
-import argparse
-import importlib.util
-import os.path as osp
-import sys
-
 import torch
+from generator_utils import (bn_buffers, box_target, load_module, parse_args,
+                             reference_commit, seeded_normal, write_golden)
+from seeded_weights import mshnet_seeded_state_dict, state_checksums
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REFERENCE_COMMIT = '7c5194b8caeb3329ba8a67c75a6928d4dbeb3582'
 WARM_EPOCH = 5  # main.py --warm-epoch default
-
-
-def load_reference(root: str, relpath: str, name: str):
-    path = osp.join(root, relpath)
-    if not osp.isfile(path):
-        sys.exit(f'error: {path} not found: pass the root of a Lliu666/MSHNet '
-                 'checkout')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def blobs(shape, boxes):
-    """A float64 target of ``shape`` with ones in the (b, y0, y1, x0, x1)
-    boxes."""
-    target = torch.zeros(shape, dtype=torch.float64)
-    for b, y0, y1, x0, x1 in boxes:
-        target[b, 0, y0:y1, x0:x1] = 1
-    return target
 
 
 def official_training_loss(loss_fn, pred, masks, labels, epoch):
@@ -71,32 +48,21 @@ def official_training_loss(loss_fn, pred, masks, labels, epoch):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('checkout', help='root of a Lliu666/MSHNet checkout')
-    parser.add_argument('--out', default=osp.join(REPO, 'tests', 'data',
-                                                  'golden', 'mshnet.pt'))
-    args = parser.parse_args()
-    sys.path.insert(0, REPO)
-    from tests.test_models.test_mshnet import (reference_checksums,
-                                               seeded_reference_state)
-    net_module = load_reference(args.checkout, 'model/MSHNet.py',
-                                '_mshnet_reference_net')
-    loss_module = load_reference(args.checkout, 'model/loss.py',
-                                 '_mshnet_reference_loss')
+    args = parse_args(__doc__.split('\n')[0], 'mshnet.pt')
+    net_module = load_module(args.checkout, 'model/MSHNet.py',
+                             '_mshnet_reference_net')
+    loss_module = load_module(args.checkout, 'model/loss.py',
+                              '_mshnet_reference_loss')
     torch.set_num_threads(1)
 
     net = net_module.MSHNet(3).double()
     shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    state = seeded_reference_state(shapes)
+    state = mshnet_seeded_state_dict(shapes)
     net.load_state_dict(state, strict=True)
     num_params = sum(p.numel() for p in net.parameters())
 
-    def seeded(seed, *shape):
-        return torch.randn(*shape, generator=torch.Generator().manual_seed(
-            seed), dtype=torch.float64)
-
-    inputs = seeded(101, 2, 3, 64, 64)
-    train_inputs = seeded(202, 2, 3, 64, 64)
+    inputs = seeded_normal(101, (2, 3, 64, 64), torch.float64)
+    train_inputs = seeded_normal(202, (2, 3, 64, 64), torch.float64)
     with torch.no_grad():
         net.eval()
         eval_masks, eval_output = net(inputs, True)
@@ -107,21 +73,20 @@ def main():
         eval_output_f32 = net32.eval()(inputs.float(), True)[1]
         net.train()
         train_masks, train_output = net(train_inputs, True)
-    buffers = {k: v.clone() for k, v in net.state_dict().items()
-               if k.rsplit('.', 1)[-1] in ('running_mean', 'running_var',
-                                           'num_batches_tracked')}
+    buffers = bn_buffers(net)
 
     loss_fn = loss_module.SLSIoULoss()
-    train_target = blobs((2, 1, 64, 64), [(0, 10, 13, 20, 23),
-                                          (0, 40, 42, 50, 52),
-                                          (1, 30, 35, 12, 16)])
+    train_target = box_target((2, 1, 64, 64), [(0, 10, 13, 20, 23),
+                                               (0, 40, 42, 50, 52),
+                                               (1, 30, 35, 12, 16)])
     train_loss = official_training_loss(loss_fn, train_output, train_masks,
                                         train_target, epoch=6)
     train_loss_warm_up = official_training_loss(loss_fn, train_masks[0], [],
                                                 train_target, epoch=3)
 
-    sls_logits = seeded(303, 3, 1, 16, 16) * 3
-    sls_target = blobs((3, 1, 16, 16), [(0, 2, 5, 3, 6), (1, 9, 11, 12, 15)])
+    sls_logits = seeded_normal(303, (3, 1, 16, 16), torch.float64) * 3
+    sls_target = box_target((3, 1, 16, 16), [(0, 2, 5, 3, 6),
+                                             (1, 9, 11, 12, 15)])
     sls_cases = []
     for epoch, with_shape in ((WARM_EPOCH, True), (WARM_EPOCH + 1, True),
                               (WARM_EPOCH + 1, False)):
@@ -134,15 +99,17 @@ def main():
     golden = dict(
         meta=dict(
             reference_repo='Lliu666/MSHNet',
-            reference_commit=REFERENCE_COMMIT,
+            reference_commit=reference_commit(
+                args, REFERENCE_COMMIT + ' (not a git checkout; the '
+                'studied one)'),
             torch_version=str(torch.__version__),
             warm_epoch=WARM_EPOCH,
-            recipe=seeded_reference_state.__doc__,
+            recipe=mshnet_seeded_state_dict.__doc__,
             notes='float64 except eval_output_f32 (float32, one thread); '
             'inputs are normal noise standing in for ImageNet-normalised '
             'frames'),
         reference_shapes={k: list(v) for k, v in shapes.items()},
-        checksums=reference_checksums(state),
+        checksums=state_checksums(state),
         num_params=num_params,
         input=inputs, eval_output=eval_output, eval_masks=eval_masks,
         eval_output_warm_up=eval_output_warm_up,
@@ -152,10 +119,9 @@ def main():
         train_target=train_target, train_loss=train_loss.detach(),
         train_loss_warm_up=train_loss_warm_up.detach(),
         sls_logits=sls_logits, sls_target=sls_target, sls_cases=sls_cases)
-    torch.save(golden, args.out)
-    print(f'wrote {args.out} ({osp.getsize(args.out) / 2**20:.2f} MiB); '
-          f'outputs |max| {eval_output.abs().max():.3g}, train loss '
-          f'{train_loss:.6f}')
+    write_golden(
+        golden, args.out, f'outputs |max| {eval_output.abs().max():.3g}, '
+        f'train loss {train_loss:.6f}')
 
 
 if __name__ == '__main__':
