@@ -17,9 +17,12 @@ imports a package before any ``_base_`` as a pure-Python config)::
     crop_size = (512, 512)
     train_pipeline = recipes.train_pipeline(base_size, crop_size)
 
+The data preprocessors that several model bases share are built here too
+(``imagenet_data_preprocessor``, ``basicirstd_data_preprocessor``).
+
 This module imports nothing, so that reading a config stays cheap.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 
 def pipeline(*transforms: dict) -> List[dict]:
@@ -138,3 +141,47 @@ def sctransnet_param_scheduler(max_epochs: int,
              eta_min=eta_min, by_epoch=True, begin=warmup_epochs + 1,
              end=max_epochs),
     ]
+
+
+# BasicIRSTD's gray-level statistics of each dataset (utils.get_img_norm_cfg:
+# mean and std over the dataset's frames, 0-255 scale), which SCTransNet's
+# reference uses too; keys are the datasets' folder names.
+BASICIRSTD_GRAY_STATS = {
+    'SIRST': (101.06385040283203, 34.619606018066406),
+    'NUDT-SIRST': (107.80905151367188, 33.02274703979492),
+    'IRSTD-1k': (87.4661865234375, 39.71953201293945),
+}
+
+
+def basicirstd_data_preprocessor(dataset: str) -> dict:
+    """BasicIRSTD's input: the gray frame standardised with ``dataset``'s
+    statistics (``BASICIRSTD_GRAY_STATS``, on the 0-1 scale here), sides
+    padded to multiples of 32 (``PadImg``)."""
+    if dataset not in BASICIRSTD_GRAY_STATS:
+        raise KeyError(f'no BasicIRSTD statistics for dataset {dataset!r}; '
+                       f'known: {", ".join(BASICIRSTD_GRAY_STATS)}')
+    mean, std = BASICIRSTD_GRAY_STATS[dataset]
+    return dict(type='IRSTDDataPreProcessor', in_channels=1,
+                mean=(mean / 255, ), std=(std / 255, ), size_divisor=32)
+
+
+def imagenet_data_preprocessor(size_divisor: Optional[int] = None) -> dict:
+    """The input of the references that read frames as RGB: the gray frame
+    copied to 3 channels and normalised with ImageNet's mean and std; sides
+    padded to multiples of ``size_divisor`` (None: any size)."""
+    preprocessor = dict(type='IRSTDDataPreProcessor', in_channels=3,
+                        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    if size_divisor is not None:
+        preprocessor.update(size_divisor=size_divisor)
+    return preprocessor
+
+
+def uiunet_train_pipeline(resize_size: int,
+                          crop_size: Tuple[int, int]) -> List[dict]:
+    """UIU-Net's training recipe (the reference train.py): resize to
+    ``resize_size`` x ``resize_size`` (image bilinear, mask nearest),
+    vertical flip with probability 0.5, random crop."""
+    return pipeline(
+        dict(type='LegacyTestResize', size=resize_size),
+        dict(type='RandomFlip', prob=0.5, direction='vertical'),
+        dict(type='RandomCrop', crop_size=crop_size))

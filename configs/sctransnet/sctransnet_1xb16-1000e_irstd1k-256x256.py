@@ -3,15 +3,12 @@
 # 0-255 scale): trained on random 256x256 crops of the 512x512 frames,
 # tested on whole frames.
 _base_ = [
-    '../_base_/models/sctransnet.py', '../_base_/datasets/irstd1k.py',
+    '../_base_/models/sctransnet.py',
+    '../_base_/datasets/basicirstd_irstd1k.py',
     '../_base_/schedules/sctransnet_1000e.py', '../_base_/default_runtime.py'
 ]
 from serankdet import recipes  # noqa: E402
 
 model = dict(
-    data_preprocessor=dict(mean=(87.4661865234375 / 255, ),
-                           std=(39.71953201293945 / 255, )))
-crop_size = (256, 256)
-train_pipeline = recipes.basicirstd_train_pipeline(crop_size, pad_val=87)
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+    data_preprocessor=recipes.basicirstd_data_preprocessor('IRSTD-1k'))
 log_processor = dict(by_epoch=True)

@@ -2,15 +2,12 @@
 # and the reference's NUDT-SIRST statistics (mean 107.81, std 33.02 on the
 # 0-255 scale). Frames are 256x256: the crop only flips and transposes.
 _base_ = [
-    '../_base_/models/sctransnet.py', '../_base_/datasets/nudt_sirst.py',
+    '../_base_/models/sctransnet.py',
+    '../_base_/datasets/basicirstd_nudt_sirst.py',
     '../_base_/schedules/sctransnet_1000e.py', '../_base_/default_runtime.py'
 ]
 from serankdet import recipes  # noqa: E402
 
 model = dict(
-    data_preprocessor=dict(mean=(107.80905151367188 / 255, ),
-                           std=(33.02274703979492 / 255, )))
-crop_size = (256, 256)
-train_pipeline = recipes.basicirstd_train_pipeline(crop_size, pad_val=108)
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+    data_preprocessor=recipes.basicirstd_data_preprocessor('NUDT-SIRST'))
 log_processor = dict(by_epoch=True)

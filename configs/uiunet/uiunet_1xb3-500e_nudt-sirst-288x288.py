@@ -11,10 +11,7 @@ from serankdet import recipes  # noqa: E402
 
 resize_size = 320
 crop_size = (288, 288)
-train_pipeline = recipes.pipeline(
-    dict(type='LegacyTestResize', size=resize_size),
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='RandomCrop', crop_size=crop_size))
+train_pipeline = recipes.uiunet_train_pipeline(resize_size, crop_size)
 test_pipeline = recipes.legacy_test_pipeline(resize_size)
 # drop_last as the reference: a last batch of one sample cannot go through
 # the IC-A channel gate's BatchNorm on (B, C, 1, 1) in training

@@ -8,12 +8,12 @@
 # Input: gray levels normalized with the dataset's mean and std (BasicIRSTD
 # utils.get_img_norm_cfg; NUAA-SIRST here, each dataset config sets its own);
 # sides padded to multiples of 32 as BasicIRSTD's PadImg (the net needs 16).
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor', in_channels=1,
-        mean=(101.06385040283203 / 255, ), std=(34.619606018066406 / 255, ),
-        size_divisor=32),
+    data_preprocessor=recipes.basicirstd_data_preprocessor('SIRST'),
     backbone=dict(
         type='ASKCResNet', in_channels=1, stem_channels=8,
         channels=(16, 32, 64), num_blocks=(3, 3, 3)),

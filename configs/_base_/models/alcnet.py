@@ -6,21 +6,9 @@
 # transposed conv + asymmetric fusion at 1/8 and 1/4 (the residual layers it
 # also builds are never used), a last transposed conv to 8 channels at 1/2,
 # FCN head, bilinear upsampling. One logit map, batch soft-IoU loss.
-# Input as ACM (configs/_base_/models/acm.py).
+# Input, loss and test as ACM (configs/_base_/models/acm.py); what differs:
+_base_ = ['./acm.py']
 model = dict(
-    type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor', in_channels=1,
-        mean=(101.06385040283203 / 255, ), std=(34.619606018066406 / 255, ),
-        size_divisor=32),
-    backbone=dict(
-        type='ASKCResNet', in_channels=1, stem_channels=8,
-        channels=(16, 32, 64), num_blocks=(4, 4, 4)),
-    neck=dict(type='AsymFusionDecoder', in_channels=(16, 32, 64),
-              num_blocks=0, out_channels=8),
-    decode_head=dict(
-        type='FCNIRSTDHead',
-        in_channels=8,
-        loss_decode=dict(type='SoftIoULoss', reduction='batch'),
-        threshold=0.5),
-    test_cfg=dict(mode='whole'))
+    backbone=dict(num_blocks=(4, 4, 4)),
+    neck=dict(num_blocks=0, out_channels=8),
+    decode_head=dict(in_channels=8))

@@ -3,16 +3,14 @@
 # 2), widths 16-256 (channel_size 'three'), deep supervision. 4.70 M
 # parameters. Gray frames are copied to 3 channels and normalised with
 # ImageNet statistics as in the reference; sides padded to multiples of 16.
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 channels = (16, 32, 64, 128, 256)
 num_blocks = (2, 2, 2, 2)
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor',
-        in_channels=3,
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
-        size_divisor=16),
+    data_preprocessor=recipes.imagenet_data_preprocessor(size_divisor=16),
     backbone=dict(
         type='DNANetEncoder', in_channels=3, channels=channels,
         num_blocks=num_blocks),

@@ -7,16 +7,14 @@
 # SetEpochHook (configs/mshnet/*) tells both the epoch.
 # Input: gray copied to RGB, ImageNet mean/std (the reference converts frames
 # to RGB and normalises so); sides padded to multiples of 16 (4 poolings).
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 warm_up_epochs = 5
 channels = (16, 32, 64, 128, 256)
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor',
-        in_channels=3,
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
-        size_divisor=16),
+    data_preprocessor=recipes.imagenet_data_preprocessor(size_divisor=16),
     backbone=dict(
         type='MSHNetEncoder', in_channels=3, channels=channels,
         num_blocks=(1, 2, 2, 2, 2)),

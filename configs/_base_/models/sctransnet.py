@@ -4,16 +4,16 @@
 # channel cross attention, 1x1 main head plus four deep-supervision maps and
 # their fusion (six logit maps, main first). Binary cross-entropy summed over
 # the six maps (weight 1 each), as the reference train.py.
-# Input: gray standardised with the dataset's mean/std (0-255 scale in the
-# reference, /255 here; SIRST values below, each dataset config sets its
-# own); sides padded to multiples of 32 as the reference's test loader pads
-# (the network itself needs multiples of 16).
+# Input: gray standardised with the dataset's mean/std (BasicIRSTD's
+# statistics, serankdet/recipes.py: SIRST's here, each dataset config sets
+# its own); sides padded to multiples of 32 as the reference's test loader
+# pads (the network itself needs multiples of 16).
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor', in_channels=1,
-        mean=(101.06385040283203 / 255, ),
-        std=(34.619606018066406 / 255, ), size_divisor=32),
+    data_preprocessor=recipes.basicirstd_data_preprocessor('SIRST'),
     backbone=dict(
         type='UNetEncoder', in_channels=1,
         channels=(32, 64, 128, 256, 256),

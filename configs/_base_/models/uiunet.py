@@ -11,11 +11,12 @@
 # statistics (the reference's ToTensorLab(flag=0) on RGB-read frames; the
 # official weights take 3 channels). Any input size: pooling uses ceil_mode
 # and every upsampling goes to the size of its skip.
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=dict(
-        type='IRSTDDataPreProcessor', in_channels=3,
-        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    data_preprocessor=recipes.imagenet_data_preprocessor(),
     backbone=dict(
         type='UIUNetEncoder', in_channels=3,
         mid_channels=(32, 32, 64, 128, 256, 256),
