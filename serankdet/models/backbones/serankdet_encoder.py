@@ -65,6 +65,12 @@ class SeRankDetEncoder(BaseModule):
         # largest input side every position table can index; larger frames
         # run in sliding windows (IRSTDSegmentor.max_input_side)
         self.max_input_side = min(k << i for i, k in enumerate(self.topks))
+        # smallest square input with enough pixels for every Top-K; smaller
+        # frames are zero-padded up to it (IRSTDSegmentor.min_input_side)
+        self.min_input_side = self.stride
+        while any((self.min_input_side >> i)**2 < k
+                  for i, k in enumerate(self.topks)):
+            self.min_input_side += self.stride
         widths = [in_channels] + self.channels
         self.stages = nn.ModuleList(
             DDCBlock(widths[i], widths[i + 1], dilations, theta)
@@ -94,7 +100,8 @@ class SeRankDetEncoder(BaseModule):
                     f"model.test_cfg=dict(mode='slide', crop_size="
                     f'({self.max_input_side}, {self.max_input_side}), '
                     f'stride=(...)); whole-mode inference does this by '
-                    'itself.')
+                    f'itself, and pads frames with a side below '
+                    f'{self.min_input_side}.')
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         self.check_input(*x.shape[-2:])

@@ -32,7 +32,9 @@ class IRSTDSegmentor(BaseSegmentor):
             ``mode='slide'`` with ``crop_size`` (h, w) and ``stride`` (h, w)
             for tiled inference with averaged logits. In whole mode a frame
             with a side above :attr:`max_input_side` runs in the sliding
-            windows of :meth:`auto_slide_cfg`, said once in the log.
+            windows of :meth:`auto_slide_cfg`, said once in the log. In
+            both modes a frame with a side below :attr:`min_input_side` is
+            zero-padded (bottom/right) up to it and its logits cropped back.
     """
 
     def __init__(self,
@@ -53,15 +55,26 @@ class IRSTDSegmentor(BaseSegmentor):
         self.test_cfg = test_cfg or dict(mode='whole')
         self._slide_notice_given = False
 
+    def _input_limits(self, name: str) -> List[int]:
+        limits = [getattr(module, name, None)
+                  for module in (self.backbone, self.neck)]
+        return [limit for limit in limits if limit]
+
     @property
     def max_input_side(self) -> Optional[int]:
         """Largest input side the network takes in one pass (None: any),
         the smallest ``max_input_side`` its backbone and neck state (e.g.
         SeRankDet's position tables)."""
-        limits = [getattr(module, 'max_input_side', None)
-                  for module in (self.backbone, self.neck)]
-        limits = [limit for limit in limits if limit]
+        limits = self._input_limits('max_input_side')
         return min(limits) if limits else None
+
+    @property
+    def min_input_side(self) -> Optional[int]:
+        """Smallest input side the network takes (None: any), the largest
+        ``min_input_side`` its backbone and neck state (e.g. SeRankDet's
+        Top-K needs enough pixels at its deepest stage)."""
+        limits = self._input_limits('min_input_side')
+        return max(limits) if limits else None
 
     def auto_slide_cfg(self) -> dict:
         """Sliding windows for frames above :attr:`max_input_side`: square
@@ -109,6 +122,13 @@ class IRSTDSegmentor(BaseSegmentor):
 
     def inference(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
         mode = self.test_cfg.get('mode', 'whole')
+        height, width = inputs.shape[-2:]
+        smallest = self.min_input_side
+        if smallest and min(height, width) < smallest:
+            # zeros are the mean gray level after the data preprocessor
+            padded = F.pad(inputs, (0, max(0, smallest - width), 0,
+                                    max(0, smallest - height)))
+            return self.inference(padded)[..., :height, :width]
         if mode == 'whole':
             limit = self.max_input_side
             if limit is None or max(inputs.shape[-2:]) <= limit:

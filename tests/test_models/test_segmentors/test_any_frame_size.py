@@ -45,12 +45,17 @@ def _frame(shape, seed):
 def test_model_limits_and_derived_windows():
     serankdet = MODELS.build(Config.fromfile(SERANKDET_W8).model)
     assert serankdet.max_input_side == 512
+    # K = 512, 256, 128, 64, 32 at 1/1 ... 1/16: (96/16)**2 = 36 >= 32,
+    # while (80/16)**2 = 25 < 32
+    assert serankdet.min_input_side == 96
     assert serankdet.auto_slide_cfg() == dict(
         mode='slide', crop_size=(512, 512), stride=(448, 448))
     for config in ('datransnet/datransnet_1xb4-400e_nudt-sirst-256x256.py',
                    'samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py'):
         cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config)).model
-        assert MODELS.build(cfg).max_input_side is None  # any size whole
+        model = MODELS.build(cfg)
+        assert model.max_input_side is None  # any size whole
+        assert model.min_input_side is None
 
 
 def test_whole_mode_slides_only_above_the_limit(monkeypatch):
@@ -68,27 +73,42 @@ def test_whole_mode_slides_only_above_the_limit(monkeypatch):
     # columns start at 0 and at the border (640 - 512): two windows
     assert windows == [(512, 512), (512, 512)]
     assert logits.shape == (1, 1, 512, 640)
+    # below the Top-K minimum: padded to 96, cropped back
+    windows.clear()
+    frame = torch.rand(1, 3, 32, 112)
+    with torch.no_grad():
+        logits = model.inference(frame)
+        padded = torch.zeros(1, 3, 96, 112)
+        padded[..., :32, :] = frame
+        expected = model.encode_decode(padded)[..., :32, :]
+    assert windows[0] == (96, 112)
+    assert logits.shape == (1, 1, 32, 112)
+    torch.testing.assert_close(logits, expected, rtol=0, atol=0)
 
 
 def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
-    """640x512, 1280x1024 and 1920x1080 frames are detected without flags;
-    a frame the model cannot take (too small for the Top-K of the deepest
-    stage) is listed at the end and does not stop the folder."""
+    """640x512, 1280x1024 and 1920x1080 frames are detected without flags
+    (sliding windows), a frame below the Top-K minimum too (padded); a
+    frame that cannot be read is listed at the end and does not stop the
+    folder."""
     frames = tmp_path / 'frames'
     frames.mkdir()
     for index, shape in enumerate(LARGE_FRAMES):
         cv2.imwrite(str(frames / f'large_{index}.png'), _frame(shape, index)[0])
-    cv2.imwrite(str(frames / 'a_tiny.png'), _frame((32, 32), 9)[0])
+    cv2.imwrite(str(frames / 'small.png'), _frame((32, 32), 9)[0])
+    (frames / 'a_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n broken')
     out = tmp_path / 'out'
     code = run_cli(tool_main('infer'), [SERANKDET_W8, serankdet_w8,
                                         str(frames), '--out-dir', str(out)])
     assert code == 1
     err = capfd.readouterr().err
     assert '1 file(s) could not be processed' in err
-    assert f'{frames}/a_tiny.png: ' in err and 'Top-K' in err
+    assert f'{frames}/a_broken.png: ' in err
     report = json.loads((out / 'targets.json').read_text())
     assert [(f['name'], f['height'], f['width']) for f in report['frames']] \
-        == [(f'large_{i}', h, w) for i, (h, w) in enumerate(LARGE_FRAMES)]
+        == [(f'large_{i}', h, w) for i, (h, w) in enumerate(LARGE_FRAMES)
+            ] + [('small', 32, 32)]
+    assert cv2.imread(str(out / 'masks' / 'small.png'), 0).shape == (32, 32)
     for index, shape in enumerate(LARGE_FRAMES):
         mask = cv2.imread(str(out / 'masks' / f'large_{index}.png'), 0)
         assert mask.shape == shape
