@@ -2,10 +2,10 @@
 from typing import Sequence
 
 import torch.nn as nn
-from mmengine.model import BaseModule
 
 from serankdet.registry import MODELS
-from .mshnet import residual_cbam_stage
+from ..layers.residual_block import residual_cbam_stage
+from .unet_encoder import PooledStagesEncoder
 
 
 def xavier_normal_conv_weights(module: nn.Module) -> None:
@@ -16,14 +16,26 @@ def xavier_normal_conv_weights(module: nn.Module) -> None:
             nn.init.xavier_normal_(layer.weight)
 
 
+def check_dnanet_widths(owner: str, channels: Sequence[int],
+                        num_blocks: Sequence[int]) -> None:
+    """Raise ValueError naming ``owner`` unless there are the 5 level widths
+    and the 4 block counts of levels 1 to 4 that DNANet's nested nodes
+    need."""
+    if len(channels) != 5 or len(num_blocks) != 4:
+        raise ValueError(
+            f'{owner} takes 5 channels and 4 num_blocks, got '
+            f'channels={tuple(channels)}, num_blocks={tuple(num_blocks)}')
+
+
 @MODELS.register_module()
-class DNANetEncoder(BaseModule):
+class DNANetEncoder(PooledStagesEncoder):
     """The downsampling column of DNANet (``conv{i}_0`` of the reference).
 
     Stage 0 is one Res-CBAM block on the input; stage i > 0 is 2x2 max
-    pooling followed by ``num_blocks[i - 1]`` Res-CBAM blocks
-    (:func:`residual_cbam_stage`: :class:`ResidualBlock` with ReLU and a
-    CBAM gate of channel reduction 16, the same blocks as MSHNet's).
+    pooling (:class:`PooledStagesEncoder`) followed by ``num_blocks[i - 1]``
+    Res-CBAM blocks (:func:`residual_cbam_stage`: :class:`ResidualBlock`
+    with ReLU and a CBAM gate of channel reduction 16, the same blocks as
+    MSHNet's).
     ``num_blocks=(2, 2, 2, 2)`` is the paper's "ResNet-18" backbone,
     ``(1, 1, 1, 1)`` "ResNet-10", ``(3, 4, 6, 3)`` "ResNet-34"; ``channels``
     (16, 32, 64, 128, 256) is the reference's ``channel_size='three'``.
@@ -43,32 +55,14 @@ class DNANetEncoder(BaseModule):
                  channels: Sequence[int] = (16, 32, 64, 128, 256),
                  num_blocks: Sequence[int] = (2, 2, 2, 2),
                  init_cfg=None):
-        super().__init__(init_cfg)
-        if len(channels) != 5 or len(num_blocks) != 4:
-            raise ValueError(
-                f'DNANetEncoder takes 5 channels and 4 num_blocks, got '
-                f'channels={tuple(channels)}, num_blocks={tuple(num_blocks)}')
-        self.channels = list(channels)
-        self.stride = 2**(len(self.channels) - 1)
-        widths = [in_channels] + self.channels
+        check_dnanet_widths(type(self).__name__, channels, num_blocks)
+        widths = [in_channels] + list(channels)
         blocks = [1] + list(num_blocks)
-        self.stages = nn.ModuleList(
-            residual_cbam_stage(widths[i], widths[i + 1], blocks[i])
-            for i in range(len(self.channels)))
-        self.pool = nn.MaxPool2d(2)
+        super().__init__(
+            channels,
+            (residual_cbam_stage(widths[i], widths[i + 1], blocks[i])
+             for i in range(len(channels))),
+            init_cfg=init_cfg)
 
     def init_weights(self):
         xavier_normal_conv_weights(self)
-
-    def forward(self, x):
-        height, width = x.shape[-2:]
-        if height % self.stride or width % self.stride:
-            raise ValueError(
-                f'{type(self).__name__} needs input sides that are multiples '
-                f'of {self.stride}, got {height}x{width}; pad the input '
-                '(data_preprocessor.size_divisor).')
-        feats = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x if index == 0 else self.pool(x))
-            feats.append(x)
-        return tuple(feats)

@@ -1,9 +1,10 @@
 """U-Net encoder: the baseline backbone, also DATransNet's encoder."""
-from typing import Sequence
+from typing import Iterable, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from torch import Tensor
 
 from serankdet.registry import MODELS
 from ..layers.residual_block import ResidualBlock
@@ -18,15 +19,58 @@ def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
                    norm_cfg=dict(type='BN')))
 
 
+class PooledStagesEncoder(BaseModule):
+    """An optional stem, then stages with 2x2 max pooling between them.
+
+    Stage 0 runs on ``stem(x)`` (the input itself without a stem); stage
+    i > 0 on the max-pooled output of stage i - 1. The base of the U-Net,
+    DNANet and MSHNet encoders, which differ only in their stem and stages.
+
+    Input (B, C, H, W) with H, W multiples of ``2**(len(channels) - 1)``
+    (the stem keeps H, W). Output: tuple of (B, channels[i], H / 2**i,
+    W / 2**i), finest first.
+
+    Args:
+        channels (Sequence[int]): output width of every stage.
+        stages (Iterable[nn.Module]): the stages, finest first.
+        stem (nn.Module, optional): applied to the input first.
+    """
+
+    def __init__(self, channels: Sequence[int], stages: Iterable[nn.Module],
+                 stem: Optional[nn.Module] = None, init_cfg=None):
+        super().__init__(init_cfg)
+        self.channels = list(channels)
+        self.stride = 2**(len(self.channels) - 1)
+        self.stem = stem
+        self.stages = nn.ModuleList(stages)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        height, width = x.shape[-2:]
+        if height % self.stride or width % self.stride:
+            raise ValueError(
+                f'{type(self).__name__} needs input sides that are multiples '
+                f'of {self.stride}, got {height}x{width}; pad the input '
+                '(data_preprocessor.size_divisor).')
+        if self.stem is not None:
+            x = self.stem(x)
+        feats = []
+        for index, stage in enumerate(self.stages):
+            x = stage(x if index == 0 else self.pool(x))
+            feats.append(x)
+        return tuple(feats)
+
+
 @MODELS.register_module()
-class UNetEncoder(BaseModule):
+class UNetEncoder(PooledStagesEncoder):
     """U-Net encoder returning one feature per stage, finest first.
 
     Stage 0 is a block on the input; stage i > 0 is 2x2 max pooling followed
-    by a block. ``block='double_conv'`` is the plain U-Net stage;
-    ``block='residual'`` is :class:`ResidualBlock` (DATransNet's encoder:
-    ``channels=(16, 32, 64, 128, 128)``, ``block_cfg=dict(
-    negative_slope=0.01)``; the reference's unused sixth stage is not built).
+    by a block (:class:`PooledStagesEncoder`). ``block='double_conv'`` is
+    the plain U-Net stage; ``block='residual'`` is :class:`ResidualBlock`
+    (DATransNet's encoder: ``channels=(16, 32, 64, 128, 128)``,
+    ``block_cfg=dict(negative_slope=0.01)``; the reference's unused sixth
+    stage is not built).
 
     Input (B, in_channels, H, W) with H, W multiples of 2**(stages-1).
     Output: tuple of (B, channels[i], H / 2**i, W / 2**i).
@@ -44,28 +88,13 @@ class UNetEncoder(BaseModule):
                  block: str = 'double_conv',
                  block_cfg: dict = None,
                  init_cfg=None):
-        super().__init__(init_cfg)
         if block not in self.BLOCKS:
             raise ValueError(f'UNetEncoder block must be one of '
                              f'{sorted(self.BLOCKS)}, got {block!r}')
         make_block = self.BLOCKS[block]
-        self.channels = list(channels)
-        self.stride = 2**(len(self.channels) - 1)
-        widths = [in_channels] + self.channels
-        self.stages = nn.ModuleList(
-            make_block(widths[i], widths[i + 1], **(block_cfg or {}))
-            for i in range(len(self.channels)))
-        self.pool = nn.MaxPool2d(2)
-
-    def forward(self, x):
-        height, width = x.shape[-2:]
-        if height % self.stride or width % self.stride:
-            raise ValueError(
-                f'{type(self).__name__} needs input sides that are multiples '
-                f'of {self.stride}, got {height}x{width}; pad the input '
-                '(data_preprocessor.size_divisor).')
-        feats = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x if index == 0 else self.pool(x))
-            feats.append(x)
-        return tuple(feats)
+        widths = [in_channels] + list(channels)
+        super().__init__(
+            channels,
+            (make_block(widths[i], widths[i + 1], **(block_cfg or {}))
+             for i in range(len(channels))),
+            init_cfg=init_cfg)

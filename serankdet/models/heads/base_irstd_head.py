@@ -1,5 +1,5 @@
 """Base class of IRSTD heads: a list of logit maps, main prediction first."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -50,30 +50,46 @@ class BaseIRSTDHead(BaseModule):
     def forward(self, feats) -> List[Tensor]:
         raise NotImplementedError
 
+    def loss_weights(self, num_outputs: int) -> List[float]:
+        """Weight of each of ``num_outputs`` outputs in the loss:
+        ``output_weights``, or 1 for every output."""
+        weights = self.output_weights or [1.0] * num_outputs
+        if len(weights) != num_outputs:
+            raise ValueError(
+                f'{type(self).__name__}: output_weights has {len(weights)} '
+                f'values but the head returns {num_outputs} outputs')
+        return weights
+
+    def resize(self, logits: Tensor, size: Sequence[int]) -> Tensor:
+        """``logits`` (B, 1, h, w) resized bilinearly (``align_corners``) to
+        ``size``, or as they are when they have that size."""
+        if logits.shape[-2:] == size:
+            return logits
+        return F.interpolate(logits, size, mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def match_target(self, logits: Tensor,
+                     target: Tensor) -> Tuple[Tensor, Tensor]:
+        """``logits`` resized to the size of ``target``, and ``target``."""
+        return self.resize(logits, target.shape[-2:]), target
+
     def loss_by_outputs(self, outputs: List[Tensor],
                         target: Tensor) -> Dict[str, Tensor]:
-        """Weighted losses of every output against ``target`` (B,1,H,W).
+        """Weighted losses (:meth:`loss_weights`) of every output against
+        ``target`` (B,1,H,W), brought to one size by :meth:`match_target`.
 
-        Outputs whose size differs from the target are resized bilinearly.
         Keys: ``loss_<name>`` for the main output, ``aux<i>_loss_<name>``
         for the i-th deep-supervision output.
         """
-        weights = self.output_weights or [1.0] * len(outputs)
-        if len(weights) != len(outputs):
-            raise ValueError(
-                f'{type(self).__name__}: output_weights has {len(weights)} '
-                f'values but the head returns {len(outputs)} outputs')
         losses = {}
-        for index, (logits, weight) in enumerate(zip(outputs, weights)):
+        for index, (logits, weight) in enumerate(
+                zip(outputs, self.loss_weights(len(outputs)))):
             if weight == 0:
                 continue
-            if logits.shape[-2:] != target.shape[-2:]:
-                logits = F.interpolate(logits, target.shape[-2:],
-                                       mode='bilinear',
-                                       align_corners=self.align_corners)
+            logits, scaled_target = self.match_target(logits, target)
             prefix = '' if index == 0 else f'aux{index}_'
             for loss_fn in self.loss_decode:
                 name = f'{prefix}{loss_fn.loss_name}'
-                value = weight * loss_fn(logits, target)
+                value = weight * loss_fn(logits, scaled_target)
                 losses[name] = losses.get(name, 0) + value
         return losses

@@ -2,7 +2,6 @@
 from typing import Optional, Sequence
 
 import torch.nn as nn
-import torch.nn.functional as F
 
 from serankdet.registry import MODELS
 from .base_irstd_head import BaseIRSTDHead
@@ -44,10 +43,8 @@ class IRSTDHead(BaseIRSTDHead):
     def forward(self, feats):
         size = feats[0].shape[-2:]
         outputs = [self.main_conv(feats[0])]
-        for index, conv in zip(self.side_in_indices, self.side_convs):
-            side = conv(feats[index])
-            if side.shape[-2:] != size:
-                side = F.interpolate(side, size, mode='bilinear',
-                                     align_corners=self.align_corners)
-            outputs.append(side)
+        outputs += [
+            self.resize(conv(feats[index]), size)
+            for index, conv in zip(self.side_in_indices, self.side_convs)
+        ]
         return outputs

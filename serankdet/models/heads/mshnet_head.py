@@ -1,5 +1,5 @@
 """MSHNet's multi-scale head with its warm-up switch."""
-from typing import Dict, List, Optional, Sequence
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -7,11 +7,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from serankdet.registry import MODELS
+from ..warm_up import EpochWarmUp
 from .base_irstd_head import BaseIRSTDHead
 
 
 @MODELS.register_module()
-class MSHNetHead(BaseIRSTDHead):
+class MSHNetHead(EpochWarmUp, BaseIRSTDHead):
     """One logit map per decoder scale, fused by a conv at full resolution.
 
     Given decoder features ``[d_0, ..., d_n]`` (finest first, d_i at
@@ -21,15 +22,17 @@ class MSHNetHead(BaseIRSTDHead):
     ``nn.Upsample``). Outputs: ``[fused, m_0, m_1, ..., m_n]``, the side
     maps at their own resolution.
 
-    Warm-up (the reference's ``warm_flag``): during training epochs
-    ``0 .. warm_up_epochs`` (inclusive, told by :meth:`set_epoch`, see
-    :class:`~serankdet.engine.hooks.SetEpochHook`) the head returns
+    Warm-up (the reference's ``warm_flag``, :class:`EpochWarmUp`): during
+    training epochs ``0 .. warm_up_epochs`` (inclusive, told by
+    :meth:`set_epoch`, see :class:`~serankdet.engine.hooks.SetEpochHook`)
+    the head returns
     ``[m_0]`` only, which is then the prediction and the only supervised
     map; the other side convs and the fusion conv are unused. Outside a
     training run (no epoch set) the head is in its trained state (fused).
 
     Loss (:meth:`loss_by_outputs`): every output against the target
-    max-pooled to its resolution, each weighted ``1 / len(outputs)``.
+    max-pooled to its resolution (:meth:`match_target`), each weighted
+    ``1 / len(outputs)`` (:meth:`loss_weights`).
 
     Args:
         in_channels (Sequence[int]): channels of d_0 ... d_n.
@@ -60,15 +63,6 @@ class MSHNetHead(BaseIRSTDHead):
                                    fuse_kernel_size,
                                    padding=fuse_kernel_size // 2)
         self.warm_up_epochs = warm_up_epochs
-        self.epoch: Optional[int] = None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Record the training epoch that starts (0-based)."""
-        self.epoch = epoch
-
-    @property
-    def warming_up(self) -> bool:
-        return self.epoch is not None and self.epoch <= self.warm_up_epochs
 
     def forward(self, feats) -> List[Tensor]:
         if self.warming_up:
@@ -81,29 +75,15 @@ class MSHNetHead(BaseIRSTDHead):
         ]
         return [self.fuse_conv(torch.cat(upsampled, dim=1)), *sides]
 
-    def loss_by_outputs(self, outputs: List[Tensor],
-                        target: Tensor) -> Dict[str, Tensor]:
-        """Losses of every output against ``target`` (B, 1, H, W)
-        max-pooled to the output's size, weighted ``1 / len(outputs)``.
+    def loss_weights(self, num_outputs: int) -> List[float]:
+        return [1.0 / num_outputs] * num_outputs
 
-        Keys: ``loss_<name>`` for the main output, ``aux<i>_loss_<name>``
-        for the i-th side output.
-        """
-        weight = 1.0 / len(outputs)
-        losses = {}
-        for index, logits in enumerate(outputs):
-            scaled_target = self._pooled_target(target, logits.shape[-2:])
-            prefix = '' if index == 0 else f'aux{index}_'
-            for loss_fn in self.loss_decode:
-                name = f'{prefix}{loss_fn.loss_name}'
-                value = weight * loss_fn(logits, scaled_target)
-                losses[name] = losses.get(name, 0) + value
-        return losses
-
-    @staticmethod
-    def _pooled_target(target: Tensor, size) -> Tensor:
-        """``target`` max-pooled by the integer factor that gives ``size``
-        (the reference's repeated 2x2 max pooling of the labels)."""
+    def match_target(self, logits: Tensor,
+                     target: Tensor) -> Tuple[Tensor, Tensor]:
+        """``target`` max-pooled by the integer factor that gives the size
+        of ``logits`` (the reference's repeated 2x2 max pooling of the
+        labels)."""
+        size = logits.shape[-2:]
         height, width = target.shape[-2:]
         factor = height // size[0]
         if factor < 1 or (height, width) != (size[0] * factor,
@@ -111,4 +91,5 @@ class MSHNetHead(BaseIRSTDHead):
             raise ValueError(
                 f'MSHNetHead: an output of size {tuple(size)} is not the '
                 f'target size {height}x{width} divided by an integer')
-        return target if factor == 1 else F.max_pool2d(target, factor)
+        return logits, (target if factor == 1 else
+                        F.max_pool2d(target, factor))

@@ -3,7 +3,6 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from serankdet.registry import MODELS
@@ -41,11 +40,8 @@ class SideFusionHead(BaseIRSTDHead):
                 f'SideFusionHead was built for {len(self.side_convs)} '
                 f'features (in_channels), got {len(feats)}')
         size = feats[0].shape[-2:]
-        sides = []
-        for feat, conv in zip(feats, self.side_convs):
-            side = conv(feat)
-            if side.shape[-2:] != size:
-                side = F.interpolate(side, size, mode='bilinear',
-                                     align_corners=self.align_corners)
-            sides.append(side)
+        sides = [
+            self.resize(conv(feat), size)
+            for feat, conv in zip(feats, self.side_convs)
+        ]
         return [self.fuse_conv(torch.cat(sides, dim=1)), *sides]

@@ -10,7 +10,7 @@ from .gradient_attention import GradientAttention
 from .interactive_cross_attention import InteractiveCrossAttention
 from .layer_norm2d import LayerNorm2d
 from .lsff import LSFF
-from .residual_block import ResidualBlock
+from .residual_block import ResidualBlock, residual_cbam_stage
 from .rsu_block import RSUBlock
 from .samspl_blocks import (ChannelGate, MutualCalibrationUpBlock,
                             SelfPromptGenerator)
@@ -24,7 +24,8 @@ __all__ = [
     'SpatialChannelCrossTransformer', 'LayerNorm2d', 'transposed_attention',
     'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'GFEM',
     'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
-    'MutualCalibrationUpBlock', 'ResidualBlock', 'SelfPromptGenerator',
+    'MutualCalibrationUpBlock', 'ResidualBlock', 'residual_cbam_stage',
+    'SelfPromptGenerator',
     'ChannelAttention', 'SpatialAttention',
     'SeRankAttention', 'sinusoid_table', 'TwoWayTransformer',
     'InteractiveCrossAttention', 'RSUBlock'

@@ -5,11 +5,16 @@ from torch import Tensor
 from .conv_bn_relu import conv_bn_relu
 
 
-def _channel_gate(channels: int, hidden: int, momentum: float,
-                  global_context: bool) -> nn.Sequential:
+def channel_gate(channels: int, hidden: int, momentum: float = 0.1,
+                 global_context: bool = True) -> nn.Sequential:
     """``sigmoid(BN(conv1x1(ReLU(BN(conv1x1(x))))))`` through ``hidden``
-    channels; with ``global_context`` the input is average-pooled to 1x1
-    first (index 0), as the reference's ``topdown`` sequence."""
+    channels, BNs with PyTorch ``momentum``; with ``global_context`` the
+    input is average-pooled to 1x1 first (index 0), as ACM's ``topdown``
+    sequence and UIU-Net's IC-A top-down gate.
+
+    Shapes: (B, channels, H, W) -> (B, channels, 1, 1) with
+    ``global_context``, else (B, channels, H, W).
+    """
     pool = [nn.AdaptiveAvgPool2d(1)] if global_context else []
     return nn.Sequential(
         *pool,
@@ -49,8 +54,9 @@ class AsymBiChaFuse(nn.Module):
                  bn_momentum: float = 0.9):
         super().__init__()
         hidden = channels // reduction
-        self.top_down = _channel_gate(channels, hidden, bn_momentum, True)
-        self.bottom_up = _channel_gate(channels, hidden, bn_momentum, False)
+        self.top_down = channel_gate(channels, hidden, bn_momentum)
+        self.bottom_up = channel_gate(channels, hidden, bn_momentum,
+                                      global_context=False)
         self.post = conv_bn_relu(channels, channels)
         self.post[1].momentum = bn_momentum
 

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .asym_bi_cha_fuse import channel_gate
 from .cbam import SpatialAttention
 from .conv_bn_relu import conv_bn_relu
 
@@ -13,7 +14,9 @@ class InteractiveCrossAttention(nn.Module):
     With ``h = ReLU(BN(conv1x1(x_high)))``:
 
     * top-down channel weights ``w_c = sigmoid(BN(conv1x1(ReLU(BN(conv1x1(
-      avgpool(h)))))))`` (B, C, 1, 1), bottleneck C / ``reduction``;
+      avgpool(h)))))))`` (B, C, 1, 1), bottleneck C / ``reduction``
+      (:func:`channel_gate`, ACM's top-down gate with PyTorch's BN
+      momentum);
     * bottom-up spatial weights ``w_s = SpatialAttention3x3(ReLU(BN(conv1x1(
       x_low * w_c))))`` (B, 1, H, W), i.e. sigmoid of a 3x3 conv on the
       channel mean and max of the bottleneck feature;
@@ -39,14 +42,7 @@ class InteractiveCrossAttention(nn.Module):
             nn.Conv2d(high_channels, channels, 1),
             nn.BatchNorm2d(channels),
             nn.ReLU(inplace=True))
-        self.channel_gate = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
-            nn.Conv2d(channels, bottleneck, 1),
-            nn.BatchNorm2d(bottleneck),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(bottleneck, channels, 1),
-            nn.BatchNorm2d(channels),
-            nn.Sigmoid())
+        self.channel_gate = channel_gate(channels, bottleneck)
         self.spatial_gate = nn.Sequential(
             nn.Conv2d(channels, bottleneck, 1),
             nn.BatchNorm2d(bottleneck),

@@ -1,4 +1,5 @@
-"""Residual conv block shared by DATransNet and SAM-SPL encoders."""
+"""Residual conv block of DATransNet, SAM-SPL, DNANet and MSHNet, and the
+stage of residual-CBAM blocks DNANet and MSHNet build from it."""
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -50,3 +51,17 @@ class ResidualBlock(nn.Module):
             out = self.ca(out) * out
             out = self.sa(out) * out
         return self.act(out + self.shortcut(x))
+
+
+def residual_cbam_stage(in_channels: int, out_channels: int,
+                        num_blocks: int) -> nn.Sequential:
+    """``num_blocks`` Res-CBAM blocks (:class:`ResidualBlock` with ReLU and a
+    CBAM gate of channel reduction 16, the block of DNANet and MSHNet), the
+    first changing the width.
+
+    Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W).
+    """
+    widths = [in_channels] + [out_channels] * num_blocks
+    return nn.Sequential(*(
+        ResidualBlock(widths[i], widths[i + 1], cbam=True, cbam_reduction=16)
+        for i in range(num_blocks)))

@@ -1,12 +1,12 @@
 """MSHNet's Scale and Location Sensitive (SLS) loss (Liu et al., CVPR 2024)."""
 import math
-from typing import Optional
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 from serankdet.registry import MODELS
+from ..warm_up import EpochWarmUp
 
 
 def location_loss(probs: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
@@ -53,7 +53,7 @@ def location_loss(probs: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 @MODELS.register_module()
-class SLSIoULoss(nn.Module):
+class SLSIoULoss(EpochWarmUp, nn.Module):
     """SLS loss: scale-weighted soft IoU plus a location penalty.
 
     Per image, with ``p = sigmoid(logits)``, sums over (C, H, W)
@@ -66,8 +66,9 @@ class SLSIoULoss(nn.Module):
 
     (:func:`location_loss`; without it when ``with_location`` is False).
     During the warm-up epochs the loss is the plain soft IoU loss
-    ``1 - mean_b(IoU)``, as the reference trains. :meth:`set_epoch` (called
-    by :class:`~serankdet.engine.hooks.SetEpochHook` before every training
+    ``1 - mean_b(IoU)``, as the reference trains. :meth:`set_epoch`
+    (:class:`EpochWarmUp`, called by
+    :class:`~serankdet.engine.hooks.SetEpochHook` before every training
     epoch, 0-based) switches: epochs ``0 .. warm_up_epochs`` (inclusive) are
     warm-up, as the reference's ``epoch > warm_epoch`` test. Outside a
     training run (no epoch set) the full SLS loss is computed.
@@ -93,15 +94,6 @@ class SLSIoULoss(nn.Module):
         self.with_location = with_location
         self.loss_weight = loss_weight
         self._loss_name = loss_name
-        self.epoch: Optional[int] = None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Record the training epoch that starts (0-based)."""
-        self.epoch = epoch
-
-    @property
-    def warming_up(self) -> bool:
-        return self.epoch is not None and self.epoch <= self.warm_up_epochs
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         probs = torch.sigmoid(logits)

@@ -8,8 +8,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
-from ..backbones.dnanet import xavier_normal_conv_weights
-from ..backbones.mshnet import residual_cbam_stage
+from ..backbones.dnanet import (check_dnanet_widths,
+                                xavier_normal_conv_weights)
+from ..layers.residual_block import residual_cbam_stage
 
 
 def resize(x: Tensor, like: Tensor) -> Tensor:
@@ -52,10 +53,7 @@ class DNANetDecoder(BaseModule):
                  num_blocks: Sequence[int] = (2, 2, 2, 2),
                  init_cfg=None):
         super().__init__(init_cfg)
-        if len(channels) != 5 or len(num_blocks) != 4:
-            raise ValueError(
-                f'DNANetDecoder takes 5 channels and 4 num_blocks, got '
-                f'channels={tuple(channels)}, num_blocks={tuple(num_blocks)}')
+        check_dnanet_widths(type(self).__name__, channels, num_blocks)
         self.channels = list(channels)
         self.depth = len(self.channels) - 1
         blocks = [1] + list(num_blocks)

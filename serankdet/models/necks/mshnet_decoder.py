@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from serankdet.registry import MODELS
-from ..backbones.mshnet import residual_cbam_stage
+from ..layers.residual_block import residual_cbam_stage
 
 
 @MODELS.register_module()

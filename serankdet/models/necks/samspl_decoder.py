@@ -6,17 +6,11 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
+from ..layers.layer_norm2d import LayerNorm2d
 from ..layers.samspl_blocks import (MutualCalibrationUpBlock,
                                     SelfPromptGenerator, samspl_init_weights,
                                     skip_conv)
 from ..layers.two_way_transformer import MLP, TwoWayTransformer
-
-
-class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of an NCHW tensor."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 @MODELS.register_module()
