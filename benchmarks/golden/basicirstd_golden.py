@@ -19,11 +19,11 @@ statistics are non-trivial) and the network runs in float64:
   ``SoftIoULoss`` (``loss.py``) of ``train_output`` against
   ``train_target``.
 
-The weights are not stored: ``generated_checksums[key]`` = (sum, abs-sum)
-in float64 lets a test check its regeneration, ``shapes[key]`` lists every
-key (the network's own names; BasicIRSTD checkpoints prefix them with
-``model.``). ``meta['params']`` is the official parameter count,
-``meta['params_used']`` without modules the forward never runs.
+The weights are not stored, only their ``shapes`` (the network's own
+names; BasicIRSTD checkpoints prefix them with ``model.``) and
+``generated_checksums`` (``seeded_weights.py``). ``meta['params']`` is the
+official parameter count, ``meta['params_used']`` without modules the
+forward never runs.
 
 The official code imports torchvision (``BasicBlock``,
 ``transforms.Resize``). A CUDA build of torchvision on a CPU-only torch
@@ -166,5 +166,5 @@ def main(name: str, argv=None):
     torch.set_num_threads(1)
     golden = make_golden(name, args)
     write_golden(
-        golden, args.out, f'params {golden["meta"]["params"]} (used '
+        golden, args.out, f'{golden["meta"]["params"]} parameters (used '
         f'{golden["meta"]["params_used"]})')

@@ -11,7 +11,6 @@ import torch
 GOLDEN_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
     'data', 'golden')
-NOT_A_GIT_CHECKOUT = 'unknown (not a git checkout)'
 BN_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
 
@@ -27,9 +26,10 @@ def parse_args(description: str, out_name: str, argv=None):
     return parser.parse_args(argv)
 
 
-def reference_commit(args, fallback: str = NOT_A_GIT_CHECKOUT) -> str:
-    """``--commit`` if given, else the checkout's ``HEAD``, else
-    ``fallback``."""
+def reference_commit(args, studied: str = None) -> str:
+    """``--commit`` if given, else the checkout's ``HEAD``; for a checkout
+    without ``.git``, the ``studied`` commit (the one the port follows) if
+    given, marked as such."""
     if args.commit:
         return args.commit
     try:
@@ -37,7 +37,9 @@ def reference_commit(args, fallback: str = NOT_A_GIT_CHECKOUT) -> str:
             ['git', '-C', args.checkout, 'rev-parse', 'HEAD'], check=True,
             capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return fallback
+        if studied:
+            return f'{studied} (not a git checkout; the studied one)'
+        return 'unknown (not a git checkout)'
 
 
 def load_module(checkout: str, relpath: str, name: str):
@@ -78,6 +80,11 @@ def bn_buffers(model: torch.nn.Module) -> dict:
     }
 
 
-def write_golden(golden: dict, path: str, summary: str) -> None:
+def write_golden(golden: dict, path: str, *details: str) -> None:
+    """Save ``golden`` at ``path``; print the reference commit it records
+    and ``details``."""
     torch.save(golden, path)
-    print(f'wrote {path}: {summary}')
+    print(', '.join([
+        f'wrote {path}: commit {golden["meta"]["reference_commit"]}',
+        *details
+    ]))

@@ -99,9 +99,7 @@ def main():
     golden = dict(
         meta=dict(
             reference_repo='Lliu666/MSHNet',
-            reference_commit=reference_commit(
-                args, REFERENCE_COMMIT + ' (not a git checkout; the '
-                'studied one)'),
+            reference_commit=reference_commit(args, REFERENCE_COMMIT),
             torch_version=str(torch.__version__),
             warm_epoch=WARM_EPOCH,
             recipe=mshnet_seeded_state_dict.__doc__,
@@ -119,9 +117,9 @@ def main():
         train_target=train_target, train_loss=train_loss.detach(),
         train_loss_warm_up=train_loss_warm_up.detach(),
         sls_logits=sls_logits, sls_target=sls_target, sls_cases=sls_cases)
-    write_golden(
-        golden, args.out, f'outputs |max| {eval_output.abs().max():.3g}, '
-        f'train loss {train_loss:.6f}')
+    write_golden(golden, args.out,
+                 f'outputs |max| {eval_output.abs().max():.3g}',
+                 f'train loss {train_loss:.6f}')
 
 
 if __name__ == '__main__':

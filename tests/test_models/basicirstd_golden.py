@@ -1,21 +1,18 @@
 """What the ACM and ALCNet tests share: the golden files of BasicIRSTD's
-official networks (``benchmarks/golden/basicirstd_golden.py``), the
-regeneration of their weights, and the model built from our config."""
-import math
+official networks (``benchmarks/golden/basicirstd_golden.py``) as official
+checkpoints, the model converted from them, the comparisons, and the
+BasicIRSTD recipe of the configs."""
 import os.path as osp
-import zlib
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from serankdet.models.converters import convert_checkpoint
 from serankdet.registry import MODELS
+from .golden_utils import (ATOL_F64, CONFIG_DIR, assert_buffers_match,
+                           assert_maps_close, build_model,
+                           converted_checkpoint, reference_state_dict)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'golden')
-# float64 end to end: differences are rounding only
-ATOL = 1e-10
 # BasicIRSTD's per-dataset gray-level statistics (utils.get_img_norm_cfg)
 DATASET_STATS = {
     'sirst': (101.06385040283203, 34.619606018066406),
@@ -26,47 +23,8 @@ BASICIRSTD_DATASETS = list(DATASET_STATS)
 
 
 def config_path(name: str, dataset: str = 'nudt-sirst') -> str:
-    return osp.join(REPO_ROOT, 'configs', name,
+    return osp.join(CONFIG_DIR, name,
                     f'{name}_1xb16-400e_{dataset}-256x256.py')
-
-
-def load_golden(name: str) -> dict:
-    return torch.load(osp.join(GOLDEN_DIR, f'{name}.pt'), weights_only=True,
-                      map_location='cpu')
-
-
-def golden_value(key: str, shape) -> torch.Tensor:
-    """The golden weight of ``key``, as ``meta['recipe']`` says."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    shape = tuple(shape)
-    if len(shape) >= 2:
-        return torch.randn(shape, generator=rng, dtype=torch.float64) / \
-            math.sqrt(math.prod(shape[1:]))
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng, dtype=torch.float64)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng,
-                                     dtype=torch.float64)
-    return 0.1 * torch.randn(shape, generator=rng, dtype=torch.float64)
-
-
-def official_state_dict(golden: dict) -> dict:
-    """The official network's state dict (its own key names), regenerated
-    and checked against the stored checksums."""
-    state = {}
-    for key, shape in golden['shapes'].items():
-        if key not in golden['generated_checksums']:
-            assert key.endswith('num_batches_tracked'), key
-            state[key] = torch.zeros(shape, dtype=torch.long)
-            continue
-        value = golden_value(key, shape)
-        total, abs_total = golden['generated_checksums'][key]
-        assert math.isclose(value.sum().item(), total,
-                            abs_tol=1e-9 * abs_total + 1e-12), key
-        assert math.isclose(value.abs().sum().item(), abs_total,
-                            rel_tol=1e-12), key
-        state[key] = value
-    return state
 
 
 def official_checkpoint(golden: dict) -> dict:
@@ -74,20 +32,17 @@ def official_checkpoint(golden: dict) -> dict:
     dict (the network as ``.model``), the epoch and the loss history."""
     return dict(epoch=400, total_loss=[0.9, 0.5],
                 state_dict={f'model.{k}': v
-                            for k, v in official_state_dict(golden).items()})
+                            for k, v in reference_state_dict(golden).items()})
 
 
 def converted_model(name: str, golden: dict, folder) -> tuple:
     """Our model (float64) with the golden weights converted from an
     official checkpoint file; and the converter's notes."""
-    src, dst = folder / f'{name}_400.pth.tar', folder / 'converted.pth'
-    torch.save(official_checkpoint(golden), src)
-    notes = convert_checkpoint(name, str(src), str(dst))
-    # float64 before loading: loading casts to the model's dtype
-    model = MODELS.build(Config.fromfile(config_path(name)).model).double()
-    model.load_state_dict(
-        torch.load(dst, weights_only=True)['state_dict'], strict=True)
-    return model, notes
+    converted = converted_checkpoint(name, official_checkpoint(golden),
+                                     folder, f'{name}_400.pth.tar')
+    model = build_model(config_path(name), converted['state_dict'],
+                        torch.float64)
+    return model, converted['notes']
 
 
 def count_parameters(model) -> int:
@@ -102,12 +57,9 @@ def check_eval_outputs(model, golden: dict) -> None:
     with torch.no_grad():
         head_logits = model.forward_outputs(inputs)
         logits = model(inputs, mode='tensor')
-    assert len(head_logits) == 1  # no deep supervision
-    torch.testing.assert_close(head_logits[0], golden['head_logits'],
-                               atol=ATOL, rtol=0)
-    assert logits.shape == golden['output'].shape
-    torch.testing.assert_close(logits.sigmoid(), golden['output'],
-                               atol=ATOL, rtol=0)
+    # no deep supervision
+    assert_maps_close(head_logits, [golden['head_logits']])
+    assert_maps_close([logits.sigmoid()], [golden['output']])
 
 
 def check_train_forward(model, golden: dict, map_key) -> int:
@@ -121,17 +73,9 @@ def check_train_forward(model, golden: dict, map_key) -> int:
     torch.manual_seed(golden['meta']['train_seed'])
     with torch.no_grad():
         logits = model(inputs, mode='tensor')
-    torch.testing.assert_close(logits.sigmoid(), golden['train_output'],
-                               atol=ATOL, rtol=0)
-    ours = model.state_dict()
-    reference = golden['bn_buffers_after_train_forward']
-    compared = 0
-    for key, value in reference.items():
-        if map_key(key) is None:  # a module the reference never runs
-            continue
-        torch.testing.assert_close(ours[map_key(key)], value, atol=ATOL,
-                                   rtol=0, msg=lambda m: f'{key}: {m}')
-        compared += 1
+    assert_maps_close([logits.sigmoid()], [golden['train_output']])
+    compared = assert_buffers_match(
+        model, golden['bn_buffers_after_train_forward'], map_key)
 
     model.load_state_dict(start)
     torch.manual_seed(golden['meta']['train_seed'])
@@ -139,11 +83,10 @@ def check_train_forward(model, golden: dict, map_key) -> int:
         outputs = model.forward_outputs(inputs)
         losses = model.decode_head.loss_by_outputs(outputs,
                                                    golden['train_target'])
-    torch.testing.assert_close(outputs[0], golden['train_head_logits'],
-                               atol=ATOL, rtol=0)
+    assert_maps_close(outputs, [golden['train_head_logits']])
     assert set(losses) == {'loss_softiou'}
     torch.testing.assert_close(losses['loss_softiou'], golden['train_loss'],
-                               atol=ATOL, rtol=0)
+                               atol=ATOL_F64, rtol=0)
     return compared
 
 

@@ -4,14 +4,16 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.models.converters import convert_state_dict
 from serankdet.models.converters.basicirstd import map_acm_key
 from serankdet.registry import MODELS
 from .basicirstd_golden import (BASICIRSTD_DATASETS, check_config,
                                 check_eval_outputs, check_train_forward,
                                 config_path, converted_model,
-                                count_parameters, load_golden,
-                                official_checkpoint, official_state_dict)
+                                count_parameters, official_checkpoint)
+from .golden_utils import (assert_conversion_fails, assert_input_rejected,
+                           load_golden, perturbed_state,
+                           reference_state_dict)
 
 
 @pytest.fixture(scope='module')
@@ -47,7 +49,10 @@ def test_parameter_count_matches_reference(golden):
 
 @pytest.mark.parametrize('prefix', ['', 'module.model.'])
 def test_converter_accepts_bare_and_wrapped_keys(golden, prefix):
-    reference = {prefix + k: v for k, v in official_state_dict(golden).items()}
+    reference = {
+        prefix + k: v
+        for k, v in reference_state_dict(golden).items()
+    }
     state_dict, notes = convert_state_dict('acm', reference)
     assert notes == []
     assert state_dict['neck.fusions.1.top_down.1.weight'] is \
@@ -58,23 +63,21 @@ def test_converter_accepts_bare_and_wrapped_keys(golden, prefix):
 
 def test_converter_rejects_alcnet_and_foreign_checkpoints(golden):
     alcnet = official_checkpoint(load_golden('alcnet'))['state_dict']
-    with pytest.raises(ConversionError) as error:
-        convert_state_dict('acm', alcnet)
-    message = str(error.value)
-    assert 'not a "acm" checkpoint' in message
-    # 4-block stages, fuse12/fuse23, deconv0; unused uplayers not dropped
-    assert '132 reference keys without a mapping' in message
-    assert 'model.layer1.3.conv1.weight (-> backbone.stages.0.3.conv1.' \
-        'weight, not in our model)' in message
-    assert 'model keys missing from the reference:\n  ' \
-        'neck.fusions.0.bottom_up.0.bias' in message
+    assert_conversion_fails(
+        'acm', alcnet, 'not a "acm" checkpoint',
+        # 4-block stages, fuse12/fuse23, deconv0; unused uplayers not dropped
+        '132 reference keys without a mapping',
+        'model.layer1.3.conv1.weight (-> backbone.stages.0.3.conv1.weight, '
+        'not in our model)',
+        'model keys missing from the reference:\n  '
+        'neck.fusions.0.bottom_up.0.bias')
 
-    wrong_width = official_checkpoint(golden)['state_dict']
-    wrong_width['model.head.block.4.weight'] = torch.zeros(2, 4, 1, 1)
-    with pytest.raises(ConversionError,
-                       match=r'decode_head.conv_seg.weight: reference '
-                       r'\(2, 4, 1, 1\) vs ours \(1, 4, 1, 1\)'):
-        convert_state_dict('acm', wrong_width)
+    wrong_width = perturbed_state(
+        official_checkpoint(golden)['state_dict'],
+        zeroed={'model.head.block.4.weight': (2, 4, 1, 1)})
+    assert_conversion_fails(
+        'acm', wrong_width, 'decode_head.conv_seg.weight: reference '
+        '(2, 4, 1, 1) vs ours (1, 4, 1, 1)')
 
 
 @pytest.mark.parametrize('dataset', BASICIRSTD_DATASETS)
@@ -84,10 +87,9 @@ def test_configs_follow_basicirstd_recipe(dataset):
 
 @pytest.mark.parametrize('size', [40, 72])
 def test_input_side_not_multiple_of_16_raises(size):
-    model = MODELS.build(Config.fromfile(config_path('acm')).model).eval()
-    with pytest.raises(ValueError, match='input sides must be multiples of '
-                       r'16; pad the input \(data_preprocessor.size_divisor'):
-        model(torch.rand(1, 1, size, 64), mode='tensor')
+    assert_input_rejected(
+        config_path('acm'), (1, 1, size, 64), 'input sides must be multiples '
+        r'of 16; pad the input \(data_preprocessor.size_divisor')
 
 
 def test_init_keeps_pytorch_default_initialisation():

@@ -3,14 +3,15 @@ golden vectors, converter (unused modules dropped), configs."""
 import pytest
 from mmengine.config import Config
 
-from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.models.converters import convert_state_dict
 from serankdet.models.converters.basicirstd import map_alcnet_key
 from serankdet.registry import MODELS
 from .basicirstd_golden import (BASICIRSTD_DATASETS, check_config,
                                 check_eval_outputs, check_train_forward,
                                 config_path, converted_model,
-                                count_parameters, load_golden,
-                                official_checkpoint, official_state_dict)
+                                count_parameters, official_checkpoint)
+from .golden_utils import (assert_conversion_fails, load_golden,
+                           reference_state_dict)
 
 UNUSED_NOTE = ('dropped 96 keys: built by the reference but never used in '
                'its forward (ASKCResNetFPN uplayer1/uplayer2); not part of '
@@ -54,7 +55,10 @@ def test_parameter_count_matches_reference(golden):
 
 @pytest.mark.parametrize('prefix', ['', 'module.model.'])
 def test_converter_accepts_bare_and_wrapped_keys(golden, prefix):
-    reference = {prefix + k: v for k, v in official_state_dict(golden).items()}
+    reference = {
+        prefix + k: v
+        for k, v in reference_state_dict(golden).items()
+    }
     state_dict, notes = convert_state_dict('alcnet', reference)
     assert notes == [UNUSED_NOTE]
     assert state_dict['neck.fusions.0.post.0.weight'] is \
@@ -67,16 +71,13 @@ def test_converter_accepts_bare_and_wrapped_keys(golden, prefix):
 
 def test_converter_rejects_acm_checkpoint():
     acm = official_checkpoint(load_golden('acm'))['state_dict']
-    with pytest.raises(ConversionError) as error:
-        convert_state_dict('alcnet', acm)
-    message = str(error.value)
-    assert 'not a "alcnet" checkpoint' in message
-    assert 'reference keys without a mapping:\n  model.fuse2.topdown.1.' \
-        'weight' in message
-    assert 'model keys missing from the reference:\n  ' \
-        'backbone.stages.0.3.bn1.bias' in message
-    assert 'decode_head.conv_seg.weight: reference (1, 4, 1, 1) vs ours ' \
-        '(1, 2, 1, 1)' in message
+    assert_conversion_fails(
+        'alcnet', acm, 'not a "alcnet" checkpoint',
+        'reference keys without a mapping:\n  model.fuse2.topdown.1.weight',
+        'model keys missing from the reference:\n  '
+        'backbone.stages.0.3.bn1.bias',
+        'decode_head.conv_seg.weight: reference (1, 4, 1, 1) vs ours '
+        '(1, 2, 1, 1)')
 
 
 @pytest.mark.parametrize('dataset', BASICIRSTD_DATASETS)

@@ -14,6 +14,7 @@ from serankdet.models.converters.datransnet import map_datransnet_key
 from serankdet.models.layers.gradient_attention import (NEIGHBOUR_OFFSETS,
                                                          difference_kernel)
 from serankdet.registry import MODELS
+from .golden_utils import assert_buffers_match
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUDT_CFG = osp.join(REPO_ROOT, 'configs', 'datransnet',
@@ -21,15 +22,6 @@ NUDT_CFG = osp.join(REPO_ROOT, 'configs', 'datransnet',
 IRSTD1K_CFG = osp.join(REPO_ROOT, 'configs', 'datransnet',
                        'datransnet_1xb4-400e_irstd1k-512x512.py')
 ATOL = 1e-5
-
-
-@pytest.fixture
-def one_thread():
-    """float32 results depend on the thread count: compare with one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope='module')
@@ -81,16 +73,10 @@ def test_train_forward_matches_reference(golden, converted, one_thread):
         logits = model(golden['train_input'], mode='tensor')
     torch.testing.assert_close(logits.sigmoid(), golden['train_output'],
                                atol=ATOL, rtol=0)
-    ours = model.state_dict()
-    reference = golden['bn_buffers_after_train_forward']
-    compared = 0
-    for key, value in reference.items():
-        our_key = map_datransnet_key(key)
-        if our_key is None:  # encoder5/decoder5: not built
-            continue
-        torch.testing.assert_close(ours[our_key], value, atol=ATOL, rtol=0)
-        compared += 1
-    assert compared == 81  # 27 BatchNorms x (mean, var, count)
+    # 27 BatchNorms x (mean, var, count); encoder5/decoder5 are not built
+    assert assert_buffers_match(
+        model, golden['bn_buffers_after_train_forward'], map_datransnet_key,
+        atol=ATOL) == 81
 
 
 def test_img_size_512_config_matches_reference(golden, converted,

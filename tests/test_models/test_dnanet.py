@@ -3,12 +3,11 @@
 ``tests/data/golden/dnanet.pt`` comes from ``benchmarks/golden/make_dnanet.py``
 (official code at YeRen123455/Infrared-Small-Target-Detection 21584be, run
 in float64). The official weights are not stored: they are regenerated here
-from their key names (``meta['recipe']``) and checked against the stored
-checksums.
+from their key names (``benchmarks/golden/seeded_weights.py``) and checked
+against the stored checksums.
 """
 import math
 import os.path as osp
-import zlib
 
 import numpy as np
 import pytest
@@ -18,76 +17,49 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from serankdet.models.converters import (ConversionError, convert_checkpoint,
-                                         convert_state_dict)
 from serankdet.models.converters.dnanet import map_dnanet_key
 from serankdet.registry import MODELS
+from .golden_utils import (CONFIG_DIR, assert_buffers_match,
+                           assert_conversion_fails, assert_input_rejected,
+                           assert_maps_close, build_model,
+                           converted_checkpoint, load_golden, perturbed_state,
+                           reference_state_dict)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(REPO_ROOT, 'tests', 'data', 'golden', 'dnanet.pt')
-CONFIGS = osp.join(REPO_ROOT, 'configs', 'dnanet')
-NUDT_CFG = osp.join(CONFIGS, 'dnanet_1xb16-1500e_nudt-sirst-256x256.py')
-SIRST_CFG = osp.join(CONFIGS, 'dnanet_1xb16-1500e_sirst-256x256.py')
-# float64 end to end: only summation order differs from the reference
-ATOL_F64 = 1e-10
+NUDT_CFG = osp.join(CONFIG_DIR, 'dnanet',
+                    'dnanet_1xb16-1500e_nudt-sirst-256x256.py')
+SIRST_CFG = osp.join(CONFIG_DIR, 'dnanet',
+                     'dnanet_1xb16-1500e_sirst-256x256.py')
 OFFICIAL_PARAMS = 4696888  # the official DNANet, ResNet-18, 16-256 wide
-
-
-def golden_value(key, shape):
-    """The generated value of a reference key (golden ``meta['recipe']``)."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    shape = tuple(shape)
-    if len(shape) >= 2:
-        return torch.randn(shape, generator=rng, dtype=torch.float64) / \
-            math.sqrt(math.prod(shape[1:]))
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng, dtype=torch.float64)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng,
-                                     dtype=torch.float64)
-    return 0.1 * torch.randn(shape, generator=rng, dtype=torch.float64)
 
 
 @pytest.fixture(scope='module')
 def golden():
-    return torch.load(GOLDEN, weights_only=True, map_location='cpu')
+    return load_golden('dnanet')
 
 
 @pytest.fixture(scope='module')
-def reference_state_dict(golden):
-    """The official-named state dict the golden outputs were computed with."""
-    state = {}
-    for key, shape in golden['shapes'].items():
-        if key.endswith('num_batches_tracked'):
-            state[key] = torch.tensor(0)
-        else:
-            state[key] = golden_value(key, shape)
-    return state
+def reference_state(golden):
+    return reference_state_dict(golden)
 
 
 @pytest.fixture(scope='module')
-def converted(reference_state_dict, tmp_path_factory):
+def converted(reference_state, tmp_path_factory):
     """The golden weights saved as the official train.py saves them
     (``{epoch, state_dict, loss, mean_IOU}``, numpy scalars), with
     ``nn.DataParallel``'s ``module.`` prefix, converted as
     ``official2serankdet.py --model dnanet`` does."""
-    folder = tmp_path_factory.mktemp('dnanet')
-    src, dst = str(folder / 'mIoU__DNANet_NUDT-SIRST_epoch.pth.tar'), \
-        str(folder / 'converted.pth')
-    torch.save(dict(epoch=1234,
-                    state_dict={f'module.{k}': v
-                                for k, v in reference_state_dict.items()},
-                    loss=np.float64(0.1), mean_IOU=np.float64(0.88)), src)
-    notes = convert_checkpoint('dnanet', src, dst)
-    return dict(torch.load(dst, weights_only=True), notes=notes)
+    checkpoint = dict(epoch=1234,
+                      state_dict={f'module.{k}': v
+                                  for k, v in reference_state.items()},
+                      loss=np.float64(0.1), mean_IOU=np.float64(0.88))
+    return converted_checkpoint('dnanet', checkpoint,
+                                tmp_path_factory.mktemp('dnanet'),
+                                'mIoU__DNANet_NUDT-SIRST_epoch.pth.tar')
 
 
-def build(state_dict=None, config=NUDT_CFG):
+def build(state_dict):
     """Our model in float64, with ``state_dict`` loaded strictly."""
-    model = MODELS.build(Config.fromfile(config).model).double()
-    if state_dict is not None:
-        model.load_state_dict(state_dict, strict=True)
-    return model
+    return build_model(NUDT_CFG, state_dict, torch.float64)
 
 
 def ours_in_reference_order(outputs):
@@ -95,15 +67,10 @@ def ours_in_reference_order(outputs):
     return outputs[1:] + outputs[:1]
 
 
-def test_regenerated_weights_match_golden_checksums(golden,
-                                                    reference_state_dict):
-    checksums = golden['generated_checksums']
-    assert len(checksums) == 570 - 68  # minus 68 num_batches_tracked
-    for key, (total, abs_total) in checksums.items():
-        value = reference_state_dict[key]
-        assert value.sum().item() == pytest.approx(total, rel=1e-12), key
-        assert value.abs().sum().item() == pytest.approx(abs_total,
-                                                         rel=1e-12), key
+def test_regenerated_weights_match_golden_checksums(golden, reference_state):
+    # reference_state_dict checked every floating entry against its checksum
+    assert len(reference_state) == 570
+    assert len(golden['generated_checksums']) == 570 - 68  # minus counts
 
 
 def test_converter_maps_every_key_strictly(golden, converted):
@@ -135,13 +102,10 @@ def test_eval_outputs_match_reference(golden, converted):
         outputs = model.forward_outputs(golden['input'].double())
         main = model(golden['input'].double(), mode='tensor')
     assert [o.shape for o in outputs] == [(2, 1, 64, 64)] * 4
-    for ours, ref, name in zip(ours_in_reference_order(outputs),
-                               golden['output'], golden['output_names']):
-        torch.testing.assert_close(ours, ref, atol=ATOL_F64, rtol=0,
-                                   msg=lambda m: f'{name}: {m}')
+    assert_maps_close(ours_in_reference_order(outputs), golden['output'],
+                      golden['output_names'])
     # the prediction is final4
-    torch.testing.assert_close(main, golden['output'][3], atol=ATOL_F64,
-                               rtol=0)
+    assert_maps_close([main], golden['output'][3:])
 
 
 def test_train_outputs_loss_and_bn_buffers_match_reference(
@@ -151,24 +115,17 @@ def test_train_outputs_loss_and_bn_buffers_match_reference(
         outputs = model.forward_outputs(golden['train_input'].double())
         losses = model.decode_head.loss_by_outputs(outputs,
                                                    golden['train_target'])
-    for ours, ref, name in zip(ours_in_reference_order(outputs),
-                               golden['train_output'],
-                               golden['output_names']):
-        torch.testing.assert_close(ours, ref, atol=ATOL_F64, rtol=0,
-                                   msg=lambda m: f'{name}: {m}')
+    assert_maps_close(ours_in_reference_order(outputs),
+                      golden['train_output'], golden['output_names'])
     # mean soft-IoU of the 4 maps: weights 1/4 on the main and 3 aux losses
     assert sorted(losses) == ['aux1_loss_softiou', 'aux2_loss_softiou',
                               'aux3_loss_softiou', 'loss_softiou']
     total = sum(losses.values())
     assert total.item() == pytest.approx(golden['train_loss'].item(),
                                          abs=1e-12)
-    ours = model.state_dict()
     buffers = golden['bn_buffers_after_train_forward']
-    assert len(buffers) == 68 * 3  # 68 BatchNorms x (mean, var, count)
-    for key, value in buffers.items():
-        torch.testing.assert_close(ours[map_dnanet_key(key)], value,
-                                   atol=ATOL_F64, rtol=0,
-                                   msg=lambda m: f'{key}: {m}')
+    # 68 BatchNorms x (mean, var, count)
+    assert assert_buffers_match(model, buffers, map_dnanet_key) == 68 * 3
 
 
 def test_one_training_step_matches_reference(golden, converted):
@@ -191,61 +148,49 @@ def test_one_training_step_matches_reference(golden, converted):
                                                          abs=1e-8), key
     with torch.no_grad():
         main = model.forward_outputs(golden['train_input'].double())[0]
-    torch.testing.assert_close(main, golden['step_output'], atol=1e-8,
-                               rtol=0)
+    assert_maps_close([main], [golden['step_output']], atol=1e-8)
 
 
-def test_float32_eval_close_to_reference(golden, converted):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model = build(converted['state_dict']).float().eval()
-        with torch.no_grad():
-            logits = model(golden['input'], mode='tensor')
-    finally:
-        torch.set_num_threads(previous)
-    torch.testing.assert_close(logits.double(), golden['output'][3],
-                               atol=1e-4, rtol=0)
+def test_float32_eval_close_to_reference(golden, converted, one_thread):
+    model = build_model(NUDT_CFG, converted['state_dict']).eval()
+    with torch.no_grad():
+        logits = model(golden['input'], mode='tensor')
+    assert_maps_close([logits.double()], golden['output'][3:], atol=1e-4)
 
 
-def test_converter_rejects_a_foreign_checkpoint(reference_state_dict):
+def test_converter_rejects_a_foreign_checkpoint():
     # DATransNet's keys are not DNANet's
-    with pytest.raises(ConversionError,
-                       match='not a "dnanet" checkpoint') as err:
-        convert_state_dict('dnanet', {
+    assert_conversion_fails(
+        'dnanet', {
             'model.inc.0.conv1.weight': torch.zeros(16, 1, 3, 3),
             'model.outc.1.weight': torch.zeros(1, 16, 1, 1)
-        })
-    assert '2 reference keys without a mapping:\n  model.inc.0.conv1' \
-        in str(err.value)
-    assert '570 model keys missing from the reference' in str(err.value)
+        }, 'not a "dnanet" checkpoint',
+        '2 reference keys without a mapping:\n  model.inc.0.conv1',
+        '570 model keys missing from the reference')
 
 
-def test_converter_rejects_another_variant(reference_state_dict):
+def test_converter_rejects_another_variant(reference_state):
     """A non-deep-supervision checkpoint (``final``) and a 1-channel input
     conv are named, with the shapes."""
-    reference = dict(reference_state_dict)
-    for index in (1, 2, 3, 4):
-        reference.pop(f'final{index}.weight')
-        reference.pop(f'final{index}.bias')
-    reference['final.weight'] = torch.zeros(1, 16, 1, 1)
-    reference['conv0_0.0.conv1.weight'] = torch.zeros(16, 1, 3, 3)
-    with pytest.raises(ConversionError) as err:
-        convert_state_dict('dnanet', reference)
-    message = str(err.value)
-    assert '1 reference keys without a mapping:\n  final.weight' in message
-    assert '8 model keys missing from the reference:\n  ' \
-        'decode_head.main_conv.bias' in message
-    assert 'backbone.stages.0.0.conv1.weight: reference (16, 1, 3, 3) vs ' \
-        'ours (16, 3, 3, 3)' in message
+    reference = perturbed_state(
+        reference_state,
+        zeroed={'final.weight': (1, 16, 1, 1),
+                'conv0_0.0.conv1.weight': (16, 1, 3, 3)},
+        removed=[f'final{index}.{name}' for index in (1, 2, 3, 4)
+                 for name in ('weight', 'bias')])
+    assert_conversion_fails(
+        'dnanet', reference,
+        '1 reference keys without a mapping:\n  final.weight',
+        '8 model keys missing from the reference:\n  '
+        'decode_head.main_conv.bias',
+        'backbone.stages.0.0.conv1.weight: reference (16, 1, 3, 3) vs '
+        'ours (16, 3, 3, 3)')
 
 
 @pytest.mark.parametrize('size', [40, 72])
 def test_input_side_not_multiple_of_16_raises(size):
-    model = MODELS.build(Config.fromfile(NUDT_CFG).model).eval()
-    with pytest.raises(ValueError,
-                       match=f'multiples of 16, got {size}x64'):
-        model(torch.rand(1, 3, size, 64), mode='tensor')
+    assert_input_rejected(NUDT_CFG, (1, 3, size, 64),
+                          f'multiples of 16, got {size}x64')
 
 
 def test_loss_mode_on_an_empty_target():

@@ -6,72 +6,40 @@ import math
 import os.path as osp
 import textwrap
 import types
-import zlib
 
 import pytest
 import torch
 from mmengine.config import Config
 
+from benchmarks.golden.seeded_weights import mshnet_seeded_state_dict
 from serankdet.engine.hooks import SetEpochHook
 from serankdet.models.converters import ConversionError, convert_state_dict
 from serankdet.models.converters.mshnet import map_mshnet_key
 from serankdet.models.losses import SLSIoULoss
 from serankdet.registry import MODELS
+from .golden_utils import (CONFIG_DIR, assert_buffers_match, assert_checksums,
+                           assert_conversion_fails, assert_input_rejected,
+                           assert_maps_close, build_model, load_golden,
+                           perturbed_state)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(REPO, 'tests', 'data', 'golden', 'mshnet.pt')
 CONFIGS = {
-    name: osp.join(REPO, 'configs', 'mshnet',
+    name: osp.join(CONFIG_DIR, 'mshnet',
                    f'mshnet_1xb4-400e_{name}-256x256.py')
     for name in ('irstd1k', 'nudt-sirst')
 }
-ATOL64 = 1e-10
 ATOL32 = 1e-5
-
-
-def seeded_reference_state(shapes):
-    """The golden weights: every entry of a state dict with reference keys
-    and ``shapes`` ({key: shape}) from a generator seeded with
-    ``zlib.crc32(key)``, float64: ``num_batches_tracked`` = 7;
-    ``running_var`` = 0.5 + U[0, 1); ``running_mean`` = 0.2 N(0, 1); other
-    1-D ``weight`` (BatchNorm) = 1 + 0.2 N; 1-D ``bias`` = 0.1 N; tensors of
-    2 or more dimensions (conv weights) = N / sqrt(prod(shape[1:]))."""
-    state = {}
-    for key, shape in shapes.items():
-        shape = tuple(shape)
-        name = key.rsplit('.', 1)[-1]
-        gen = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-        normal = torch.randn(shape, generator=gen, dtype=torch.float64)
-        if name == 'num_batches_tracked':
-            state[key] = torch.tensor(7)
-        elif name == 'running_var':
-            state[key] = 0.5 + torch.rand(shape, generator=gen,
-                                          dtype=torch.float64)
-        elif name == 'running_mean':
-            state[key] = 0.2 * normal
-        elif len(shape) >= 2:
-            state[key] = normal / math.sqrt(math.prod(shape[1:]))
-        elif name == 'weight':
-            state[key] = 1 + 0.2 * normal
-        else:
-            state[key] = 0.1 * normal
-    return state
-
-
-def reference_checksums(state):
-    """(sum, sum of |x|) of every floating entry, in float64."""
-    return {k: (v.double().sum().item(), v.double().abs().sum().item())
-            for k, v in state.items() if v.is_floating_point()}
 
 
 @pytest.fixture(scope='module')
 def golden():
-    return torch.load(GOLDEN, weights_only=True, map_location='cpu')
+    return load_golden('mshnet')
 
 
 @pytest.fixture(scope='module')
 def reference_state(golden):
-    return seeded_reference_state(golden['reference_shapes'])
+    state = mshnet_seeded_state_dict(golden['reference_shapes'])
+    assert_checksums(state, golden['checksums'])
+    return state
 
 
 @pytest.fixture(scope='module')
@@ -81,22 +49,8 @@ def converted(reference_state):
     return state_dict
 
 
-@pytest.fixture
-def one_thread():
-    """float32 results depend on the thread count: compare with one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def build(state_dict=None, config='irstd1k', dtype=torch.float32):
-    """Our model; float64 weights load into float64 parameters (loading
-    them into float32 ones would round them)."""
-    model = MODELS.build(Config.fromfile(CONFIGS[config]).model).to(dtype)
-    if state_dict is not None:
-        model.load_state_dict(state_dict, strict=True)
-    return model
+    return build_model(CONFIGS[config], state_dict, dtype)
 
 
 def set_epoch(model, epoch):
@@ -106,11 +60,8 @@ def set_epoch(model, epoch):
 
 
 def test_weights_regenerate_as_stored(golden, reference_state):
-    stored = golden['checksums']
-    assert len(stored) == 300 and len(reference_state) == 340
-    for key, (total, absolute) in reference_checksums(
-            reference_state).items():
-        assert stored[key] == pytest.approx((total, absolute), rel=1e-12), key
+    # reference_state was checked against every stored checksum
+    assert len(golden['checksums']) == 300 and len(reference_state) == 340
 
 
 def test_param_count_equals_reference(golden):
@@ -137,13 +88,10 @@ def test_eval_outputs_match_reference(golden, converted):
     with torch.no_grad():
         outputs = model.forward_outputs(golden['input'])
         main = model(golden['input'], mode='tensor')
-    expected = [golden['eval_output'], *golden['eval_masks']]
     assert [o.shape[-1] for o in outputs] == [64, 64, 32, 16, 8]
     assert golden['eval_output'].std() > 0.1  # not a degenerate output
-    for ours, reference in zip(outputs, expected):
-        torch.testing.assert_close(ours, reference, atol=ATOL64, rtol=0)
-    torch.testing.assert_close(main, golden['eval_output'], atol=ATOL64,
-                               rtol=0)
+    assert_maps_close(outputs, [golden['eval_output'], *golden['eval_masks']])
+    assert_maps_close([main], [golden['eval_output']])
 
 
 def test_warm_up_predicts_from_the_finest_scale(golden, converted):
@@ -151,14 +99,11 @@ def test_warm_up_predicts_from_the_finest_scale(golden, converted):
     set_epoch(model, 5)  # the last warm-up epoch (epoch <= warm_epoch)
     with torch.no_grad():
         outputs = model.forward_outputs(golden['input'])
-    assert len(outputs) == 1
-    torch.testing.assert_close(outputs[0], golden['eval_output_warm_up'],
-                               atol=ATOL64, rtol=0)
+    assert_maps_close(outputs, [golden['eval_output_warm_up']])
     set_epoch(model, 6)
     with torch.no_grad():
         main = model(golden['input'], mode='tensor')
-    torch.testing.assert_close(main, golden['eval_output'], atol=ATOL64,
-                               rtol=0)
+    assert_maps_close([main], [golden['eval_output']])
 
 
 def test_float32_eval_output_matches_reference(golden, converted,
@@ -167,23 +112,18 @@ def test_float32_eval_output_matches_reference(golden, converted,
                    for k, v in converted.items()}).eval()
     with torch.no_grad():
         main = model(golden['input'].float(), mode='tensor')
-    torch.testing.assert_close(main, golden['eval_output_f32'], atol=ATOL32,
-                               rtol=0)
+    assert_maps_close([main], [golden['eval_output_f32']], atol=ATOL32)
 
 
 def test_train_forward_and_bn_buffers_match_reference(golden, converted):
     model = build(converted, dtype=torch.float64).train()
     with torch.no_grad():
         outputs = model.forward_outputs(golden['train_input'])
-    expected = [golden['train_output'], *golden['train_masks']]
-    for ours, reference in zip(outputs, expected, strict=True):
-        torch.testing.assert_close(ours, reference, atol=ATOL64, rtol=0)
-    ours = model.state_dict()
+    assert_maps_close(outputs,
+                      [golden['train_output'], *golden['train_masks']])
     buffers = golden['bn_buffers_after_train_forward']
-    assert len(buffers) == 3 * 40  # 40 BatchNorms x (mean, var, count)
-    for key, value in buffers.items():
-        torch.testing.assert_close(ours[map_mshnet_key(key)], value,
-                                   atol=ATOL64, rtol=0)
+    # 40 BatchNorms x (mean, var, count)
+    assert assert_buffers_match(model, buffers, map_mshnet_key) == 3 * 40
     assert buffers['encoder_0.0.bn1.num_batches_tracked'] == 8
 
 
@@ -263,24 +203,21 @@ def test_head_rejects_output_weights_and_odd_sizes():
 
 
 def test_input_side_not_multiple_of_16_raises():
-    with pytest.raises(ValueError, match='multiples of 16, got 40x64'):
-        build().eval()(torch.rand(1, 3, 40, 64), mode='tensor')
+    assert_input_rejected(CONFIGS['irstd1k'], (1, 3, 40, 64),
+                          'multiples of 16, got 40x64')
 
 
 def test_converter_rejects_a_foreign_checkpoint(reference_state):
-    foreign = dict(reference_state)
-    foreign['model.inc.0.conv1.weight'] = foreign.pop('final.weight')
-    foreign['conv_init.weight'] = torch.zeros(16, 1, 1, 1)
-    with pytest.raises(ConversionError) as err:
-        convert_state_dict('mshnet', foreign)
-    message = str(err.value)
-    assert 'not a "mshnet" checkpoint' in message
-    assert '1 reference keys without a mapping:\n  model.inc.0.conv1.weight' \
-        in message
-    assert 'model keys missing from the reference:\n  ' \
-        'decode_head.fuse_conv.weight' in message
-    assert 'backbone.stem.weight: reference (16, 1, 1, 1) vs ours ' \
-        '(16, 3, 1, 1)' in message
+    foreign = perturbed_state(
+        reference_state, renamed={'final.weight': 'model.inc.0.conv1.weight'},
+        zeroed={'conv_init.weight': (16, 1, 1, 1)})
+    assert_conversion_fails(
+        'mshnet', foreign, 'not a "mshnet" checkpoint',
+        '1 reference keys without a mapping:\n  model.inc.0.conv1.weight',
+        'model keys missing from the reference:\n  '
+        'decode_head.fuse_conv.weight',
+        'backbone.stem.weight: reference (16, 1, 1, 1) vs ours '
+        '(16, 3, 1, 1)')
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
@@ -346,7 +283,7 @@ def test_converter_takes_the_3x3_side_conv_variant(tmp_path, golden):
     shapes = dict(golden['reference_shapes'])
     for index, channels in enumerate((16, 32, 64, 128)):
         shapes[f'output_{index}.weight'] = [1, channels, 3, 3]
-    state = seeded_reference_state(shapes)
+    state = mshnet_seeded_state_dict(shapes)
     with pytest.raises(ConversionError,
                        match=r'side_convs.0.weight: reference \(1, 16, 3, 3'):
         convert_state_dict('mshnet', state)

@@ -4,12 +4,12 @@ recipe.
 ``tests/data/golden/sctransnet.pt`` comes from
 ``benchmarks/golden/make_sctransnet.py`` (official code at xdFai/SCTransNet
 e027628, run in float64). The official weights are not stored: they are
-regenerated here from their key names (``meta['recipe']``) and checked
-against the stored checksums.
+regenerated here from their key names
+(``benchmarks/golden/seeded_weights.py``) and checked against the stored
+checksums.
 """
 import math
 import os.path as osp
-import zlib
 
 import pytest
 import torch
@@ -20,19 +20,19 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from serankdet import recipes
-from serankdet.models.converters import (ConversionError, convert_checkpoint,
-                                         convert_state_dict)
+from serankdet.models.converters import convert_state_dict
 from serankdet.models.converters.sctransnet import map_sctransnet_key
 from serankdet.models.layers import SpatialChannelCrossTransformer
 from serankdet.registry import MODELS
+from .golden_utils import (CONFIG_DIR, assert_buffers_match,
+                           assert_conversion_fails, assert_input_rejected,
+                           assert_maps_close, build_model,
+                           converted_checkpoint, load_golden, perturbed_state,
+                           reference_state_dict)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(REPO_ROOT, 'tests', 'data', 'golden', 'sctransnet.pt')
-CONFIGS = osp.join(REPO_ROOT, 'configs', 'sctransnet')
+CONFIGS = osp.join(CONFIG_DIR, 'sctransnet')
 SIRST_CFG = osp.join(CONFIGS, 'sctransnet_1xb16-1000e_sirst-256x256.py')
 NUDT_CFG = osp.join(CONFIGS, 'sctransnet_1xb16-1000e_nudt-sirst-256x256.py')
-# float64 end to end: only summation order differs from the reference
-ATOL_F64 = 1e-10
 ATOL_F32 = 1e-5
 # our output i is the reference's output REFERENCE_ORDER[i]: ours are
 # [out, gt5, gt4, gt3, gt2, d0], the reference's (gt5, gt4, gt3, gt2, d0, out)
@@ -40,65 +40,33 @@ REFERENCE_ORDER = [5, 0, 1, 2, 3, 4]
 NUM_DROPPED = 4 + 4 * 16  # position embeddings, attention scalars
 
 
-def golden_value(key, shape):
-    """The generated value of a reference key (golden ``meta['recipe']``)."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    shape = tuple(shape)
-    if len(shape) >= 2:
-        return torch.randn(shape, generator=rng) / \
-            math.sqrt(math.prod(shape[1:]))
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng)
-    return 0.1 * torch.randn(shape, generator=rng)
-
-
-@pytest.fixture
-def one_thread():
-    """float32 results depend on the thread count: compare with one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope='module')
 def golden():
-    return torch.load(GOLDEN, weights_only=True, map_location='cpu')
+    return load_golden('sctransnet')
 
 
 @pytest.fixture(scope='module')
-def reference_state_dict(golden):
-    """The official-named state dict the golden outputs were computed with."""
-    return {
-        key: torch.tensor(5) if key.endswith('num_batches_tracked') else
-        golden_value(key, shape)
-        for key, shape in golden['shapes'].items()
-    }
+def reference_state(golden):
+    return reference_state_dict(golden, torch.float32, num_batches_tracked=5)
 
 
 @pytest.fixture(scope='module')
-def converted(reference_state_dict, tmp_path_factory):
+def converted(reference_state, tmp_path_factory):
     """The golden weights saved as the official train.py saves them
     (``{epoch, state_dict, total_loss}``, keys of its ``Net`` wrapper with
     the ``model.`` prefix), converted as ``official2serankdet.py --model
     sctransnet`` does."""
-    folder = tmp_path_factory.mktemp('sctransnet')
-    src = str(folder / 'SCTransNet_1000.pth.tar')
-    dst = str(folder / 'converted.pth')
-    torch.save(dict(epoch=1000,
-                    state_dict={f'model.{k}': v
-                                for k, v in reference_state_dict.items()},
-                    total_loss=[0.5, 0.25]), src)
-    notes = convert_checkpoint('sctransnet', src, dst)
-    return dict(torch.load(dst, weights_only=True), notes=notes)
+    checkpoint = dict(epoch=1000,
+                      state_dict={f'model.{k}': v
+                                  for k, v in reference_state.items()},
+                      total_loss=[0.5, 0.25])
+    return converted_checkpoint('sctransnet', checkpoint,
+                                tmp_path_factory.mktemp('sctransnet'),
+                                'SCTransNet_1000.pth.tar')
 
 
-def build(state_dict, config=SIRST_CFG):
-    model = MODELS.build(Config.fromfile(config).model)
-    model.load_state_dict(state_dict, strict=True)
-    return model
+def build(state_dict, dtype=torch.float32):
+    return build_model(SIRST_CFG, state_dict, dtype)
 
 
 def as_reference_order(outputs):
@@ -108,11 +76,9 @@ def as_reference_order(outputs):
     return ordered
 
 
-def test_regenerated_weights_match_checksums(golden, reference_state_dict):
-    for key, (total, abs_total) in golden['generated_checksums'].items():
-        value = reference_state_dict[key].double()
-        assert value.sum().item() == pytest.approx(total, rel=1e-9, abs=1e-9)
-        assert value.abs().sum().item() == pytest.approx(abs_total, rel=1e-9)
+def test_regenerated_weights_match_checksums(golden, reference_state):
+    # reference_state_dict checked every floating entry against its checksum
+    assert len(reference_state) == len(golden['shapes']) == 510
 
 
 def test_converter_drops_unused_weights_with_notes(golden, converted):
@@ -138,18 +104,15 @@ def test_param_count_is_the_official_without_unused_weights(golden):
 
 
 def test_eval_outputs_match_reference(golden, converted):
-    model = build(converted['state_dict']).double().eval()
+    model = build(converted['state_dict'], torch.float64).eval()
     with torch.no_grad():
         outputs = model.forward_outputs(golden['input'].double())
         main = model(golden['input'].double(), mode='tensor')
     assert len(outputs) == 6 and main.shape == (2, 1, 48, 64)
-    for name, ours, ref in zip(golden['output_names'],
-                               as_reference_order(outputs), golden['output']):
-        torch.testing.assert_close(ours, ref, atol=ATOL_F64, rtol=0,
-                                   msg=lambda m: f'{name}: {m}')
+    assert_maps_close(as_reference_order(outputs), golden['output'],
+                      golden['output_names'])
     # the reference tests sigmoid(out): our main output
-    torch.testing.assert_close(main.sigmoid(), golden['output_test_mode'],
-                               atol=ATOL_F64, rtol=0)
+    assert_maps_close([main.sigmoid()], [golden['output_test_mode']])
 
 
 def test_float32_main_output_matches_reference(golden, converted,
@@ -157,31 +120,23 @@ def test_float32_main_output_matches_reference(golden, converted,
     model = build(converted['state_dict']).eval()
     with torch.no_grad():
         logits = model(golden['input'], mode='tensor')
-    torch.testing.assert_close(logits, golden['output_f32'], atol=ATOL_F32,
-                               rtol=0)
+    assert_maps_close([logits], [golden['output_f32']], atol=ATOL_F32)
 
 
 def test_train_forward_and_bn_buffers_match_reference(golden, converted):
-    model = build(converted['state_dict']).double().train()
+    model = build(converted['state_dict'], torch.float64).train()
     with torch.no_grad():
         outputs = model.forward_outputs(golden['train_input'].double())
-    for name, ours, ref in zip(golden['output_names'],
-                               as_reference_order(outputs),
-                               golden['train_output']):
-        torch.testing.assert_close(ours, ref, atol=ATOL_F64, rtol=0,
-                                   msg=lambda m: f'{name}: {m}')
-    state = model.state_dict()
-    reference = golden['bn_buffers_after_train_forward']
-    for key, value in reference.items():
-        torch.testing.assert_close(state[map_sctransnet_key(key)], value,
-                                   atol=ATOL_F64, rtol=0)
+    assert_maps_close(as_reference_order(outputs), golden['train_output'],
+                      golden['output_names'])
+    buffers = golden['bn_buffers_after_train_forward']
     # 14 BatchNorms in the encoder (two per block, four shortcuts), 4 in
     # the reconstructions, 8 in the decoder: (running mean, var, count) each
-    assert len(reference) == 3 * 26
+    assert assert_buffers_match(model, buffers, map_sctransnet_key) == 3 * 26
 
 
 def test_training_loss_is_the_reference_bce_sum(golden, converted):
-    model = build(converted['state_dict']).double().train()
+    model = build(converted['state_dict'], torch.float64).train()
     samples = []
     for mask in golden['train_target']:
         sample = SegDataSample()
@@ -195,27 +150,25 @@ def test_training_loss_is_the_reference_bce_sum(golden, converted):
                                          rel=1e-9)
 
 
-def test_converter_rejects_a_foreign_checkpoint(reference_state_dict):
-    reference = dict(reference_state_dict)
-    reference['extra.weight'] = reference.pop('outconv.weight')
+def test_converter_rejects_a_foreign_checkpoint(reference_state):
     # a 3-channel input layer (another model's or variant's)
-    reference['inc.0.conv1.weight'] = torch.zeros(32, 3, 3, 3)
-    with pytest.raises(ConversionError) as err:
-        convert_state_dict('sctransnet', reference)
-    message = str(err.value)
-    assert 'not a "sctransnet" checkpoint' in message
-    assert '1 reference keys without a mapping:\n  extra.weight' in message
-    assert 'model keys missing from the reference:\n  ' \
-        'decode_head.fuse_conv.weight' in message
-    assert 'backbone.stages.0.conv1.weight: reference (32, 3, 3, 3) vs ' \
-        'ours (32, 1, 3, 3)' in message
+    reference = perturbed_state(
+        reference_state, renamed={'outconv.weight': 'extra.weight'},
+        zeroed={'inc.0.conv1.weight': (32, 3, 3, 3)})
+    assert_conversion_fails(
+        'sctransnet', reference, 'not a "sctransnet" checkpoint',
+        '1 reference keys without a mapping:\n  extra.weight',
+        'model keys missing from the reference:\n  '
+        'decode_head.fuse_conv.weight',
+        'backbone.stages.0.conv1.weight: reference (32, 3, 3, 3) vs '
+        'ours (32, 1, 3, 3)')
 
 
 def test_converter_accepts_other_img_size_position_embeddings(
-        reference_state_dict, converted):
+        reference_state, converted):
     """The reference's img_size only shapes the unused position
     embeddings: a checkpoint of a 512 model converts the same."""
-    reference = dict(reference_state_dict)
+    reference = dict(reference_state)
     for level, channels in enumerate((32, 64, 128, 256), 1):
         reference[f'mtc.embeddings_{level}.position_embeddings'] = \
             torch.zeros(1, 32 * 32, channels)
@@ -226,10 +179,8 @@ def test_converter_accepts_other_img_size_position_embeddings(
 
 @pytest.mark.parametrize('height', [40, 56])
 def test_input_side_not_multiple_of_16_raises(height):
-    model = MODELS.build(Config.fromfile(SIRST_CFG).model).eval()
-    with pytest.raises(ValueError,
-                       match=f'multiples of 16, got {height}x64'):
-        model(torch.rand(1, 1, height, 64), mode='tensor')
+    assert_input_rejected(SIRST_CFG, (1, 1, height, 64),
+                          f'multiples of 16, got {height}x64')
 
 
 def test_transformer_rejects_levels_off_the_token_grid():

@@ -3,14 +3,13 @@
 ``tests/data/golden/uiunet.pt`` (``benchmarks/golden/make_uiunet.py``,
 danfenghong/IEEE_TIP_UIU-Net @ 625023a) holds the official network's outputs
 for weights regenerated here from their official key names
-(``meta['recipe']``), in float64: the 7 logit maps in eval and train mode,
-the BatchNorm buffers after the train forward and the official training
-loss. Runtime: about 15 s, most of it the two float64 forward passes.
+(``benchmarks/golden/seeded_weights.py``), in float64: the 7 logit maps in
+eval and train mode, the BatchNorm buffers after the train forward and the
+official training loss. Runtime: about 15 s, most of it the two float64
+forward passes.
 """
-import math
 import os.path as osp
 import runpy
-import zlib
 
 import pytest
 import torch
@@ -23,70 +22,35 @@ from serankdet.models.heads import SideFusionHead
 from serankdet.models.layers import RSUBlock
 from serankdet.models.necks import UIUNetDecoder
 from serankdet.registry import MODELS
+from .golden_utils import (CONFIG_DIR, REPO_ROOT, assert_buffers_match,
+                           assert_conversion_fails, assert_maps_close,
+                           load_golden, perturbed_state, reference_state_dict)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(REPO_ROOT, 'tests', 'data', 'golden', 'uiunet.pt')
-MODEL_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
-                        'uiunet.py')
-CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'uiunet')
+MODEL_CONFIG = osp.join(CONFIG_DIR, '_base_', 'models', 'uiunet.py')
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters',
                      'official2serankdet.py')
-# float64 end to end: the two implementations differ only in summation order
-ATOL = 1e-10
-
-
-def golden_value(key, shape):
-    """The float32 value the golden recipe generates for ``key``."""
-    rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-    if len(shape) >= 2:
-        return torch.randn(shape, generator=rng) / math.prod(shape[1:])**0.5
-    if key.endswith('running_var'):
-        return 0.5 + torch.rand(shape, generator=rng)
-    if key.endswith('weight'):
-        return 1 + 0.2 * torch.randn(shape, generator=rng)
-    return 0.1 * torch.randn(shape, generator=rng)
 
 
 @pytest.fixture(scope='module')
 def golden():
-    return torch.load(GOLDEN, weights_only=True)
+    return load_golden('uiunet')
 
 
 @pytest.fixture(scope='module')
-def reference_state_dict(golden):
-    """The golden network's weights under the official key names."""
-    state = {}
-    for key, shape in golden['shapes'].items():
-        if key.endswith('num_batches_tracked'):
-            state[key] = torch.tensor(5)
-            continue
-        value = golden_value(key, shape)
-        total, abs_total = golden['generated_checksums'][key]
-        assert math.isclose(value.double().sum().item(), total,
-                            rel_tol=1e-12, abs_tol=1e-9), key
-        assert math.isclose(value.double().abs().sum().item(), abs_total,
-                            rel_tol=1e-12), key
-        state[key] = value
-    return state
+def reference_state(golden):
+    return reference_state_dict(golden, torch.float32, num_batches_tracked=5)
 
 
 @pytest.fixture(scope='module')
-def converted_model(reference_state_dict, tmp_path_factory):
+def converted_model(reference_state, tmp_path_factory):
     """The official state dict saved bare (as train.py saves it), converted
     by the CLI and loaded with ``init_model`` (strict), in float64."""
     folder = tmp_path_factory.mktemp('uiunet_ckpt')
     src, dst = folder / 'uiunet.pth', folder / 'converted.pth'
-    torch.save(reference_state_dict, src)
+    torch.save(reference_state, src)
     main = runpy.run_path(CONVERTER)['main']
     assert main(['--model', 'uiunet', str(src), str(dst)]) == 0
     return init_model(MODEL_CONFIG, str(dst)).double()
-
-
-def assert_outputs_match(outputs, expected):
-    assert len(outputs) == len(expected) == 7
-    for ours, ref in zip(outputs, expected):
-        assert ours.dtype == torch.float64
-        torch.testing.assert_close(ours, ref, atol=ATOL, rtol=0)
 
 
 def test_golden_eval_float64(converted_model, golden):
@@ -95,9 +59,9 @@ def test_golden_eval_float64(converted_model, golden):
     with torch.no_grad():
         outputs = model.forward_outputs(golden['input'].double())
         main = model(golden['input'].double(), mode='tensor')
-    assert outputs[0].shape == (2, 1, 64, 40)
-    assert_outputs_match(outputs, golden['output'])
-    torch.testing.assert_close(main, golden['output'][0], atol=ATOL, rtol=0)
+    assert len(outputs) == 7 and outputs[0].shape == (2, 1, 64, 40)
+    assert_maps_close(outputs, golden['output'])  # dtypes too: float64
+    assert_maps_close([main], golden['output'][:1])
 
 
 def test_golden_train_float64_buffers_and_loss(converted_model, golden):
@@ -106,15 +70,12 @@ def test_golden_train_float64_buffers_and_loss(converted_model, golden):
         outputs = model.forward_outputs(golden['train_input'].double())
         losses = model.decode_head.loss_by_outputs(outputs,
                                                    golden['train_target'])
-    assert_outputs_match(outputs, golden['train_output'])
-    ours = model.state_dict()
-    buffers = golden['bn_buffers_after_train_forward']
-    for key, value in buffers.items():
-        torch.testing.assert_close(ours[map_uiunet_key(key)], value,
-                                   atol=ATOL, rtol=0, msg=key)
+    assert_maps_close(outputs, golden['train_output'])
     # 132 BatchNorms x (mean, var, count); IC-A's post BN counted twice
-    assert len(buffers) == 396
-    assert ours['neck.attentions.1.post.1.num_batches_tracked'] == 7
+    assert assert_buffers_match(
+        model, golden['bn_buffers_after_train_forward'], map_uiunet_key) == 396
+    assert model.state_dict()[
+        'neck.attentions.1.post.1.num_batches_tracked'] == 7
     # train.py: nn.BCELoss on the 7 sigmoid maps, summed
     assert sorted(losses) == sorted(
         ['loss_bce'] + [f'aux{i}_loss_bce' for i in range(1, 7)])
@@ -155,22 +116,18 @@ def test_key_mapping_examples():
     assert map_uiunet_key('fuse1.post.0.weight') is None
 
 
-def test_converter_rejects_a_wrong_checkpoint(reference_state_dict):
-    reference = dict(reference_state_dict)
-    del reference['outconv.bias']
-    reference['stage1.extra.weight'] = torch.zeros(1)
+def test_converter_rejects_a_wrong_checkpoint(reference_state):
     # the 1-channel variant of other toolboxes (BasicIRSTD) is not UIUNET(3, 1)
-    reference['stage1.rebnconvin.conv_s1.weight'] = torch.zeros(64, 1, 3, 3)
-    with pytest.raises(ConversionError) as err:
-        convert_state_dict('uiunet', reference)
-    message = str(err.value)
-    assert 'not a "uiunet" checkpoint' in message
-    assert '1 reference keys without a mapping:\n  stage1.extra.weight' \
-        in message
-    assert '1 model keys missing from the reference:\n  ' \
-        'decode_head.fuse_conv.bias' in message
-    assert 'backbone.stages.0.conv_in.0.weight: reference (64, 1, 3, 3) vs ' \
-        'ours (64, 3, 3, 3)' in message
+    reference = perturbed_state(
+        reference_state, renamed={'outconv.bias': 'stage1.extra.weight'},
+        zeroed={'stage1.rebnconvin.conv_s1.weight': (64, 1, 3, 3)})
+    assert_conversion_fails(
+        'uiunet', reference, 'not a "uiunet" checkpoint',
+        '1 reference keys without a mapping:\n  stage1.extra.weight',
+        '1 model keys missing from the reference:\n  '
+        'decode_head.fuse_conv.bias',
+        'backbone.stages.0.conv_in.0.weight: reference (64, 1, 3, 3) vs '
+        'ours (64, 3, 3, 3)')
 
 
 def test_converter_rejects_a_foreign_model():
@@ -219,7 +176,8 @@ def test_single_channel_variant_runs_on_any_size():
     ('irstd1k', 'datasets/IRSTD-1k')])
 def test_configs_state_the_reference_recipe(dataset, data_root):
     cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, f'uiunet_1xb3-500e_{dataset}-288x288.py'))
+        osp.join(CONFIG_DIR, 'uiunet',
+                 f'uiunet_1xb3-500e_{dataset}-288x288.py'))
     loader = cfg.train_dataloader
     assert loader.dataset.data_root == data_root
     assert (loader.batch_size, loader.drop_last, loader.sampler.shuffle) == \
