@@ -143,6 +143,15 @@ def rule_key_map(rules: Rules,
     return map_key
 
 
+def renumber(template: str, group: int = 1,
+             offset: int = 1) -> Callable[[re.Match], str]:
+    """Rule target for a module the reference numbers from ``offset`` (1 in
+    most) and we index from 0: the ``re`` template ``template`` (``\\1``...)
+    with ``{}`` replaced by the number in ``group`` minus ``offset``."""
+    return lambda match: match.expand(
+        template.format(int(match[group]) - offset))
+
+
 def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
     """The weights of a checkpoint: a bare state dict or one wrapped as
     ``state_dict`` / ``model_state_dict`` / ``model``."""

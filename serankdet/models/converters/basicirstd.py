@@ -10,16 +10,11 @@ part of our model and are dropped with a note.
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 PREFIXES = ('module.', 'model.')
 UNUSED = ('built by the reference but never used in its forward '
           '(ASKCResNetFPN uplayer1/uplayer2); not part of the model')
-
-
-def _indexed(ours: str, offset: int):
-    """Rule target: groups (N, rest) -> ``<ours>.{N - offset}.rest``."""
-    return lambda m: f'{ours}.{int(m[1]) - offset}.{m[2]}'
 
 
 FUSION_PARTS = dict(topdown='top_down', bottomup='bottom_up', post='post')
@@ -36,15 +31,15 @@ def _fusion_rule(pattern: str, offset: int):
 # rules both models share (reference key without prefixes, our key)
 SHARED_RULES = [
     (r'stem\.(.+)', r'backbone.stem.\1'),
-    (r'layer([1-3])\.(.+)', _indexed('backbone.stages', 1)),
-    (r'deconv([12])\.(.+)', _indexed('neck.up_convs', 1)),
+    (r'layer([1-3])\.(.+)', renumber(r'backbone.stages.{}.\2')),
+    (r'deconv([12])\.(.+)', renumber(r'neck.up_convs.{}.\2')),
     (r'head\.block\.([01])\.(.+)', r'decode_head.conv.\1.\2'),
     (r'head\.block\.4\.(.+)', r'decode_head.conv_seg.\1'),
 ]
 # ACM (ASKCResUNet): fuse1/uplayer1 at 1/4, fuse2/uplayer2 at 1/8
 ACM_RULES = SHARED_RULES + [
     _fusion_rule(r'fuse([12])', 1),
-    (r'uplayer([12])\.(.+)', _indexed('neck.res_layers', 1)),
+    (r'uplayer([12])\.(.+)', renumber(r'neck.res_layers.{}.\2')),
 ]
 # ALCNet (ASKCResNetFPN): fuse12 at 1/4, fuse23 at 1/8, deconv0 to 1/2
 ALCNET_RULES = SHARED_RULES + [

@@ -9,7 +9,7 @@ are dropped with a note.
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 UNUSED = ('built by the reference but never used in its forward '
           '(encoder5/decoder5); not part of the model')
@@ -18,8 +18,7 @@ UNUSED = ('built by the reference but never used in its forward '
 RULES = [
     (r'inc\.0\.(.+)', r'backbone.stages.0.\1'),
     (r'encoder([1-4])\.0\.(.+)', r'backbone.stages.\1.\2'),
-    (r'contras([1-4])\.(.+)',
-     lambda m: f'neck.skip_attentions.{int(m[1]) - 1}.{m[2]}'),
+    (r'contras([1-4])\.(.+)', renumber(r'neck.skip_attentions.{}.\2')),
     (r'GFEM\.sp\.theta\.(.+)', r'neck.bottleneck.non_local.theta.\1'),
     (r'GFEM\.sp\.phi\.0\.(.+)', r'neck.bottleneck.non_local.phi.\1'),
     (r'GFEM\.sp\.g\.0\.(.+)', r'neck.bottleneck.non_local.g.\1'),
@@ -29,10 +28,11 @@ RULES = [
     (r'GFEM\.tra_conv_2\.(.+)', r'neck.bottleneck.global_conv.\1'),
     (r'GFEM\.out_conv\.(.+)', r'neck.bottleneck.fuse_conv.\1'),
     (r'decoder([1-4])\.sattn\.0\.(.+)',
-     lambda m: f'neck.decoder_blocks.{int(m[1]) - 1}.gate_conv.{m[2]}'),
-    (r'decoder([1-4])\.nConvs\.(\d+)\.(conv|norm)\.(.+)',
-     lambda m: (f'neck.decoder_blocks.{int(m[1]) - 1}.convs.{m[2]}.'
-                f'{0 if m[3] == "conv" else 1}.{m[4]}')),
+     renumber(r'neck.decoder_blocks.{}.gate_conv.\2')),
+    (r'decoder([1-4])\.nConvs\.(\d+)\.conv\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.convs.\2.0.\3')),
+    (r'decoder([1-4])\.nConvs\.(\d+)\.norm\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.convs.\2.1.\3')),
     (r'outc\.0\.(.+)', r'decode_head.mixer.\1'),
     (r'outc\.1\.(.+)', r'decode_head.conv_seg.\1'),
 ]

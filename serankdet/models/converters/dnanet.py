@@ -12,7 +12,7 @@ import re
 
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 
 def block_key(rest: str) -> str:
@@ -28,13 +28,13 @@ RULES = [
      lambda m: f'neck.fuse_layer.{m[1]}.{block_key(m[2])}'),
     # conv0_{i}_1x1 projects the deepest node of level i
     (r'conv0_([1-4])_1x1\.(.+)',
-     lambda m: f'neck.fuse_projs.{int(m[1]) - 1}.{m[2]}'),
+     renumber(r'neck.fuse_projs.{}.\2')),
     (r'conv([0-3])_([1-4])\.(\d+)\.(.+)',
      lambda m: (f'neck.nodes.{m[1]}.{int(m[2]) - 1}.{m[3]}.'
                 f'{block_key(m[4])}')),
     (r'final4\.(.+)', r'decode_head.main_conv.\1'),
     (r'final([1-3])\.(.+)',
-     lambda m: f'decode_head.side_convs.{int(m[1]) - 1}.{m[2]}'),
+     renumber(r'decode_head.side_convs.{}.\2')),
 ]
 
 

@@ -11,7 +11,7 @@ a note, whatever their img_size.
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 UNUSED_POSITION = ('position embeddings built by the reference but never '
                    'used in its forward; not part of the model')
@@ -23,58 +23,55 @@ _LAYER = r'mtc\.encoder\.layer\.(\d+)\.'
 _TRANSFORMER = 'neck.transformer.'
 
 
-def _level(match, group=1):
-    """0-based level of the reference's 1-based level number."""
-    return int(match[group]) - 1
-
-
 # (reference key after the optional "model." prefix, our key)
 RULES = [
     (r'inc\.0\.(.+)', r'backbone.stages.0.\1'),
     (r'down_encoder([1-4])\.0\.(.+)', r'backbone.stages.\1.\2'),
     (r'mtc\.embeddings_([1-4])\.patch_embeddings\.(.+)',
-     lambda m: f'{_TRANSFORMER}patch_embeds.{_level(m)}.{m[2]}'),
+     renumber(_TRANSFORMER + r'patch_embeds.{}.\2')),
     (_LAYER + r'attn_norm([1-4])\.body\.(.+)',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attn_norms.{_level(m, 2)}.'
-     f'{m[3]}'),
+     renumber(_TRANSFORMER + r'layers.\1.attn_norms.{}.\3', group=2)),
     (_LAYER + r'attn_norm\.body\.(.+)',
      rf'{_TRANSFORMER}layers.\1.joint_norm.\2'),
     (_LAYER + r'channel_attn\.mhead([1-4])\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attention.queries.'
-     f'{_level(m, 2)}.0.weight'),
+     renumber(_TRANSFORMER + r'layers.\1.attention.queries.{}.0.weight',
+              group=2)),
     (_LAYER + r'channel_attn\.q([1-4])\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attention.queries.'
-     f'{_level(m, 2)}.1.weight'),
-    (_LAYER + r'channel_attn\.mhead([kv])\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attention.'
-     f'{"key" if m[2] == "k" else "value"}.0.weight'),
-    (_LAYER + r'channel_attn\.([kv])\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attention.'
-     f'{"key" if m[2] == "k" else "value"}.1.weight'),
+     renumber(_TRANSFORMER + r'layers.\1.attention.queries.{}.1.weight',
+              group=2)),
+    (_LAYER + r'channel_attn\.mheadk\.weight',
+     rf'{_TRANSFORMER}layers.\1.attention.key.0.weight'),
+    (_LAYER + r'channel_attn\.mheadv\.weight',
+     rf'{_TRANSFORMER}layers.\1.attention.value.0.weight'),
+    (_LAYER + r'channel_attn\.k\.weight',
+     rf'{_TRANSFORMER}layers.\1.attention.key.1.weight'),
+    (_LAYER + r'channel_attn\.v\.weight',
+     rf'{_TRANSFORMER}layers.\1.attention.value.1.weight'),
     (_LAYER + r'channel_attn\.project_out([1-4])\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.attention.out_projs.'
-     f'{_level(m, 2)}.weight'),
+     renumber(_TRANSFORMER + r'layers.\1.attention.out_projs.{}.weight',
+              group=2)),
     (_LAYER + r'ffn_norm([1-4])\.body\.(.+)',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.ffn_norms.{_level(m, 2)}.'
-     f'{m[3]}'),
+     renumber(_TRANSFORMER + r'layers.\1.ffn_norms.{}.\3', group=2)),
     (_LAYER + r'ffn([1-4])\.eca\.conv\.0\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.ffns.{_level(m, 2)}.'
-     'gate_conv.weight'),
+     renumber(_TRANSFORMER + r'layers.\1.ffns.{}.gate_conv.weight',
+              group=2)),
     (_LAYER +
      r'ffn([1-4])\.(project_in|dwconv3x3|dwconv5x5|project_out)\.weight',
-     lambda m: f'{_TRANSFORMER}layers.{m[1]}.ffns.{_level(m, 2)}.{m[3]}.'
-     'weight'),
+     renumber(_TRANSFORMER + r'layers.\1.ffns.{}.\3.weight', group=2)),
     (r'mtc\.encoder\.encoder_norm([1-4])\.body\.(.+)',
-     lambda m: f'{_TRANSFORMER}out_norms.{_level(m)}.{m[2]}'),
-    (r'mtc\.reconstruct_([1-4])\.(conv|norm)\.(.+)',
-     lambda m: (f'{_TRANSFORMER}reconstructs.{_level(m)}.'
-                f'{0 if m[2] == "conv" else 1}.{m[3]}')),
-    (r'up_decoder([1-4])\.coatt\.mlp_([xg])\.1\.(.+)',
-     lambda m: (f'neck.decoder_blocks.{_level(m)}.'
-                f'{"skip_fc" if m[2] == "x" else "up_fc"}.{m[3]}')),
-    (r'up_decoder([1-4])\.nConvs\.(\d+)\.(conv|norm)\.(.+)',
-     lambda m: (f'neck.decoder_blocks.{_level(m)}.convs.{m[2]}.'
-                f'{0 if m[3] == "conv" else 1}.{m[4]}')),
+     renumber(_TRANSFORMER + r'out_norms.{}.\2')),
+    (r'mtc\.reconstruct_([1-4])\.conv\.(.+)',
+     renumber(_TRANSFORMER + r'reconstructs.{}.0.\2')),
+    (r'mtc\.reconstruct_([1-4])\.norm\.(.+)',
+     renumber(_TRANSFORMER + r'reconstructs.{}.1.\2')),
+    (r'up_decoder([1-4])\.coatt\.mlp_x\.1\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.skip_fc.\2')),
+    (r'up_decoder([1-4])\.coatt\.mlp_g\.1\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.up_fc.\2')),
+    (r'up_decoder([1-4])\.nConvs\.(\d+)\.conv\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.convs.\2.0.\3')),
+    (r'up_decoder([1-4])\.nConvs\.(\d+)\.norm\.(.+)',
+     renumber(r'neck.decoder_blocks.{}.convs.\2.1.\3')),
     (r'outc\.(.+)', r'decode_head.main_conv.\1'),
     # side outputs in our order gt5, gt4, gt3, gt2
     (r'gt_conv([2-5])\.0\.(.+)',

@@ -7,7 +7,7 @@ DDP ``module.`` prefix are accepted too.
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 # reference sub-path of an encoder DDC block -> ours (after "stages.<i>.")
 _DDC = {'conv_layer': 'plain_branch', 'dconv_layer': 'dilated_branch',
@@ -22,21 +22,21 @@ _RULES = [
     (r'Conv(\d)\.(conv_layer|dconv_layer|final_layer)\.(.+)',
      lambda m: f'backbone.stages.{int(m[1]) - 1}.{_DDC[m[2]]}.{m[3]}'),
     (r'Conv(\d)\.cdc_layer\.0\.conv\.(weight|bias)',
-     lambda m: f'backbone.stages.{int(m[1]) - 1}.difference_branch.0.{m[2]}'),
+     renumber(r'backbone.stages.{}.difference_branch.0.\2')),
     (r'Conv(\d)\.cdc_layer\.1\.(.+)',
-     lambda m: f'backbone.stages.{int(m[1]) - 1}.difference_branch.1.{m[2]}'),
+     renumber(r'backbone.stages.{}.difference_branch.1.\2')),
     (r'max_channel(\d)\.(fc1\.weight|fc2\.weight|pos_enc\.pos_enc)',
      lambda m: f'backbone.attentions.{int(m[1]) - 1}.{_SERANK[m[2]]}'),
-    (r'neck(\d)\.(.+)', lambda m: f'neck.fusions.{int(m[1]) - 2}.{m[2]}'),
+    (r'neck(\d)\.(.+)', renumber(r'neck.fusions.{}.\2', offset=2)),
     (r'Up(\d)\.up\.1\.(.+)',
-     lambda m: f'neck.ups.{int(m[1]) - 2}.conv.0.{m[2]}'),
+     renumber(r'neck.ups.{}.conv.0.\2', offset=2)),
     (r'Up(\d)\.up\.2\.(.+)',
-     lambda m: f'neck.ups.{int(m[1]) - 2}.conv.1.{m[2]}'),
+     renumber(r'neck.ups.{}.conv.1.\2', offset=2)),
     (r'Up_conv(\d)\.conv\.(0|1|3\.conv|4|6|7)\.(.+)',
      lambda m: f'neck.blocks.{int(m[1]) - 2}.{_DECODER[m[2]]}.{m[3]}'),
     (r'Conv\.(weight|bias)', r'decode_head.main_conv.\1'),
     (r'conv(\d)\.(weight|bias)',
-     lambda m: f'decode_head.side_convs.{int(m[1]) - 1}.{m[2]}'),
+     renumber(r'decode_head.side_convs.{}.\2')),
 ]
 
 

@@ -12,7 +12,7 @@ are the conv-BN-ReLU's ``0`` / ``1``.
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, renumber
 
 # reference stage -> (our module, RSU depth L)
 STAGES = {
@@ -43,17 +43,16 @@ RULES = [
     (r'(?P<stage>stage[1-6]d?)\.rebnconv(?:in|(?P<conv>\d+)(?P<decoder>d?))'
      r'\.(?P<layer>conv_s1|bn_s1)\.(?P<rest>.+)', _rsu_key),
     (r'fuse([2-5])\.feature_high\.([01]\..+)',
-     lambda m: f'neck.attentions.{int(m[1]) - 1}.high_proj.{m[2]}'),
+     renumber(r'neck.attentions.{}.high_proj.\2')),
     (r'fuse([2-5])\.topdown\.([1245]\..+)',
-     lambda m: f'neck.attentions.{int(m[1]) - 1}.channel_gate.{m[2]}'),
+     renumber(r'neck.attentions.{}.channel_gate.\2')),
     (r'fuse([2-5])\.bottomup\.([01]\..+)',
-     lambda m: f'neck.attentions.{int(m[1]) - 1}.spatial_gate.{m[2]}'),
+     renumber(r'neck.attentions.{}.spatial_gate.\2')),
     (r'fuse([2-5])\.bottomup\.3\.conv1\.weight',
-     lambda m: f'neck.attentions.{int(m[1]) - 1}.spatial_gate.3.conv.weight'),
+     renumber('neck.attentions.{}.spatial_gate.3.conv.weight')),
     (r'fuse([2-5])\.post\.([01]\..+)',
-     lambda m: f'neck.attentions.{int(m[1]) - 1}.post.{m[2]}'),
-    (r'side([1-6])\.(weight|bias)',
-     lambda m: f'decode_head.side_convs.{int(m[1]) - 1}.{m[2]}'),
+     renumber(r'neck.attentions.{}.post.\2')),
+    (r'side([1-6])\.(weight|bias)', renumber(r'decode_head.side_convs.{}.\2')),
     (r'outconv\.(weight|bias)', r'decode_head.fuse_conv.\1'),
 ]
 

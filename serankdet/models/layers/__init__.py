@@ -2,7 +2,7 @@
 from .asym_bi_cha_fuse import AsymBiChaFuse
 from .basic_res_layer import basic_res_layer
 from .cbam import ChannelAttention, SpatialAttention
-from .conv_bn_relu import conv_bn_relu
+from .conv_bn_relu import conv_bn_relu, conv_bn_relu_stack
 from .ddc_block import DDCBlock
 from .difference_conv import CentralDifferenceConv2d
 from .gfem import GFEM, SubsampledNonLocal2d
@@ -22,7 +22,8 @@ from .two_way_transformer import TwoWayTransformer
 __all__ = [
     'AsymBiChaFuse', 'basic_res_layer',
     'SpatialChannelCrossTransformer', 'LayerNorm2d', 'transposed_attention',
-    'conv_bn_relu', 'DDCBlock', 'CentralDifferenceConv2d', 'GFEM',
+    'conv_bn_relu', 'conv_bn_relu_stack', 'DDCBlock',
+    'CentralDifferenceConv2d', 'GFEM',
     'SubsampledNonLocal2d', 'GradientAttention', 'LSFF', 'ChannelGate',
     'MutualCalibrationUpBlock', 'ResidualBlock', 'residual_cbam_stage',
     'SelfPromptGenerator',

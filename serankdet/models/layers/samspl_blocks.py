@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .conv_bn_relu import conv_bn_relu
+from .conv_bn_relu import conv_bn_relu, conv_bn_relu_stack
 
 
 def samspl_init_weights(module: nn.Module) -> None:
@@ -124,9 +124,7 @@ class MutualCalibrationUpBlock(nn.Module):
         super().__init__()
         self.deep_calib = nn.Linear(channels, channels)
         self.skip_calib = nn.Linear(channels, channels)
-        self.fuse = nn.Sequential(
-            conv_bn_relu(2 * channels, channels // 2),
-            conv_bn_relu(channels // 2, channels // 2))
+        self.fuse = conv_bn_relu_stack(2 * channels, channels // 2, 2)
 
     def forward(self, deep: Tensor, skip: Tensor) -> Tensor:
         up = F.interpolate(deep, scale_factor=2, mode='bilinear',

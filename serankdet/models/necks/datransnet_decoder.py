@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
-from ..layers.conv_bn_relu import conv_bn_relu
+from ..layers.conv_bn_relu import conv_bn_relu_stack
 from ..layers.gfem import GFEM
 from ..layers.gradient_attention import GradientAttention
 
@@ -36,9 +36,8 @@ class GatedUpBlock(nn.Module):
                  out_channels: int, num_convs: int = 2):
         super().__init__()
         self.gate_conv = nn.Conv2d(skip_channels, up_channels, 1)
-        widths = [skip_channels + up_channels] + [out_channels] * num_convs
-        self.convs = nn.Sequential(*(conv_bn_relu(widths[i], widths[i + 1])
-                                     for i in range(num_convs)))
+        self.convs = conv_bn_relu_stack(skip_channels + up_channels,
+                                        out_channels, num_convs)
 
     def forward(self, d: Tensor, skip: Tensor, enc: Tensor) -> Tensor:
         up = F.interpolate(d, scale_factor=2, mode='bilinear',

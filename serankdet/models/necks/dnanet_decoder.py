@@ -32,10 +32,10 @@ class DNANetDecoder(BaseModule):
 
     where a node is a stage of Res-CBAM blocks (:func:`residual_cbam_stage`;
     1 block on level 0, ``num_blocks[i-1]`` on level i) and up/down are
-    bilinear x2 / x0.5 resizes with aligned corners. The fusion projects the deepest node of each level,
-    ``x[i][4-i]`` for i = 4 ... 1, to ``channels[0]`` with a 1x1 conv,
-    upsamples it to full resolution, concatenates it with ``x[0][4]`` and
-    applies a Res-CBAM block.
+    bilinear x2 / x0.5 resizes with aligned corners. The fusion projects
+    the deepest node of each level, ``x[i][4-i]`` for i = 4 ... 1, to
+    ``channels[0]`` with a 1x1 conv, upsamples it to full resolution,
+    concatenates it with ``x[0][4]`` and applies a Res-CBAM block.
 
     Input: the 5 :class:`DNANetEncoder` features, finest first.
     Output: ``[fused, x[0][1], x[0][2], x[0][3]]``, each

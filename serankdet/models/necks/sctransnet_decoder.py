@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from serankdet.registry import MODELS
-from ..layers.conv_bn_relu import conv_bn_relu
+from ..layers.conv_bn_relu import conv_bn_relu_stack
 from ..layers.spatial_channel_transformer import \
     SpatialChannelCrossTransformer
 
@@ -38,9 +38,8 @@ class ChannelCrossUpBlock(nn.Module):
         super().__init__()
         self.skip_fc = nn.Linear(skip_channels, skip_channels)
         self.up_fc = nn.Linear(up_channels, skip_channels)
-        widths = [skip_channels + up_channels] + [out_channels] * num_convs
-        self.convs = nn.Sequential(*(conv_bn_relu(widths[i], widths[i + 1])
-                                     for i in range(num_convs)))
+        self.convs = conv_bn_relu_stack(skip_channels + up_channels,
+                                        out_channels, num_convs)
 
     def forward(self, d: Tensor, skip: Tensor) -> Tensor:
         up = F.interpolate(d, scale_factor=2, mode='nearest')
