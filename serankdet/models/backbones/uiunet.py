@@ -1,18 +1,15 @@
 """UIU-Net's encoder (Wu et al., TIP 2023): a U-Net of residual U-blocks."""
-from typing import List, Sequence
-
-import torch.nn.functional as F
-from mmengine.model import BaseModule
-from torch import Tensor
-from torch.nn import ModuleList
+from typing import Sequence
 
 from serankdet.registry import MODELS
 from ..layers.rsu_block import RSUBlock
+from .unet_encoder import PooledStagesEncoder
 
 
 @MODELS.register_module()
-class UIUNetEncoder(BaseModule):
-    """Stages of :class:`RSUBlock`, 2x2 max pooling (``ceil_mode``) between.
+class UIUNetEncoder(PooledStagesEncoder):
+    """Stages of :class:`RSUBlock`, 2x2 max pooling (``ceil_mode``) between
+    (:class:`PooledStagesEncoder`).
 
     Stage i runs at 1/2**i of the input size. The default is UIU-Net's
     (U^2-Net's) encoder: RSU-7, -6, -5, -4, -4F, -4F with widths
@@ -20,7 +17,7 @@ class UIUNetEncoder(BaseModule):
     256 -> 512, 256 -> 512.
 
     Input (B, in_channels, H, W), any H, W (odd sizes are pooled with
-    ``ceil_mode``); output: list of (B, out_channels[i], ceil(H / 2**i),
+    ``ceil_mode``); output: tuple of (B, out_channels[i], ceil(H / 2**i),
     ceil(W / 2**i)), finest first.
 
     Args:
@@ -39,7 +36,6 @@ class UIUNetEncoder(BaseModule):
                  dilated: Sequence[bool] = (False, False, False, False, True,
                                             True),
                  init_cfg=None):
-        super().__init__(init_cfg)
         specs = (mid_channels, out_channels, depths, dilated)
         if len({len(spec) for spec in specs}) != 1:
             raise ValueError(
@@ -47,15 +43,9 @@ class UIUNetEncoder(BaseModule):
                 'dilated need one value per stage, got lengths '
                 f'{[len(spec) for spec in specs]}')
         widths = [in_channels, *out_channels]
-        self.stages = ModuleList(
-            RSUBlock(widths[i], mid, out, depth, dil)
-            for i, (mid, out, depth, dil) in enumerate(zip(*specs)))
-
-    def forward(self, x: Tensor) -> List[Tensor]:
-        feats = []
-        for index, stage in enumerate(self.stages):
-            if index > 0:
-                x = F.max_pool2d(x, 2, stride=2, ceil_mode=True)
-            x = stage(x)
-            feats.append(x)
-        return feats
+        super().__init__(
+            out_channels,
+            (RSUBlock(widths[i], mid, out, depth, dil)
+             for i, (mid, out, depth, dil) in enumerate(zip(*specs))),
+            ceil_mode=True,
+            init_cfg=init_cfg)

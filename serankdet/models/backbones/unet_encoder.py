@@ -24,30 +24,36 @@ class PooledStagesEncoder(BaseModule):
 
     Stage 0 runs on ``stem(x)`` (the input itself without a stem); stage
     i > 0 on the max-pooled output of stage i - 1. The base of the U-Net,
-    DNANet and MSHNet encoders, which differ only in their stem and stages.
+    DNANet, MSHNet and UIU-Net encoders, which differ only in their stem,
+    stages and pooling.
 
     Input (B, C, H, W) with H, W multiples of ``2**(len(channels) - 1)``
-    (the stem keeps H, W). Output: tuple of (B, channels[i], H / 2**i,
-    W / 2**i), finest first.
+    (the stem keeps H, W); with ``ceil_mode`` any H, W, odd sides pooled up.
+    Output: tuple of (B, channels[i], H / 2**i, W / 2**i) (rounded up with
+    ``ceil_mode``), finest first.
 
     Args:
         channels (Sequence[int]): output width of every stage.
         stages (Iterable[nn.Module]): the stages, finest first.
         stem (nn.Module, optional): applied to the input first.
+        ceil_mode (bool): pool with ``ceil_mode``, taking any input size.
     """
 
     def __init__(self, channels: Sequence[int], stages: Iterable[nn.Module],
-                 stem: Optional[nn.Module] = None, init_cfg=None):
+                 stem: Optional[nn.Module] = None, ceil_mode: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg)
         self.channels = list(channels)
         self.stride = 2**(len(self.channels) - 1)
         self.stem = stem
         self.stages = nn.ModuleList(stages)
-        self.pool = nn.MaxPool2d(2)
+        self.ceil_mode = ceil_mode
+        self.pool = nn.MaxPool2d(2, ceil_mode=ceil_mode)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         height, width = x.shape[-2:]
-        if height % self.stride or width % self.stride:
+        if not self.ceil_mode and (height % self.stride
+                                   or width % self.stride):
             raise ValueError(
                 f'{type(self).__name__} needs input sides that are multiples '
                 f'of {self.stride}, got {height}x{width}; pad the input '

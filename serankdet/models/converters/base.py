@@ -152,6 +152,13 @@ def renumber(template: str, group: int = 1,
         template.format(int(match[group]) - offset))
 
 
+def res_cbam_key(rest: str) -> str:
+    """A Res-CBAM block's key below the block (DNANet, MSHNet): the same
+    names as our :class:`ResidualBlock` but for the spatial gate's conv,
+    ``sa.conv1`` there and ``sa.conv`` here."""
+    return re.sub(r'^sa\.conv1\.', 'sa.conv.', rest)
+
+
 def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
     """The weights of a checkpoint: a bare state dict or one wrapped as
     ``state_dict`` / ``model_state_dict`` / ``model``."""

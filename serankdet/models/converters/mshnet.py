@@ -9,23 +9,18 @@ resumable ``checkpoint.pkl`` keeps the weights under ``net``: pass
 """
 from serankdet.registry import CONVERTERS
 
-from .base import RuleConverter
+from .base import RuleConverter, res_cbam_key
 
-# one residual-CBAM block: the spatial gate's conv is ``sa.conv`` here
-_BLOCK = r'(conv[12]|bn[12]|shortcut\.[01]|ca\.fc[12])\.(.+)'
-
-# (reference key after the optional "module." prefix, our key)
+# (reference key after the optional "module." prefix, our key); inside a
+# residual-CBAM block only the spatial gate's conv is renamed
 RULES = [
     (r'conv_init\.(.+)', r'backbone.stem.\1'),
-    (r'encoder_([0-3])\.(\d+)\.' + _BLOCK, r'backbone.stages.\1.\2.\3.\4'),
-    (r'encoder_([0-3])\.(\d+)\.sa\.conv1\.(.+)',
-     r'backbone.stages.\1.\2.sa.conv.\3'),
-    (r'middle_layer\.(\d+)\.' + _BLOCK, r'backbone.stages.4.\1.\2.\3'),
-    (r'middle_layer\.(\d+)\.sa\.conv1\.(.+)',
-     r'backbone.stages.4.\1.sa.conv.\2'),
-    (r'decoder_([0-3])\.(\d+)\.' + _BLOCK, r'neck.stages.\1.\2.\3.\4'),
-    (r'decoder_([0-3])\.(\d+)\.sa\.conv1\.(.+)',
-     r'neck.stages.\1.\2.sa.conv.\3'),
+    (r'encoder_([0-3])\.(\d+)\.(.+)',
+     lambda m: f'backbone.stages.{m[1]}.{m[2]}.{res_cbam_key(m[3])}'),
+    (r'middle_layer\.(\d+)\.(.+)',
+     lambda m: f'backbone.stages.4.{m[1]}.{res_cbam_key(m[2])}'),
+    (r'decoder_([0-3])\.(\d+)\.(.+)',
+     lambda m: f'neck.stages.{m[1]}.{m[2]}.{res_cbam_key(m[3])}'),
     (r'output_([0-3])\.(.+)', r'decode_head.side_convs.\1.\2'),
     (r'final\.(.+)', r'decode_head.fuse_conv.\1'),
 ]
