@@ -63,7 +63,7 @@ class BaseIRSTDHead(BaseModule):
     def resize(self, logits: Tensor, size: Sequence[int]) -> Tensor:
         """``logits`` (B, 1, h, w) resized bilinearly (``align_corners``) to
         ``size``, or as they are when they have that size."""
-        if logits.shape[-2:] == size:
+        if tuple(logits.shape[-2:]) == tuple(size):
             return logits
         return F.interpolate(logits, size, mode='bilinear',
                              align_corners=self.align_corners)
