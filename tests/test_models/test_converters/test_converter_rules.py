@@ -7,7 +7,8 @@ import pytest
 from serankdet.models.converters import (BaseConverter, ConversionError,
                                          converter_names, find_config,
                                          get_converter)
-from serankdet.models.converters.base import config_roots, rule_key_map
+from serankdet.models.converters.base import (config_roots, renumber,
+                                              res_cbam_key, rule_key_map)
 from serankdet.registry import CONVERTERS
 
 # every model with a converter from its official checkpoints
@@ -28,6 +29,24 @@ def test_rules_rename_whole_keys_first_match_wins():
     # patterns match whole keys only; unknown keys map to None
     assert map_key('head.bias.extra') is None
     assert map_key('other.weight') is None
+
+
+def test_renumber_shifts_the_reference_count_to_our_index():
+    map_key = rule_key_map([
+        (r'layer(\d)_(\d)\.(.+)',
+         renumber(r'stages.\1.blocks.{}.\3', group=2)),
+        (r'up(\d)\.(.+)', renumber(r'ups.{}.\2', offset=2)),
+        (r'side(\d)\.(.+)', renumber(r'sides.{}.\2')),
+    ])
+    assert map_key('layer3_1.conv.weight') == 'stages.3.blocks.0.conv.weight'
+    assert map_key('up2.bias') == 'ups.0.bias'
+    assert map_key('side4.weight') == 'sides.3.weight'
+
+
+def test_res_cbam_key_renames_only_the_spatial_gate_conv():
+    assert res_cbam_key('sa.conv1.weight') == 'sa.conv.weight'
+    assert res_cbam_key('conv1.weight') == 'conv1.weight'
+    assert res_cbam_key('ca.fc1.weight') == 'ca.fc1.weight'
 
 
 def test_converters_are_registered_classes():
