@@ -185,3 +185,15 @@ def uiunet_train_pipeline(resize_size: int,
         dict(type='LegacyTestResize', size=resize_size),
         dict(type='RandomFlip', prob=0.5, direction='vertical'),
         dict(type='RandomCrop', crop_size=crop_size))
+
+
+def uiunet_train_dataloader(train_pipeline: List[dict]) -> dict:
+    """The reference train.py's loader (over :func:`uiunet_train_pipeline`):
+    batch 3 in a fixed order, ``drop_last`` (a last batch of one sample
+    cannot go through the IC-A channel gate's BatchNorm on (B, C, 1, 1) in
+    training); merged into the dataset base's ``train_dataloader``."""
+    return dict(
+        batch_size=3,
+        drop_last=True,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(pipeline=train_pipeline))

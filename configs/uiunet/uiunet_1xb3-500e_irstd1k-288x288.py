@@ -13,13 +13,7 @@ resize_size = 320
 crop_size = (288, 288)
 train_pipeline = recipes.uiunet_train_pipeline(resize_size, crop_size)
 test_pipeline = recipes.legacy_test_pipeline(resize_size)
-# drop_last as the reference: a last batch of one sample cannot go through
-# the IC-A channel gate's BatchNorm on (B, C, 1, 1) in training
-train_dataloader = dict(
-    batch_size=3,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(pipeline=train_pipeline))
+train_dataloader = recipes.uiunet_train_dataloader(train_pipeline)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 log_processor = dict(by_epoch=True)
