@@ -2,38 +2,72 @@
 
 ``step_exact.py`` shows that one optimizer step of ours equals one of the
 official code; this script checks the whole short training run on a real
-data set, where data order, initialisation and evaluation also count. For
-each model it trains several seeds with each side's own training code, on
-the same data and budget, and scores every trained model on the same test
-split with the same metric:
+data set, where data order, augmentation, initialisation and evaluation
+also count. For each model it trains several seeds with each side's own
+training code, on the same data and budget, and scores every trained model
+on the same test split with the same metric:
 
 * ``official``: the authors' training loop, driven from this script with
   their own parts imported at run time from a checkout (nothing copied):
-  their dataset class, ``DataLoader`` settings, network (seeded as their
-  script seeds it), loss, optimizer and per-epoch scheduler (via
-  ``reference_models.py``), their batch-skipping rule;
+  their dataset class on the files laid out as it reads them, their
+  ``DataLoader`` settings (batch, shuffle, workers, ``drop_last``), network
+  (seeded as their script seeds it), loss, optimizer and per-epoch
+  scheduler (via ``reference_models.py``), their batch-skipping rule;
 * ``ours``: ``tools/train.py CONFIG`` exactly as a user runs it, with the
-  epoch count, seed and data root overridden on the command line.
+  epoch count, seed and data root overridden on the command line. Where
+  the parity setting is not a paper setting (a random SAM2 trunk, a
+  width-reduced SeRankDet) CONFIG is a small config written into the work
+  directory that inherits the paper config and changes only that
+  (``ParitySpec.config_changes``, recorded in the run JSON).
 
-Scoring: the final model predicts every test image at its native size; the
-probabilities are scored by ``IRSTDMetric`` twice: ``threshold 0.5`` (the
-toolbox's definitions, the same for both sides) and ``per-image max``, the
-DATransNet test script's Pd/Fa rule (``evaluation/pd_fa.py`` divides each
-probability map by its maximum before thresholding at 0.5, so every image
-predicts something); its IoU rule is the plain 0.5 threshold.
+The models (``SPECS``; each side's seconds per iteration measured with one
+thread beside another one-thread job):
 
-Each run writes ``benchmarks/results/parity_runs/<model>/<side>_seed<S>.json``
-as soon as it ends (runs already there are skipped, so an interrupted
-sweep continues where it stopped); ``summary`` collects them into
-``benchmarks/results/parity_<model>.json`` with mean and sample standard
-deviation per side and prints the table.
+* ``datransnet``: DATransNet on NUDT-SIRST, its ``train.py`` recipe;
+* ``samspl-t``: SAM-SPL-T on NUDT-SIRST, its ``training.py`` recipe, both
+  sides on a randomly initialised frozen Hiera trunk (the SAM2 weights are
+  not available offline);
+* ``serankdet``: SeRankDet at width 8 (``serankdet-w8``: channels 8 ... 128,
+  the official K per stage 512 ... 32) on SIRST at base/crop 256, its
+  ``train.py`` recipe otherwise. The official class fixes its width in
+  ``__init__`` (``n1 = 64``) and keys its Top-K tables by channel count;
+  ``reference_models.build_reference(..., base_channels=8)`` changes both at
+  import time (the checkout is untouched).
 
-Usage::
+Scoring: the final model predicts every test image at its native size
+(both sides pad bottom/right to the network's stride with zeros after
+normalisation and crop the prediction back); the probabilities are scored
+by ``IRSTDMetric`` twice: ``threshold 0.5`` (the toolbox's definitions, the
+same for both sides) and ``per-image max``, the DATransNet test script's
+Pd/Fa rule (``evaluation/pd_fa.py`` divides each probability map by its
+maximum before thresholding at 0.5, so every image predicts something); its
+IoU rule is the plain 0.5 threshold. SeRankDet's own test mode resizes
+frames to the base size; the official side here feeds the native frame
+through the official dataset's normalisation instead, so that both sides
+are scored on the same pixels.
+
+Each run writes ``benchmarks/results/parity_runs/<model>/<E>ep/<side>_seed
+<S>.json`` as soon as it ends (runs already there are skipped, so an
+interrupted sweep continues where it stopped); ``summary`` collects them
+into ``benchmarks/results/parity_<model>_<E>ep.json`` with mean and sample
+standard deviation per side and prints the table. ``--limit-train N`` /
+``--limit-test N`` (smoke runs only: the first N images of each split, by
+stem) write under ``benchmarks/results/parity_smoke/`` and
+``work_dirs/parity_smoke/`` instead, one folder per limit, so they never mix
+with real runs.
+
+Usage (``PYTHONPATH`` with ``einops`` for the SeRankDet checkout)::
 
     python benchmarks/parity.py all --models datransnet --seeds 42 43 44 \\
         --reference-root datransnet=../DATransNet \\
         --data-root datransnet=../shared/datasets/NUDT-SIRST --jobs 2
-    python benchmarks/parity.py summary --models datransnet
+    python benchmarks/parity.py all --models samspl-t --seeds 42 43 44 \\
+        --reference-root samspl-t=../SAM-SPL \\
+        --data-root samspl-t=../shared/datasets/NUDT-SIRST --jobs 2
+    python benchmarks/parity.py all --models serankdet --seeds 42 43 44 \\
+        --reference-root serankdet=../SeRankDet \\
+        --data-root serankdet=../shared/datasets/SIRST --jobs 2
+    python benchmarks/parity.py summary --models datransnet samspl-t serankdet
 
 ``--jobs 2`` trains an official and an our run side by side with one thread
 each, so both see the same machine load.
@@ -50,15 +84,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(HERE)
 RESULTS_DIR = osp.join(HERE, 'results')
 RUNS_DIR = osp.join(RESULTS_DIR, 'parity_runs')
+SMOKE_DIR = osp.join(RESULTS_DIR, 'parity_smoke')
 for path in (HERE, REPO_ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -66,6 +102,7 @@ for path in (HERE, REPO_ROOT):
 SIDES = ('official', 'ours')
 SCORINGS = ('threshold_0.5', 'per_image_max')
 REPORTED = ('IoU', 'nIoU', 'Pd', 'Fa', 'precision', 'recall')
+SPLITS = ('trainval', 'test')
 
 
 @dataclasses.dataclass
@@ -75,29 +112,94 @@ class ParitySpec:
     Attributes:
         config: our config, relative to the repository root.
         dataset: name of the data set (the folder under ``datasets/``).
-        size: training side, also given to the official network.
+        size: training side, also given to the official network and
+            dataset (base/crop size).
         epochs: epochs trained on each side.
-        official_loader: the official dataset class of that data set.
-        official_batch, official_workers: the official ``DataLoader``.
+        official_data: key of :data:`OFFICIAL_DATA`, how the official
+            script reads the data set.
+        official_dataset: the official dataset class.
+        official_batch, official_workers, official_drop_last: the official
+            training ``DataLoader`` (always ``shuffle=True``).
+        official_skip_single: the official loop skips a batch of one.
+        official_logits: the official network's test output is a logit map
+            (its test script thresholds the sigmoid at 0.5), not a
+            probability map.
+        official_settings: ``build_reference`` options (the network).
+        official_schedule: ``make_scheduler`` options (the schedule length
+            the official script is given).
+        config_changes: body of a config inheriting ``config`` that our
+            side trains instead ('' trains ``config`` itself).
     """
     config: str
     dataset: str
     size: int
     epochs: int
-    official_loader: str
+    official_data: str
+    official_dataset: str
     official_batch: int
     official_workers: int
+    official_drop_last: bool = False
+    official_skip_single: bool = False
+    official_logits: bool = False
+    official_settings: Dict = dataclasses.field(default_factory=dict)
+    official_schedule: Dict = dataclasses.field(default_factory=dict)
+    config_changes: str = ''
 
 
 SPECS: Dict[str, ParitySpec] = {
     # The issue-13 recipe: DATransNet's train.py defaults (batch 4, Adam
     # 5e-4, MultiStepLR 200/300 per epoch, batch soft-IoU, no augmentation,
-    # DataLoader(shuffle=True, num_workers=1)), 3 epochs of NUDT-SIRST.
+    # DataLoader(shuffle=True, num_workers=1), a batch of one skipped),
+    # 3 epochs of NUDT-SIRST.
     'datransnet': ParitySpec(
         config='configs/datransnet/datransnet_1xb4-400e_nudt-sirst-256x256.py',
         dataset='NUDT-SIRST', size=256, epochs=3,
-        official_loader='NUDTSIRSTSetLoader', official_batch=4,
-        official_workers=1),
+        official_data='datransnet', official_dataset='NUDTSIRSTSetLoader',
+        official_batch=4, official_workers=1, official_skip_single=True),
+    # SAM-SPL's training.py defaults on NUDT-SIRST: ImageFolder at base 256
+    # (its NUDT-SIRST branch: resize to 256 = identity, 256 crop biased to
+    # targets = the whole frame, vertical/horizontal flip and transpose; no
+    # copy-paste in this branch), Trainer DataLoader(batch 12, shuffle,
+    # 7 workers), no batch skipped; sum of BCE over the three outputs, Adan
+    # 1e-2, cosine over 300 epochs stepped per epoch. Random frozen trunk on
+    # both sides. Budget: the first epoch (56 iterations), the least the
+    # official loop runs: measured ~28 s/iteration (CPU time, one thread;
+    # 33 s official / 54 s ours wall on the loaded 2-core machine) and
+    # ~0.8 s per 256x256 test image: ~26 min training + ~9 min test a run.
+    'samspl-t': ParitySpec(
+        config='configs/samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
+        dataset='NUDT-SIRST', size=256, epochs=1,
+        official_data='samspl', official_dataset='ImageFolder',
+        official_batch=12, official_workers=7, official_logits=True,
+        config_changes='model = dict(backbone=dict(trunk=dict('
+        'pretrained=None)))\n'),
+    # SeRankDet's train.py with its NUAA (SIRST) config but width 8 and
+    # base/crop 256 (serankdet-w8): DatasetLoad (flip, long side 128..512,
+    # pad, 256 crop, blur), DataLoader(batch 4, shuffle, 8 workers,
+    # drop_last=True), soft-IoU summed over the six outputs, AdamW 1e-4
+    # (weight decay 0.01), PolyLR over 1500 epochs after the linear warm-up,
+    # stepped before each epoch. Budget: the first 6 epochs (85 iterations
+    # each; lr 2e-5, 2e-5, 4e-5, 6e-5, 8e-5, 1e-4): measured 2.0-2.5
+    # s/iteration (one thread, loaded 2-core machine; official 2.5 incl.
+    # worker start, ours 2.0 logged): ~20 min training + ~1 min test a run.
+    'serankdet': ParitySpec(
+        config='configs/serankdet/serankdet_1xb4-1500e_sirst-512x512.py',
+        dataset='SIRST', size=256, epochs=6,
+        official_data='serankdet', official_dataset='DatasetLoad',
+        official_batch=4, official_workers=8, official_drop_last=True,
+        official_logits=True,
+        official_settings=dict(base_channels=8),
+        official_schedule=dict(epochs=1500),
+        config_changes=(
+            'from serankdet import recipes  # noqa: E402\n'
+            '# serankdet-w8: channels 8 ... 128, K per stage 512 ... 32\n'
+            'channels = [8 * 2**i for i in range(5)]\n'
+            'model = dict(\n'
+            '    backbone=dict(base_channels=8, topk_budget=512 * 8),\n'
+            '    neck=dict(in_channels=channels),\n'
+            '    decode_head=dict(in_channels=channels))\n'
+            'train_dataloader = dict(dataset=dict(\n'
+            '    pipeline=recipes.train_pipeline(256, (256, 256))))\n')),
 }
 
 
@@ -134,40 +236,151 @@ def score(predictions: Iterable[Tuple[torch.Tensor, torch.Tensor]]) -> dict:
 
 
 # --------------------------------------------------------------------------
-# The official side
+# The official side: each script's data set on our split layout
 
 
-def _split_stems(data_root: str, split: str) -> List[str]:
+def split_stems(data_root: str, split: str,
+                limit: Optional[int] = None) -> List[str]:
+    """Stems of a split, sorted (as our dataset orders them); the first
+    ``limit`` only when given."""
     folder = osp.join(data_root, split, 'images')
     if not osp.isdir(folder):
         raise FileNotFoundError(
             f'{folder} not found: --data-root must hold '
             '{trainval,test}/{images,masks} (see datasets/README.md)')
-    return sorted(osp.splitext(name)[0] for name in os.listdir(folder))
+    stems = sorted(osp.splitext(name)[0] for name in os.listdir(folder))
+    return stems[:limit] if limit else stems
 
 
-def official_layout(data_root: str, dataset: str, tmp: str) -> str:
-    """Lay our split folders out as DATransNet's loaders read them:
-    ``images/``, ``masks/`` (links to every file of both splits) and
-    ``img_idx/{train,test}_<dataset>.txt``."""
-    base = osp.join(tmp, dataset)
-    for sub in ('images', 'masks', 'img_idx'):
-        os.makedirs(osp.join(base, sub), exist_ok=True)
-    for split, listed in (('trainval', 'train'), ('test', 'test')):
-        stems = _split_stems(data_root, split)
-        for sub in ('images', 'masks'):
-            for stem in stems:
-                os.symlink(
-                    osp.abspath(osp.join(data_root, split, sub, stem + '.png')),
-                    osp.join(base, sub, stem + '.png'))
-        with open(osp.join(base, 'img_idx', f'{listed}_{dataset}.txt'),
-                  'w') as f:
-            f.write('\n'.join(stems) + '\n')
-    return base
+def link_split(data_root: str, split: str, stems: List[str],
+               images_dir: str, masks_dir: str) -> None:
+    """Link the image and mask of every stem of ``split`` into the two
+    folders."""
+    for sub, folder in (('images', images_dir), ('masks', masks_dir)):
+        os.makedirs(folder, exist_ok=True)
+        for stem in stems:
+            os.symlink(
+                osp.abspath(osp.join(data_root, split, sub, stem + '.png')),
+                osp.join(folder, stem + '.png'))
+
+
+def write_list(path: str, stems: List[str]) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write('\n'.join(stems) + '\n')
+
+
+def datransnet_datasets(module, spec: ParitySpec, data_root: str,
+                        stems: Dict[str, List[str]], tmp: str):
+    """DATransNet ``utils/datasets.py``: ``<base>/{images,masks}`` hold both
+    splits, ``<base>/img_idx/{train,test}_<dataset>.txt`` list them."""
+    base = osp.join(tmp, spec.dataset)
+    for split, listed in zip(SPLITS, ('train', 'test')):
+        link_split(data_root, split, stems[split], osp.join(base, 'images'),
+                   osp.join(base, 'masks'))
+        write_list(osp.join(base, 'img_idx', f'{listed}_{spec.dataset}.txt'),
+                   stems[split])
+    loader_cls = getattr(module, spec.official_dataset)
+    return (loader_cls(base_dir=base, mode='trainval'),
+            loader_cls(base_dir=base, mode='test'))
+
+
+def samspl_datasets(module, spec: ParitySpec, data_root: str,
+                    stems: Dict[str, List[str]], tmp: str):
+    """SAM-SPL ``dataset/image_floder.py``: ``<path>/<dataset>/{images,
+    masks}`` hold both splits, listed by ``./dataset/set_configs/<dataset>/
+    {train,test}.txt`` relative to the working directory (read when the
+    dataset is built); ``training.py`` builds both with base and crop
+    ``--image_size``."""
+    from augmentation_parity import chdir
+    path, cwd = osp.join(tmp, 'data'), osp.join(tmp, 'cwd')
+    for split, listed in zip(SPLITS, ('train', 'test')):
+        link_split(data_root, split, stems[split],
+                   osp.join(path, spec.dataset, 'images'),
+                   osp.join(path, spec.dataset, 'masks'))
+        write_list(osp.join(cwd, 'dataset', 'set_configs', spec.dataset,
+                            f'{listed}.txt'), stems[split])
+    dataset_cls = getattr(module, spec.official_dataset)
+    with chdir(cwd):
+        return tuple(
+            dataset_cls(path, spec.dataset, istraining=training,
+                        base_size=spec.size, crop_size=spec.size)
+            for training in (True, False))
+
+
+def serankdet_datasets(module, spec: ParitySpec, data_root: str,
+                       stems: Dict[str, List[str]], tmp: str):
+    """SeRankDet ``utils/data.py``: our own layout ``<root>/{trainval,test}/
+    {images,masks}``; ``build/build_dataset.py`` builds ``mode='train'`` and
+    ``mode='test'`` from the dataset config (base and crop ``size``,
+    ``data_aug=True``)."""
+    root = osp.join(tmp, spec.dataset)
+    for split in SPLITS:
+        link_split(data_root, split, stems[split],
+                   osp.join(root, split, 'images'),
+                   osp.join(root, split, 'masks'))
+    dataset_cls = getattr(module, spec.official_dataset)
+    settings = dict(data_root=root, base_size=spec.size, crop_size=spec.size,
+                    train_dir='trainval', test_dir='test', data_aug=True,
+                    suffix='png')
+    return (dataset_cls(mode='train', **settings),
+            dataset_cls(mode='test', **settings))
+
+
+def dataset_item(test_set, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The official test item itself (DATransNet, SAM-SPL's NUDT-SIRST
+    branch: native size, normalised): network input (1, C, H, W) and mask
+    (H, W) bool."""
+    img, mask = test_set[index][:2]
+    return img[None], mask[0] > 0.5
+
+
+def serankdet_native_item(test_set,
+                          index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """SeRankDet's test mode resizes to the base size; here the NATIVE
+    frame goes through the same reading (PIL RGB / L) and the dataset's own
+    ``rgb_transform`` (ImageNet normalisation), the mask through its
+    ``ToTensor`` scale (/255) and the 0.5 threshold."""
+    from PIL import Image
+    name = test_set.img_names[index]
+    img = Image.open(osp.join(test_set.data_dir, 'images', name))
+    mask = Image.open(osp.join(test_set.data_dir, 'masks', name))
+    img = test_set.rgb_transform(np.array(img.convert('RGB')))
+    mask = torch.from_numpy(np.array(mask.convert('L')) / 255.0)
+    return img[None], mask > 0.5
+
+
+@dataclasses.dataclass
+class OfficialData:
+    """How one official training script reads a data set.
+
+    Attributes:
+        module: ``augmentation_parity.load_official`` name of its data code.
+        datasets: ``(module, spec, data_root, stems per split, tmp) ->
+            (train set, test set)``: the files laid out as the official
+            class reads them (links to ours) and both sets built.
+        test_item: ``(test set, index) -> (input (1, C, H, W), mask (H, W)
+            bool)`` at native size.
+    """
+    module: str
+    datasets: Callable
+    test_item: Callable
+
+
+OFFICIAL_DATA: Dict[str, OfficialData] = {
+    'datransnet': OfficialData('datransnet', datransnet_datasets,
+                               dataset_item),
+    'samspl': OfficialData('samspl', samspl_datasets, dataset_item),
+    'serankdet': OfficialData('serankdet', serankdet_datasets,
+                              serankdet_native_item),
+}
 
 
 def seed_like_official(seed: int) -> None:
-    """DATransNet ``utils/utils.py`` ``seed_pytorch``."""
+    """What the three official seed functions do on a CPU (DATransNet
+    ``utils/utils.py`` ``seed_pytorch``, SAM-SPL ``training/utils.py``
+    ``seed_everything``, SeRankDet ``utils/tools.py`` ``random_seed``; the
+    rest of theirs is CUDA/cuDNN settings)."""
     import random
     random.seed(seed)
     os.environ['PYTHONHASHSEED'] = str(seed)
@@ -175,33 +388,49 @@ def seed_like_official(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def predict_padded(forward_eval: Callable, img: torch.Tensor,
+                   multiple: int) -> torch.Tensor:
+    """(H, W) probability of a (1, C, H, W) input zero-padded bottom/right
+    to a multiple of ``multiple`` (as our data preprocessor pads), cropped
+    back."""
+    height, width = img.shape[-2:]
+    padded = F.pad(img, (0, -width % multiple, 0, -height % multiple))
+    return forward_eval(padded)[0, 0, :height, :width]
+
+
 def run_official(model_name: str, spec: ParitySpec, seed: int,
-                 reference_root: str, data_root: str) -> dict:
+                 reference_root: str, data_root: str,
+                 limits: Dict[str, Optional[int]]) -> dict:
     """Train and score one seed with the official training loop."""
     from augmentation_parity import load_official
-    from reference_models import build_reference
-    data_module = load_official(model_name, reference_root)
+    from reference_models import _SIZE_MULTIPLE, build_reference
+    data = OFFICIAL_DATA[spec.official_data]
+    data_module = load_official(data.module, reference_root)
+    stems = {split: split_stems(data_root, split, limits[split])
+             for split in SPLITS}
     with tempfile.TemporaryDirectory() as tmp:
-        base = official_layout(data_root, spec.dataset, tmp)
-        # train.py: seed_pytorch(opt.seed) first, then the data set, the
-        # loader and the network (the first torch draws).
+        # every official script: seed first, then the data sets and loader,
+        # then the network (the first torch draws)
         seed_like_official(seed)
-        loader_cls = getattr(data_module, spec.official_loader)
-        train_set = loader_cls(base_dir=base, mode='trainval')
+        train_set, test_set = data.datasets(data_module, spec, data_root,
+                                            stems, tmp)
         train_loader = torch.utils.data.DataLoader(
             train_set, batch_size=spec.official_batch, shuffle=True,
-            num_workers=spec.official_workers)
+            num_workers=spec.official_workers,
+            drop_last=spec.official_drop_last)
         reference = build_reference(model_name, reference_root, spec.size,
-                                    seed=seed)
+                                    seed=seed, **spec.official_settings)
         optimizer = reference.make_optimizer(reference.model.parameters())
-        scheduler = reference.make_scheduler(optimizer)
-        epoch_losses = []
+        scheduler = reference.make_scheduler(optimizer,
+                                             **spec.official_schedule)
+        epoch_losses, iterations = [], 0
         start = time.time()
         for epoch in range(spec.epochs):
             scheduler.start_epoch(epoch)
             losses = []
-            for img, mask in train_loader:
-                if img.shape[0] == 1:  # train.py skips a batch of one
+            for batch in train_loader:
+                img, mask = batch[:2]  # SAM-SPL also yields the file names
+                if spec.official_skip_single and img.shape[0] == 1:
                     continue
                 loss = reference.loss(reference.forward_train(img), mask)
                 optimizer.zero_grad()
@@ -209,24 +438,27 @@ def run_official(model_name: str, spec: ParitySpec, seed: int,
                 optimizer.step()
                 losses.append(float(loss.detach()))
             scheduler.end_epoch(epoch)
+            iterations += len(losses)
             epoch_losses.append(float(np.mean(losses)))
             print(f'official {model_name} seed {seed}: epoch {epoch + 1} '
                   f'loss {epoch_losses[-1]:.4f}', flush=True)
         train_seconds = time.time() - start
         start = time.time()
-        test_set = loader_cls(base_dir=base, mode='test')
 
         def predictions():
             with torch.no_grad():
                 for index in range(len(test_set)):
-                    img, mask = test_set[index][:2]
-                    prob = reference.forward_eval(img[None])[0, 0]
-                    yield prob, mask[0] > 0.5
+                    img, mask = data.test_item(test_set, index)
+                    out = predict_padded(reference.forward_eval, img,
+                                         _SIZE_MULTIPLE[model_name])
+                    yield out.sigmoid() if spec.official_logits else out, mask
 
         scores = score(predictions())
         test_seconds = time.time() - start
     return dict(scores=scores, epoch_losses=epoch_losses,
                 train_seconds=train_seconds, test_seconds=test_seconds,
+                iterations=iterations,
+                seconds_per_iteration=train_seconds / max(iterations, 1),
                 learning_rate_end=optimizer.param_groups[0]['lr'],
                 command='official training loop (benchmarks/parity.py)')
 
@@ -245,32 +477,70 @@ def _child_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _iteration_times(work_dir: str) -> List[float]:
+    """The ``time`` of every training log line mmengine wrote (seconds per
+    iteration, averaged over the logging window)."""
+    times = []
+    for root, _, names in os.walk(work_dir):
+        if osp.basename(root) != 'vis_data' or 'scalars.json' not in names:
+            continue
+        with open(osp.join(root, 'scalars.json')) as f:
+            for line in f:
+                entry = json.loads(line)
+                if 'time' in entry and 'loss' in entry:
+                    times.append(float(entry['time']))
+    return times
+
+
+def our_config(spec: ParitySpec, work_dir: str) -> str:
+    """The config our side trains: ``spec.config``, or a config in
+    ``work_dir`` inheriting it with ``spec.config_changes``."""
+    config = osp.join(REPO_ROOT, spec.config)
+    if not spec.config_changes:
+        return config
+    path = osp.join(work_dir, 'parity_' + osp.basename(config))
+    os.makedirs(work_dir, exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{config!r}]\n' + spec.config_changes)
+    return path
+
+
 def run_ours(model_name: str, spec: ParitySpec, seed: int,
-             data_root: str, work_dir: str) -> dict:
+             data_root: str, work_dir: str,
+             limits: Dict[str, Optional[int]]) -> dict:
     """Train with ``tools/train.py`` and score the last checkpoint."""
     from mmengine.runner import Runner
 
     from serankdet.apis import init_model
+    config = our_config(spec, work_dir)
     overrides = [
         f'train_cfg.max_epochs={spec.epochs}',
         # no validation during training: both sides are scored once, below
+        # (mmengine also validates after the last epoch unless val_begin
+        # lies beyond it)
         f'train_cfg.val_interval={spec.epochs + 1}',
+        f'train_cfg.val_begin={spec.epochs + 1}',
         f'randomness.seed={seed}',
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
     ]
+    test_options = {'test_dataloader.dataset.data_root': data_root}
+    if limits['trainval']:  # the first N samples, sorted by stem
+        overrides.append(
+            f'train_dataloader.dataset.indices={limits["trainval"]}')
+    if limits['test']:
+        test_options['test_dataloader.dataset.indices'] = limits['test']
     command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
-               osp.join(REPO_ROOT, spec.config), '--work-dir', work_dir,
-               '--cfg-options', *overrides]
+               config, '--work-dir', work_dir, '--cfg-options', *overrides]
     start = time.time()
     subprocess.run(command, check=True, cwd=REPO_ROOT)
     train_seconds = time.time() - start
     checkpoint = _last_checkpoint(work_dir)
+    iterations = torch.load(checkpoint, map_location='cpu',
+                            weights_only=False)['meta']['iter']
     start = time.time()
-    model = init_model(
-        osp.join(REPO_ROOT, spec.config), checkpoint,
-        cfg_options={'test_dataloader.dataset.data_root': data_root})
+    model = init_model(config, checkpoint, cfg_options=test_options)
     loader = Runner.build_dataloader(model.cfg.test_dataloader)
 
     def predictions():
@@ -282,21 +552,45 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
 
     scores = score(predictions())
     test_seconds = time.time() - start
-    return dict(scores=scores, train_seconds=train_seconds,
-                test_seconds=test_seconds, checkpoint=osp.relpath(
-                    checkpoint, REPO_ROOT),
-                command=' '.join(
-                    ['python tools/train.py', spec.config, '--work-dir',
-                     osp.relpath(work_dir, REPO_ROOT), '--cfg-options',
-                     *overrides]))
+    logged = _iteration_times(work_dir)
+    result = dict(
+        scores=scores, train_seconds=train_seconds,
+        test_seconds=test_seconds, iterations=iterations,
+        # the process start, data set and model building included
+        seconds_per_iteration=train_seconds / max(iterations, 1),
+        checkpoint=osp.relpath(checkpoint, REPO_ROOT),
+        command=' '.join(
+            ['python tools/train.py', osp.relpath(config, REPO_ROOT),
+             '--work-dir', osp.relpath(work_dir, REPO_ROOT), '--cfg-options',
+             *overrides]))
+    if logged:  # training iterations only (mmengine's logging windows)
+        result['logged_seconds_per_iteration'] = float(np.mean(logged))
+    if spec.config_changes:
+        result['config_changes'] = spec.config_changes
+    return result
 
 
 # --------------------------------------------------------------------------
 # Runs, sweep, summary
 
 
-def run_path(model_name: str, epochs: int, side: str, seed: int) -> str:
-    return osp.join(RUNS_DIR, model_name, f'{epochs}ep',
+def _limits(args) -> Dict[str, Optional[int]]:
+    return dict(trainval=args.limit_train, test=args.limit_test)
+
+
+def runs_folder(args, model_name: str, epochs: int) -> str:
+    """Real runs: ``parity_runs/<model>/<E>ep``; smoke runs (a limit set):
+    ``parity_smoke/<model>/<E>ep_train<N>_test<M>``."""
+    if args.limit_train is None and args.limit_test is None:
+        return osp.join(RUNS_DIR, model_name, f'{epochs}ep')
+    return osp.join(SMOKE_DIR, model_name,
+                    f'{epochs}ep_train{args.limit_train or "all"}'
+                    f'_test{args.limit_test or "all"}')
+
+
+def run_path(args, model_name: str, epochs: int, side: str,
+             seed: int) -> str:
+    return osp.join(runs_folder(args, model_name, epochs),
                     f'{side}_seed{seed}.json')
 
 
@@ -314,14 +608,19 @@ def run_one(args) -> None:
                                epochs=args.epochs or SPECS[args.model].epochs)
     torch.set_num_threads(args.threads)
     data_root = args.data_root[args.model]
+    limits = _limits(args)
     cpu_before = time.process_time() + _child_cpu_seconds()
     if args.side == 'official':
         result = run_official(args.model, spec, args.seed,
-                              args.reference_root[args.model], data_root)
+                              args.reference_root[args.model], data_root,
+                              limits)
     else:
-        work_dir = osp.join(REPO_ROOT, 'work_dirs', 'parity', args.model,
+        smoke = args.limit_train is not None or args.limit_test is not None
+        work_dir = osp.join(REPO_ROOT, 'work_dirs',
+                            'parity_smoke' if smoke else 'parity', args.model,
                             f'ours_seed{args.seed}_{int(time.time())}')
-        result = run_ours(args.model, spec, args.seed, data_root, work_dir)
+        result = run_ours(args.model, spec, args.seed, data_root, work_dir,
+                          limits)
     result.update(
         model=args.model, side=args.side, seed=args.seed,
         epochs=spec.epochs, dataset=spec.dataset, threads=args.threads,
@@ -329,8 +628,11 @@ def run_one(args) -> None:
         finished=time.strftime('%Y-%m-%d %H:%M:%S'),
         machine=f'{platform.machine()}, {os.cpu_count()} cores, '
         f'torch {torch.__version__}')
+    if any(limits.values()):
+        result['limits'] = limits
     write_json_atomic(
-        run_path(args.model, spec.epochs, args.side, args.seed), result)
+        run_path(args, args.model, spec.epochs, args.side, args.seed),
+        result)
     print(json.dumps(result['scores'], indent=1))
 
 
@@ -343,6 +645,10 @@ def _run_command(args, model: str, side: str, seed: int,
         command += ['--reference-root', f'{key}={value}']
     for key, value in args.data_root.items():
         command += ['--data-root', f'{key}={value}']
+    for option, value in (('--limit-train', args.limit_train),
+                          ('--limit-test', args.limit_test)):
+        if value is not None:
+            command += [option, str(value)]
     return command
 
 
@@ -356,8 +662,8 @@ def run_all(args) -> None:
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     pending = [(model, side, seed) for model in args.models
                for seed in args.seeds for side in SIDES
-               if not osp.isfile(run_path(model, _epochs(args, model), side,
-                                          seed))]
+               if not osp.isfile(run_path(args, model, _epochs(args, model),
+                                          side, seed))]
     print(f'{len(pending)} runs to do, {args.jobs} at a time, '
           f'{threads} thread(s) each', flush=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -368,7 +674,7 @@ def run_all(args) -> None:
         while pending and len(running) < args.jobs:
             run = pending.pop(0)
             model, side, seed = run
-            log_path = run_path(model, _epochs(args, model), side,
+            log_path = run_path(args, model, _epochs(args, model), side,
                                 seed)[:-5] + '.log'
             os.makedirs(osp.dirname(log_path), exist_ok=True)
             log = open(log_path, 'w')
@@ -382,7 +688,7 @@ def run_all(args) -> None:
                 print(f'{run}: exit {proc.returncode}', flush=True)
                 if proc.returncode:
                     failed.append(run)
-    summarise(args.models, args.epochs)
+    summarise(args)
     if failed:
         raise SystemExit(f'failed runs (see their .log files): {failed}')
 
@@ -394,11 +700,10 @@ def _mean_std(values: List[float]) -> dict:
                 values=[float(v) for v in array])
 
 
-def summarise(models: Iterable[str], epochs: Optional[int] = None) -> None:
-    for model in models:
-        spec = dataclasses.replace(SPECS[model],
-                                   epochs=epochs or SPECS[model].epochs)
-        folder = osp.join(RUNS_DIR, model, f'{spec.epochs}ep')
+def summarise(args) -> None:
+    for model in args.models:
+        spec = dataclasses.replace(SPECS[model], epochs=_epochs(args, model))
+        folder = runs_folder(args, model, spec.epochs)
         runs = []
         if osp.isdir(folder):
             for name in sorted(os.listdir(folder)):
@@ -415,12 +720,17 @@ def summarise(models: Iterable[str], epochs: Optional[int] = None) -> None:
                 entry[scoring] = {
                     key: _mean_std([run['scores'][scoring][key]
                                     for run in mine]) for key in REPORTED}
-            for key in ('train_seconds', 'test_seconds', 'cpu_seconds'):
-                entry[key] = _mean_std([run[key] for run in mine])
+            for key in ('train_seconds', 'test_seconds', 'cpu_seconds',
+                        'seconds_per_iteration'):
+                if all(key in run for run in mine):
+                    entry[key] = _mean_std([run[key] for run in mine])
             sides[side] = entry
         summary = dict(model=model, spec=dataclasses.asdict(spec),
                        sides=sides, runs=runs)
         write_json_atomic(
+            osp.join(osp.dirname(folder),
+                     f'parity_{model}_{osp.basename(folder)}.json')
+            if folder.startswith(SMOKE_DIR) else
             osp.join(RESULTS_DIR, f'parity_{model}_{spec.epochs}ep.json'),
             summary)
         print_table(f'{model}, {spec.epochs} epoch(s)', sides)
@@ -473,6 +783,12 @@ def parse_args(argv=None):
         p.add_argument('--epochs', type=int, default=None,
                        help='epochs on each side (default: the model\'s '
                        'ParitySpec); results are kept per epoch budget')
+        for split in ('train', 'test'):
+            p.add_argument(f'--limit-{split}', type=int, default=None,
+                           metavar='N',
+                           help=f'smoke runs only: the first N {split} '
+                           'images (by stem) on both sides; results go to '
+                           'benchmarks/results/parity_smoke/')
     run = sub.choices['run']
     run.add_argument('--model', choices=sorted(SPECS), required=True)
     run.add_argument('--side', choices=SIDES, required=True)
@@ -487,6 +803,9 @@ def parse_args(argv=None):
     summary.add_argument('--models', nargs='+', choices=sorted(SPECS),
                          default=sorted(SPECS))
     args = parser.parse_args(argv)
+    for option in ('limit_train', 'limit_test'):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            raise SystemExit(f'--{option.replace("_", "-")} must be >= 1')
     if args.action in ('run', 'all'):
         args.reference_root = _key_values(args.reference_root,
                                           '--reference-root')
@@ -508,7 +827,7 @@ def main(argv=None) -> None:
     elif args.action == 'all':
         run_all(args)
     else:
-        summarise(args.models, args.epochs)
+        summarise(args)
 
 
 if __name__ == '__main__':

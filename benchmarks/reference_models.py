@@ -206,14 +206,54 @@ def _mode_forwards(model: nn.Module, train_outputs, eval_output):
     return forward_train, forward_eval
 
 
-def _build_serankdet(root: str, size: int, seed: int) -> ReferenceModel:
-    name = 'serankdet'
-    _checkout_file(name, root, 'model/SeRankDet/SeRankDet.py')
-    loss_path = _checkout_file(name, root, 'utils/loss.py')
+def _serankdet_net_module(root: str, base_channels: int) -> types.ModuleType:
+    """``model/SeRankDet/SeRankDet.py`` of the checkout, imported as it is
+    (``base_channels`` 64) or with its width constant ``n1 = 64`` (a local
+    of ``SeRankDet.__init__``, the only way the class sets its width) read
+    as ``base_channels``: the source is changed in memory at import time,
+    the checkout is not touched and nothing of it is copied."""
+    net_path = _checkout_file('serankdet', root,
+                              'model/SeRankDet/SeRankDet.py')
     # SeRankDet.py imports `model.SeRankDet.tools` by absolute name.
-    with _temporary_modules(
-            name, {'model': _bare_package('model', osp.join(root, 'model'))}):
-        net_module = importlib.import_module('model.SeRankDet.SeRankDet')
+    with _temporary_modules('serankdet', {
+            'model': _bare_package('model', osp.join(root, 'model'))}):
+        if base_channels == 64:
+            return importlib.import_module('model.SeRankDet.SeRankDet')
+        with open(net_path) as f:
+            source = f.read()
+        width_line = 'n1 = 64'
+        if source.count(width_line) != 1:
+            raise ValueError(
+                f'serankdet: base_channels={base_channels} needs exactly one '
+                f'{width_line!r} in {net_path}; this checkout has '
+                f'{source.count(width_line)}')
+        module = types.ModuleType('_reference_serankdet_net')
+        module.__file__ = net_path
+        exec(compile(source.replace(width_line, f'n1 = {base_channels}'),
+                     net_path, 'exec'), module.__dict__)
+        return module
+
+
+def _serankdet_topk_tables(model: nn.Module, base_channels: int) -> None:
+    """Re-key the per-stage Top-K tables (``mp``: channels -> K, written
+    for channels 64 ... 1024) to the stage channels at ``base_channels``,
+    keeping K per stage (512 ... 32), as our ``topk_budget = 512 *
+    base_channels`` does."""
+    for module in model.modules():
+        table = getattr(module, 'mp', None)
+        if isinstance(table, dict):
+            module.mp = {channels * base_channels // 64: k
+                         for channels, k in table.items()}
+
+
+def _build_serankdet(root: str, size: int, seed: int,
+                     base_channels: int = 64) -> ReferenceModel:
+    """``base_channels``: the official width is 64; another width (e.g. 8
+    for CPU runs) changes the width constant and the Top-K table keys at
+    run time (K per stage stays the official 512 ... 32)."""
+    name = 'serankdet'
+    loss_path = _checkout_file(name, root, 'utils/loss.py')
+    net_module = _serankdet_net_module(root, base_channels)
     # utils/__init__.py imports the whole training stack (mmcv 1.x ...);
     # loss.py itself needs torch only.
     loss_module = _load_file(loss_path, '_reference_serankdet_loss')
@@ -227,6 +267,8 @@ def _build_serankdet(root: str, size: int, seed: int) -> ReferenceModel:
     # configs/_base_/models/unetseries.py: decode_head deep_supervision=True;
     # in_ch stays at its default 3 (RGB input, ImageNet mean/std).
     model = net_module.SeRankDet(in_ch=3, out_ch=1, deep_supervision=True)
+    if base_channels != 64:
+        _serankdet_topk_tables(model, base_channels)
     criterion = loss_module.SoftIoULoss()  # sigmoid inside, batch soft-IoU
 
     def loss(outputs, target):
@@ -386,8 +428,8 @@ _BUILDERS = {
 }
 
 
-def build_reference(name: str, root: str, size: int,
-                    seed: int = 0) -> ReferenceModel:
+def build_reference(name: str, root: str, size: int, seed: int = 0,
+                    **settings) -> ReferenceModel:
     """Build the official model ``name`` from the checkout at ``root``.
 
     Args:
@@ -397,6 +439,8 @@ def build_reference(name: str, root: str, size: int,
             attention scaling from it at build time, as its train.py does).
         seed: ``torch.manual_seed`` right before the model is built, which
             is where the official scripts' seed reaches the initialisation.
+        settings: model-specific build options, default the official
+            model: ``base_channels`` (SeRankDet's width, 64).
 
     Raises:
         ValueError: unknown name, or a size the model cannot take.
@@ -413,4 +457,4 @@ def build_reference(name: str, root: str, size: int,
         raise FileNotFoundError(
             f'{name}: checkout folder {root!r} does not exist; clone it with '
             f'`git clone {_REPOS[name]}` and pass that folder as root')
-    return _BUILDERS[name](osp.abspath(root), size, seed)
+    return _BUILDERS[name](osp.abspath(root), size, seed, **settings)
