@@ -33,9 +33,11 @@ def test_unknown_type_names_key_and_nearest(tiny_config, capsys):
     code = run_tool_cli('train', tiny_config, '--cfg-options',
                         'model.backbone.type=UNetEncodr')
     assert code == 2
-    assert _error(capsys).startswith(
+    # the three registered names closest to the typo, closest first
+    assert _error(capsys) == (
         "error: unknown type 'UNetEncodr' at model.backbone.type: no "
-        "registry holds it; did you mean UNetEncoder, UNetDecoder")
+        "registry holds it; did you mean UNetEncoder, UIUNetEncoder or "
+        "MSHNetEncoder?")
 
 
 def test_unknown_pipeline_type(tiny_config):
