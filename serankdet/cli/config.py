@@ -218,9 +218,11 @@ def check_config(cfg: Config) -> None:
 
     Raises:
         ConfigError: a ``type`` that no registry knows (with the nearest
-            registered names), or a top-level key that the runner does not
+            registered names), a top-level key that the runner does not
             read and that is one typo away from one it reads (e.g.
-            ``train_dataloder``: the misspelled setting would be ignored).
+            ``train_dataloder``: the misspelled setting would be ignored),
+            or an epoch-based training loop over an ``InfiniteSampler``
+            (its first epoch would never end).
     """
     register_all_modules()
     for key in cfg.keys():
@@ -231,6 +233,7 @@ def check_config(cfg: Config) -> None:
             raise ConfigError(
                 f'config key {key!r} is not used by the runner (it would be '
                 f'silently ignored); did you mean {close[0]!r}?')
+    _check_epochs_end(cfg)
     names = None
     for path, node in _typed_dicts(cfg.to_dict()):
         if _is_registered(node['type']):
@@ -239,3 +242,19 @@ def check_config(cfg: Config) -> None:
         raise ConfigError(
             f"unknown type {node['type']!r} at {path}.type: no registry "
             f"holds it{suggest(node['type'], names)}")
+
+
+def _check_epochs_end(cfg: Config) -> None:
+    """An epoch-based loop needs a sampler that ends: ``InfiniteSampler``
+    (what the iteration-based configs use) would make the first epoch run
+    forever without a word."""
+    loop = cfg.get('train_cfg') or {}
+    sampler = (cfg.get('train_dataloader') or {}).get('sampler') or {}
+    by_epoch = loop.get('type') == 'EpochBasedTrainLoop' or (
+        'type' not in loop and loop.get('by_epoch', False))
+    if by_epoch and sampler.get('type') == 'InfiniteSampler':
+        raise ConfigError(
+            'train_dataloader.sampler: InfiniteSampler never ends an epoch, '
+            'and train_cfg is epoch-based; use DefaultSampler (--cfg-options '
+            'train_dataloader.sampler.type=DefaultSampler) or an '
+            "iteration-based train_cfg (type='IterBasedTrainLoop').")

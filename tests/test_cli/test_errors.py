@@ -40,6 +40,25 @@ def test_unknown_type_names_key_and_nearest(tiny_config, capsys):
         "MSHNetEncoder?")
 
 
+def test_epoch_loop_over_an_endless_sampler(tiny_config):
+    """The demo's iteration-based config draws from InfiniteSampler: made
+    epoch-based without changing the sampler, its first epoch would never
+    end."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_config)
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
+    with pytest.raises(ConfigError) as error:
+        check_config(cfg)
+    assert str(error.value) == (
+        'train_dataloader.sampler: InfiniteSampler never ends an epoch, and '
+        'train_cfg is epoch-based; use DefaultSampler (--cfg-options '
+        'train_dataloader.sampler.type=DefaultSampler) or an '
+        "iteration-based train_cfg (type='IterBasedTrainLoop').")
+    cfg.train_dataloader.sampler.type = 'DefaultSampler'
+    check_config(cfg)
+
+
 def test_unknown_pipeline_type(tiny_config):
     from mmengine.config import Config
     cfg = Config.fromfile(tiny_config)

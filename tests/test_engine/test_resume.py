@@ -41,7 +41,8 @@ def _epoch_config(folder):
             f"train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', "
             f"max_epochs={EPOCHS}, val_interval={EPOCHS})\n"
             "default_hooks = dict(checkpoint=dict(by_epoch=True, "
-            "interval=1))\n")
+            "interval=1))\n"
+            "train_dataloader = dict(sampler=dict(type='DefaultSampler'))\n")
     return path
 
 
@@ -69,15 +70,21 @@ def test_killed_run_resumes_exactly(tmp_path):
     full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
     uninterrupted = _train(config, full)
     victim = _train(config, killed)
-    deadline = time.time() + 240
-    while not osp.exists(osp.join(killed, 'epoch_1.pth')):
-        assert victim.poll() is None, victim.communicate()[0][-4000:]
-        assert time.time() < deadline, 'no checkpoint appeared'
-        time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert not osp.exists(osp.join(killed, f'epoch_{EPOCHS}.pth'))
-    _finish(uninterrupted)
+    try:
+        deadline = time.time() + 240
+        while not osp.exists(osp.join(killed, 'epoch_1.pth')):
+            assert victim.poll() is None, victim.communicate()[0][-4000:]
+            assert time.time() < deadline, 'no checkpoint appeared'
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert not osp.exists(osp.join(killed, f'epoch_{EPOCHS}.pth'))
+        _finish(uninterrupted)
+    finally:  # no training left running when the test fails
+        for process in (victim, uninterrupted):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
     log = _finish(_train(config, killed, '--resume'))
     assert 'resuming from' in log and 'resumed epoch' in log
