@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from serankdet.utils import load_checkpoint_file
@@ -61,6 +62,7 @@ def _finish(process):
     return output
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_exactly(tmp_path):
     config = _epoch_config(str(tmp_path))
     # make the synthetic data once, before two processes race to write it

@@ -21,6 +21,7 @@ def _last_checkpoint(work_dir):
         return handle.read().strip()
 
 
+@pytest.mark.slow
 def test_crash_while_saving_keeps_previous_checkpoint(tiny_config, tmp_path,
                                                       monkeypatch):
     """The second save (iteration 6) dies half-way through writing."""
@@ -49,6 +50,7 @@ def test_crash_while_saving_keeps_previous_checkpoint(tiny_config, tmp_path,
     assert find_resume_checkpoint(work) == first
 
 
+@pytest.mark.slow
 def test_existing_work_dir_is_never_overwritten(tiny_config, tmp_path,
                                                 capfd):
     work = str(tmp_path / 'work')
@@ -104,6 +106,7 @@ class NaNAfterLoss(nn.Module):
         return logits.sum() * (0.0 if self.calls >= 0 else math.nan)
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, capsys):
     # 3 outputs (deep supervision): 3 calls per iteration, NaN at iteration 4
     config = write_config(str(tmp_path), 'nan.py', '''

@@ -128,6 +128,7 @@ def test_train_outputs_loss_and_bn_buffers_match_reference(
     assert assert_buffers_match(model, buffers, map_dnanet_key) == 68 * 3
 
 
+@pytest.mark.slow
 def test_one_training_step_matches_reference(golden, converted):
     """One iteration with the config's optimizer and our loss = one
     iteration of the reference train.py (Adagrad at its once-stepped

@@ -45,6 +45,7 @@ def test_unet_dynamic_torchscript(tmp_path, capsys):
     check_against_torch(UNET, out, (3, 1, 40, 72))
 
 
+@pytest.mark.slow
 def test_datransnet_dynamo(tmp_path, capsys):
     pytest.importorskip('onnxscript')
     out = str(tmp_path / 'datransnet.onnx')

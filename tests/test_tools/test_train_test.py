@@ -12,6 +12,10 @@ TRAIN = 'tools/train.py'
 TEST = 'tools/test.py'
 
 
+# every test here shares one short training run (about a minute)
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     """A 6-iteration run with checkpoints at 3 and 6, then a resume to 9."""

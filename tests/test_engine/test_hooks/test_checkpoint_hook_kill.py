@@ -86,6 +86,7 @@ def _check_after_kill(work_dir, resumed_iter):
 
 
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs fork')
+@pytest.mark.slow
 def test_sigkill_around_saves_keeps_a_resumable_checkpoint(tmp_path):
     config = _kill_config(str(tmp_path))
     work = str(tmp_path / 'work')

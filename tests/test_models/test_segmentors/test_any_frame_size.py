@@ -86,6 +86,7 @@ def test_whole_mode_slides_only_above_the_limit(monkeypatch):
     torch.testing.assert_close(logits, expected, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
     """640x512, 1280x1024 and 1920x1080 frames are detected without flags
     (sliding windows), a frame below the Top-K minimum too (padded); a
@@ -114,6 +115,7 @@ def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
         assert mask.shape == shape
 
 
+@pytest.mark.slow
 def test_test_tool_on_large_frames(serankdet_w8, tmp_path):
     root = tmp_path / 'data'
     for folder in ('images', 'masks'):
