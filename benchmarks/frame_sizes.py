@@ -100,11 +100,16 @@ def run_model(name: str, root: str, frames: str, tmp: str,
     config = osp.join(root, MODELS[name])
     if not osp.isfile(config):
         return dict(model=name, error=f'no {MODELS[name]} at this revision')
+    # the weights come from this checkout (the parameter names of a model
+    # do not change between revisions); the revision's own infer.py and
+    # package (PYTHONPATH) run them
     checkpoint = osp.join(tmp, f'{name}.pth')
     options = OPTIONS.get(name, [])
-    subprocess.run([sys.executable, '-c', MAKE_CHECKPOINT, config,
-                    checkpoint] + [o.split('=')[0] for o in options],
-                   check=True, cwd=root, env=env)
+    subprocess.run([sys.executable, '-c', MAKE_CHECKPOINT,
+                    osp.join(REPO_ROOT, MODELS[name]), checkpoint] +
+                   [o.split('=')[0] for o in options],
+                   check=True, cwd=REPO_ROOT)
+    env = dict(env, PYTHONPATH=root)
     out_dir = osp.join(tmp, f'out_{name}')
     command = [sys.executable, 'tools/infer.py', config, checkpoint, frames,
                '--out-dir', out_dir]
