@@ -2,6 +2,7 @@
 import glob
 import os
 import os.path as osp
+import socket
 
 import pytest
 import torch
@@ -120,12 +121,20 @@ def test_test_tool_rejects_missing_checkpoint(trained):
     assert 'no/such.pth' in result.stderr and 'does not exist' in result.stderr
 
 
+def free_port() -> int:
+    """A TCP port no one listens on now (fixed ports collide with a
+    rendezvous still closing from an earlier run)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def test_two_process_ddp_train_and_test(trained):
     """torchrun with 2 gloo processes trains; a 2-process test of an
     odd-sized set (5 images) gives the same metrics as one process."""
     folder, root = trained['folder'], trained['root']
     work = osp.join(folder, 'ddp')
-    run_tool(['torchrun', '--nproc_per_node=2', '--master_port=29531', TRAIN,
+    run_tool(['torchrun', '--nproc_per_node=2', f'--master_port={free_port()}', TRAIN,
               trained['config'], '--work-dir', work, '--launcher', 'pytorch',
               '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=3'],
              cwd=root)
@@ -138,7 +147,7 @@ def test_two_process_ddp_train_and_test(trained):
               osp.join(folder, 't1'), '--out', single], cwd=root)
     # the old launcher passes --local-rank=N
     run_tool(['python', '-m', 'torch.distributed.launch',
-              '--nproc_per_node=2', '--master_port=29532', TEST,
+              '--nproc_per_node=2', f'--master_port={free_port()}', TEST,
               trained['config'], checkpoint, '--work-dir',
               osp.join(folder, 't2'), '--out', double, '--launcher',
               'pytorch'], cwd=root)
