@@ -120,8 +120,7 @@ def run_model(name: str, root: str, frames: str, tmp: str,
                           text=True)
     wall = time.perf_counter() - start
     output = proc.stdout + proc.stderr
-    speed = re.search(r'(\d+) frames, \d+ targets, ([\d.]+) s '
-                      r'\(([\d.]+) frames/s\)', output)
+    speed = re.search(r'(\d+) frames, \d+ targets, ([\d.]+) s', output)
     processed = []
     report = osp.join(out_dir, 'targets.json')
     if osp.isfile(report):
@@ -134,7 +133,9 @@ def run_model(name: str, root: str, frames: str, tmp: str,
                 processed=len(processed), failed=failed,
                 first_error=first_error[:300],
                 model_seconds=float(speed[2]) if speed else None,
-                frames_per_second=float(speed[3]) if speed else None,
+                # from the unrounded seconds (infer.py prints 2 decimals)
+                frames_per_second=round(len(processed) / float(speed[2]), 4)
+                if speed and float(speed[2]) > 0 else None,
                 wall_seconds=round(wall, 1))
 
 
