@@ -11,6 +11,7 @@ from mmengine.config import Config
 
 from serankdet.apis import IRSTDInferencer
 from serankdet.cli import run_cli
+from serankdet.models.segmentors import irstd_segmentor
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT
 from tests.tool_runner import run_tool_cli, tool_main
@@ -21,15 +22,26 @@ SERANKDET_W8 = osp.join(REPO_ROOT, 'configs', 'serankdet',
 LARGE_FRAMES = [(512, 640), (1024, 1280), (1080, 1920)]
 
 
-@pytest.fixture(scope='module')
-def serankdet_w8(tmp_path_factory):
-    """The width-8 SeRankDet config (full Top-K: sides up to 512) and a
-    random-weight checkpoint."""
+#: one config per seed model; DATransNet and SAM-SPL at reduced widths (the
+#: same blocks and size rules) so that 1920x1080 takes seconds on 2 cores
+MODEL_CONFIGS = {
+    'serankdet': SERANKDET_W8,
+    'datransnet': osp.join(REPO_ROOT, 'tests', 'data', 'configs',
+                           'datransnet-w4_nudt-sirst.py'),
+    'samspl': osp.join(REPO_ROOT, 'tests', 'data', 'configs',
+                       'samspl-w24_nudt-sirst.py'),
+}
+
+
+@pytest.fixture(scope='module', params=sorted(MODEL_CONFIGS))
+def model_checkpoint(request, tmp_path_factory):
+    """(config, random-weight checkpoint) of each seed model."""
+    config = MODEL_CONFIGS[request.param]
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(SERANKDET_W8).model)
-    path = str(tmp_path_factory.mktemp('w8') / 'w8.pth')
+    model = MODELS.build(Config.fromfile(config).model)
+    path = str(tmp_path_factory.mktemp(request.param) / 'weights.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), path)
-    return path
+    return config, path
 
 
 def _frame(shape, seed):
@@ -87,11 +99,12 @@ def test_whole_mode_slides_only_above_the_limit(monkeypatch):
 
 
 @pytest.mark.slow
-def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
+def test_infer_tool_on_mixed_sizes(model_checkpoint, tmp_path, capfd,
+                                   monkeypatch):
     """640x512, 1280x1024 and 1920x1080 frames are detected without flags
-    (sliding windows), a frame below the Top-K minimum too (padded); a
-    frame that cannot be read is listed at the end and does not stop the
-    folder."""
+    (SeRankDet in sliding windows, the others whole), a 32x32 frame too
+    (SeRankDet pads it to its Top-K minimum); a frame that cannot be read
+    is listed at the end and does not stop the folder."""
     frames = tmp_path / 'frames'
     frames.mkdir()
     for index, shape in enumerate(LARGE_FRAMES):
@@ -99,11 +112,21 @@ def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
     cv2.imwrite(str(frames / 'small.png'), _frame((32, 32), 9)[0])
     (frames / 'a_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n broken')
     out = tmp_path / 'out'
-    code = run_cli(tool_main('infer'), [SERANKDET_W8, serankdet_w8,
-                                        str(frames), '--out-dir', str(out)])
+    logged = []
+    monkeypatch.setattr(irstd_segmentor, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    code = run_cli(tool_main('infer'), [*model_checkpoint, str(frames),
+                                        '--out-dir', str(out)])
     assert code == 1
     err = capfd.readouterr().err
     assert '1 file(s) could not be processed' in err
+    # SeRankDet says once that it slides; whole-frame models never do
+    if model_checkpoint[0] == SERANKDET_W8:
+        assert len(logged) == 1
+        assert '(first 512x640) run in 512x512 sliding windows with ' \
+            'stride 448' in logged[0]
+    else:
+        assert logged == []
     assert f'{frames}/a_broken.png: ' in err
     report = json.loads((out / 'targets.json').read_text())
     assert [(f['name'], f['height'], f['width']) for f in report['frames']] \
@@ -116,7 +139,7 @@ def test_infer_tool_on_mixed_sizes(serankdet_w8, tmp_path, capfd):
 
 
 @pytest.mark.slow
-def test_test_tool_on_large_frames(serankdet_w8, tmp_path):
+def test_test_tool_on_large_frames(model_checkpoint, tmp_path):
     root = tmp_path / 'data'
     for folder in ('images', 'masks'):
         (root / 'test' / folder).mkdir(parents=True)
@@ -126,7 +149,7 @@ def test_test_tool_on_large_frames(serankdet_w8, tmp_path):
         cv2.imwrite(str(root / 'test' / 'masks' / f'f{index}.png'), mask)
     out = tmp_path / 'metrics.json'
     assert run_tool_cli(
-        'test', SERANKDET_W8, serankdet_w8, '--work-dir', str(tmp_path / 'w'),
+        'test', *model_checkpoint, '--work-dir', str(tmp_path / 'w'),
         '--out', str(out), '--cfg-options',
         f'test_dataloader.dataset.data_root={root}',
         'test_dataloader.num_workers=0',
