@@ -100,20 +100,32 @@ def poly_param_scheduler(max_iters: int, warmup_iters: int) -> List[dict]:
 
 
 def basicirstd_train_pipeline(crop_size: Tuple[int, int],
-                              pad_val: float = 0) -> List[dict]:
+                              pad_val: float = 0,
+                              crop_rule: str = 'around_pixel') -> List[dict]:
     """BasicIRSTD's training recipe (``TrainSetLoader``): pad the frame at
     the bottom/right up to ``crop_size`` with ``pad_val`` (BasicIRSTD pads
-    the normalized frame with 0: give the dataset's mean gray level), random
-    crop, then vertical flip, horizontal flip and transpose, each with
-    probability 0.5. BasicIRSTD's crop is centred near a random target pixel
-    in half of the draws; this crop is uniform."""
+    the normalized frame with 0: give the dataset's mean gray level), a
+    crop biased towards the targets in half of the draws
+    (``TargetBiasedRandomCrop`` with ``crop_rule``: ``'around_pixel'``
+    for BasicIRSTD, ``'redraw'`` for SCTransNet), then vertical flip,
+    horizontal flip and transpose, each with probability 0.5."""
     return pipeline(
         # mmcv Pad takes size as (w, h) and never shrinks; crops are square
         dict(type='Pad', size=crop_size, pad_val=dict(img=pad_val, seg=0)),
-        dict(type='RandomCrop', crop_size=crop_size),
+        dict(type='TargetBiasedRandomCrop', crop_size=crop_size,
+             target_prob=0.5, rule=crop_rule),
         dict(type='RandomFlip', prob=0.5, direction='vertical'),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='RandomTranspose', prob=0.5))
+
+
+def with_crop_rule(train_pipeline: List[dict], rule: str) -> List[dict]:
+    """A copy of ``train_pipeline`` whose ``TargetBiasedRandomCrop`` uses
+    ``rule`` (e.g. SCTransNet's ``'redraw'`` on a BasicIRSTD dataset
+    base)."""
+    return [dict(step, rule=rule)
+            if step['type'] == 'TargetBiasedRandomCrop' else step
+            for step in train_pipeline]
 
 
 def sctransnet_param_scheduler(max_epochs: int,

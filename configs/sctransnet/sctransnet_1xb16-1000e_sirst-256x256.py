@@ -10,4 +10,9 @@ _base_ = [
     '../_base_/models/sctransnet.py', '../_base_/datasets/basicirstd_sirst.py',
     '../_base_/schedules/sctransnet_1000e.py', '../_base_/default_runtime.py'
 ]
+from serankdet import recipes  # noqa: E402
+
 log_processor = dict(by_epoch=True)
+# SCTransNet's crop: drawn again until it holds a target in half of the draws
+train_dataloader = dict(dataset=dict(
+    pipeline=recipes.with_crop_rule(_base_.train_pipeline, 'redraw')))

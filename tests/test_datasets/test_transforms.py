@@ -1,5 +1,4 @@
 """Numerical checks of the data transforms."""
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -134,3 +133,80 @@ def test_pack_carries_max_value():
     assert sample.img_max_value == 65535
     assert sample.gt_sem_seg.data.shape == (1, 6, 10)
     assert sample.gt_sem_seg.data.sum() == 2
+
+
+def _one_target_frame():
+    """10x10 frame whose pixel values are their flat index (the crop's
+    top-left value is its corner), one target pixel at (7, 2)."""
+    img = np.arange(100, dtype=np.uint8).reshape(10, 10)
+    mask = np.zeros((10, 10), np.uint8)
+    mask[7, 2] = 1
+    return dict(img=img, gt_seg_map=mask, seg_fields=['gt_seg_map'],
+                img_shape=(10, 10))
+
+
+def _crops(draws, **cfg):
+    """(corners, share of 4x4 crops holding the target) over ``draws``."""
+    crop = _build(type='TargetBiasedRandomCrop', crop_size=(4, 4), **cfg)
+    np.random.seed(0)
+    corners, hits = set(), 0
+    for _ in range(draws):
+        out = crop(_one_target_frame())
+        assert out['img'].shape == out['gt_seg_map'].shape == (4, 4)
+        assert out['img_shape'] == (4, 4)
+        top, left = divmod(int(out['img'][0, 0]), 10)
+        # the mask is cut at the same place as the image
+        assert out['gt_seg_map'].sum() == ((top <= 7 < top + 4)
+                                           and (left <= 2 < left + 4))
+        corners.add((top, left))
+        hits += int(out['gt_seg_map'].sum())
+    return corners, hits / draws
+
+
+def test_target_biased_crop_around_pixel_bounds_and_share():
+    # always biased: top in [max(0, 7 - 4), min(7, 10 - 4)] = [3, 6],
+    # left in [max(0, 2 - 4), min(2, 6)] = [0, 2], every corner drawn
+    corners, _ = _crops(600, target_prob=1.0)
+    assert corners == {(t, l) for t in range(3, 7) for l in range(3)}
+    # never biased: uniform over the 7x7 corners
+    corners, share = _crops(1500, target_prob=0.0)
+    assert corners == {(t, l) for t in range(7) for l in range(7)}
+    assert share == pytest.approx(9 / 49, abs=0.03)
+    # half: 0.5 * 9/49 (uniform: top 4..6, left 0..2) + 0.5 * 3/4 (biased:
+    # top 3 misses the pixel, BasicIRSTD's bound) = 0.4668
+    _, share = _crops(4000, target_prob=0.5)
+    assert share == pytest.approx(0.5 * 9 / 49 + 0.5 * 3 / 4, abs=0.025)
+
+
+def test_target_biased_crop_redraw_share():
+    _, share = _crops(300, target_prob=1.0, rule='redraw')
+    assert share == 1.0
+    # kept at once with p 1/2, else kept only with the target: hit share
+    # q / (q + (1 - q) / 2) with q = 9/49, i.e. 9/29 = 0.3103
+    _, share = _crops(4000, target_prob=0.5, rule='redraw')
+    assert share == pytest.approx(9 / 29, abs=0.025)
+
+
+@pytest.mark.parametrize('rule', ['around_pixel', 'redraw'])
+def test_target_biased_crop_without_target_is_uniform(rule):
+    crop = _build(type='TargetBiasedRandomCrop', crop_size=(4, 4),
+                  target_prob=1.0, rule=rule)
+    np.random.seed(0)
+    corners = set()
+    for _ in range(1500):
+        frame = _one_target_frame()
+        frame['gt_seg_map'][:] = 0
+        corners.add(divmod(int(crop(frame)['img'][0, 0]), 10))
+    assert corners == {(t, l) for t in range(7) for l in range(7)}
+
+
+def test_target_biased_crop_errors():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        _build(type='TargetBiasedRandomCrop', crop_size=(4, 4), rule='x')
+    with pytest.raises(ValueError, match=r'target_prob must be in \[0, 1\]'):
+        _build(type='TargetBiasedRandomCrop', crop_size=(4, 4),
+               target_prob=2)
+    crop = _build(type='TargetBiasedRandomCrop', crop_size=(12, 4))
+    with pytest.raises(ValueError, match='a 10x10 frame is smaller than the '
+                       r'12x4 crop; pad it first \(Pad with size=\(4, 12\)\)'):
+        crop(_one_target_frame())

@@ -101,10 +101,13 @@ def check_config(path: str, dataset: str) -> None:
     assert cfg.train_dataloader.batch_size == 16
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert [t['type'] for t in pipeline[2:-1]] == [
-        'Pad', 'RandomCrop', 'RandomFlip', 'RandomFlip', 'RandomTranspose'
+        'Pad', 'TargetBiasedRandomCrop', 'RandomFlip', 'RandomFlip',
+        'RandomTranspose'
     ]
     assert pipeline[2]['pad_val'] == dict(img=round(mean), seg=0)
-    assert pipeline[3]['crop_size'] == (256, 256)
+    # BasicIRSTD's random_crop(img, mask, 256, pos_prob=0.5)
+    assert (pipeline[3]['crop_size'], pipeline[3]['target_prob'],
+            pipeline[3]['rule']) == ((256, 256), 0.5, 'around_pixel')
     assert cfg.optim_wrapper.optimizer.type == 'Adam'
     assert cfg.optim_wrapper.optimizer.lr == 5e-4
     assert cfg.param_scheduler == [

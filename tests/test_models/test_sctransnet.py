@@ -247,7 +247,9 @@ def test_configs_use_the_reference_statistics_and_recipe(name, mean, std):
     pad, crop = cfg.train_dataloader.dataset.pipeline[2:4]
     # padding with the mean gray level: 0 after normalisation
     assert pad.pad_val.img == round(mean)
-    assert crop.crop_size == (256, 256)
+    # SCTransNet's random_crop(img, mask, 256, pos_prob=0.5)
+    assert (crop.type, crop.crop_size, crop.target_prob, crop.rule) == (
+        'TargetBiasedRandomCrop', (256, 256), 0.5, 'redraw')
     assert cfg.optim_wrapper.optimizer.lr == 1e-3
     assert cfg.train_cfg.max_epochs == 1000
     assert cfg.param_scheduler == recipes.sctransnet_param_scheduler(1000)

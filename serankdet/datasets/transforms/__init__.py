@@ -2,10 +2,11 @@ from .formatting import PackIRSTDInputs
 from .loading import LoadIRSTDAnnotations, LoadIRSTDImageFromFile
 from .copy_paste import TargetCopyPaste
 from .processing import (LegacyTestResize, RandomGaussianBlur,
-                         RandomRescaleLongSide, RandomTranspose)
+                         RandomRescaleLongSide, RandomTranspose,
+                         TargetBiasedRandomCrop)
 
 __all__ = [
     'PackIRSTDInputs', 'LoadIRSTDAnnotations', 'LoadIRSTDImageFromFile',
     'LegacyTestResize', 'RandomGaussianBlur', 'RandomRescaleLongSide',
-    'RandomTranspose', 'TargetCopyPaste'
+    'RandomTranspose', 'TargetBiasedRandomCrop', 'TargetCopyPaste'
 ]

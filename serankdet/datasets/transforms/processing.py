@@ -219,3 +219,84 @@ class RandomTranspose(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class TargetBiasedRandomCrop(BaseTransform):
+    """A ``crop_size`` (h, w) crop of ``img`` and every seg field, biased
+    towards the targets of ``gt_seg_map`` (target: a non-zero pixel) as the
+    BasicIRSTD family of training loaders does, by one of two rules:
+
+    * ``'around_pixel'`` (BasicIRSTD's ``random_crop(..., pos_prob)``, its
+      ACM and ALCNet recipes): with probability ``target_prob``, when the
+      frame has a target pixel, one target pixel (y, x) is drawn uniformly
+      among all of them and the top-left corner uniformly from
+      ``[max(0, y - h), min(y, H - h)]`` (likewise for x), ends included;
+      otherwise the corner is uniform. The lower bound ``y - h`` is
+      BasicIRSTD's: at that corner the pixel lies one row below the crop,
+      so about 1/h of these crops miss it.
+    * ``'redraw'`` (SCTransNet's ``random_crop``): draw a uniform crop; keep
+      it with probability ``1 - target_prob``, else keep it only if it
+      holds a target pixel, and draw again otherwise. A frame without
+      targets always gets a uniform crop.
+
+    The frame must be at least ``crop_size`` (pad it first, e.g. with
+    mmcv's ``Pad``, as both references do).
+    """
+
+    RULES = ('around_pixel', 'redraw')
+
+    def __init__(self, crop_size: Tuple[int, int], target_prob: float = 0.5,
+                 rule: str = 'around_pixel') -> None:
+        if not 0 <= target_prob <= 1:
+            raise ValueError(
+                f'target_prob must be in [0, 1], got {target_prob}')
+        if rule not in self.RULES:
+            raise ValueError(f'rule must be one of {self.RULES}, got {rule!r}')
+        self.crop_size = tuple(crop_size)
+        self.target_prob = target_prob
+        self.rule = rule
+
+    def _uniform_corner(self, height: int, width: int) -> Tuple[int, int]:
+        return (np.random.randint(height - self.crop_size[0] + 1),
+                np.random.randint(width - self.crop_size[1] + 1))
+
+    @cache_randomness
+    def _corner(self, seg: np.ndarray) -> Tuple[int, int]:
+        (crop_h, crop_w), (height, width) = self.crop_size, seg.shape[:2]
+        target = seg != 0
+        if not target.any():
+            return self._uniform_corner(height, width)
+        if self.rule == 'redraw':
+            while True:
+                top, left = self._uniform_corner(height, width)
+                if np.random.rand() >= self.target_prob or \
+                        target[top:top + crop_h, left:left + crop_w].any():
+                    return top, left
+        if np.random.rand() >= self.target_prob:
+            return self._uniform_corner(height, width)
+        ys, xs = np.nonzero(target)
+        index = np.random.randint(len(ys))
+        y, x = int(ys[index]), int(xs[index])
+        return (np.random.randint(max(0, y - crop_h),
+                                  min(y, height - crop_h) + 1),
+                np.random.randint(max(0, x - crop_w),
+                                  min(x, width - crop_w) + 1))
+
+    def transform(self, results: dict) -> dict:
+        height, width = results['img'].shape[:2]
+        crop_h, crop_w = self.crop_size
+        if height < crop_h or width < crop_w:
+            raise ValueError(
+                f'{type(self).__name__}: a {height}x{width} frame is smaller '
+                f'than the {crop_h}x{crop_w} crop; pad it first (Pad with '
+                f'size={crop_w, crop_h})')
+        top, left = self._corner(results['gt_seg_map'])
+        for key in ['img'] + list(results.get('seg_fields', [])):
+            results[key] = results[key][top:top + crop_h, left:left + crop_w]
+        results['img_shape'] = (crop_h, crop_w)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(crop_size={self.crop_size}, '
+                f'target_prob={self.target_prob}, rule={self.rule!r})')
