@@ -7,7 +7,9 @@ memory is the phase's own:
 - ``train``: forward, loss on every output, backward and optimizer step
   with the config's loss and optimizer, batch ``--train-batch`` (default 2);
 - ``infer1`` / ``infer4``: eval-mode forward (``mode='tensor'``) without
-  gradients at batch 1 and 4.
+  gradients at batch 1 and 4; ``infer1`` also counts the parameters and
+  the multiply-accumulates of one frame (GMACs, what papers call FLOPs)
+  for ``ours`` and ``reference``.
 
 Each phase runs ``--warmup`` untimed iterations, then ``--runs`` timed ones.
 The table gives median, min and max seconds per iteration, the peak memory
@@ -54,6 +56,7 @@ import sys
 import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: name -> (config, paper training size)
 MODELS = {
     'unet': ('configs/unet/unet_1xb8-800i_synthetic-128x128.py', 256),
     'serankdet': ('configs/serankdet/serankdet_1xb4-500e_irstd1k-512x512.py',
@@ -62,7 +65,17 @@ MODELS = {
         'configs/datransnet/datransnet_1xb4-400e_irstd1k-512x512.py', 512),
     'samspl-t': ('configs/samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
                  256),
+    'dnanet': ('configs/dnanet/dnanet_1xb16-1500e_nudt-sirst-256x256.py',
+               256),
+    'uiunet': ('configs/uiunet/uiunet_1xb3-500e_sirst-288x288.py', 288),
+    'sctransnet': (
+        'configs/sctransnet/sctransnet_1xb16-1000e_sirst-256x256.py', 256),
+    'mshnet': ('configs/mshnet/mshnet_1xb4-400e_nudt-sirst-256x256.py', 256),
+    'acm': ('configs/acm/acm_1xb16-400e_sirst-256x256.py', 256),
+    'alcnet': ('configs/alcnet/alcnet_1xb16-400e_sirst-256x256.py', 256),
 }
+#: models whose official code ``reference_models.py`` can build
+REFERENCE_MODELS = ('serankdet', 'datransnet', 'samspl-t')
 PHASES = ('train', 'infer1', 'infer4')
 IMPLS = ('ours', 'ours-amp', 'ours-channels-last', 'ours-compile',
          'reference')
@@ -71,10 +84,10 @@ IMPLS = ('ours', 'ours-amp', 'ours-channels-last', 'ours-compile',
 def reference_root(text):
     """``NAME=PATH`` of --reference-root -> (NAME, PATH)."""
     name, sep, path = text.partition('=')
-    if not sep or not path or name not in MODELS or name == 'unet':
+    if not sep or not path or name not in REFERENCE_MODELS:
         raise argparse.ArgumentTypeError(
             f'expected NAME=PATH with NAME a reference model '
-            f'(serankdet, datransnet, samspl-t), got {text!r}')
+            f'({", ".join(REFERENCE_MODELS)}), got {text!r}')
     return name, path
 
 
@@ -169,6 +182,32 @@ def current_memory_gib(device):
     return pages * os.sysconf('SC_PAGE_SIZE') / 2**30
 
 
+def complexity(model, forward, channels, size):
+    """(parameters, GMACs of one size x size frame): multiply-accumulates
+    of the forward pass counted by mmengine's ``FlopAnalyzer`` (fvcore's
+    rules: one per multiply-add of convolutions, matrix products and
+    linear layers, plus normalisation and upsampling; what papers call
+    FLOPs)."""
+    import torch
+    from mmengine.analysis import FlopAnalyzer
+
+    class Forward(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs):
+            return forward(inputs)
+
+    analyzer = FlopAnalyzer(Forward().eval(),
+                            (torch.randn(1, channels, size, size), ))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    with torch.no_grad():
+        macs = analyzer.total()
+    return sum(p.numel() for p in model.parameters()), macs / 1e9
+
+
 def run_worker(model_name, phase, size, impl, args):
     """Measure one phase in this process; print a JSON line."""
     import torch
@@ -230,10 +269,13 @@ def run_worker(model_name, phase, size, impl, args):
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     growth = (current_memory_gib(device) - after_warmup) * 1024
-    print(json.dumps(dict(model=model_name, phase=phase, size=size,
-                          impl=impl, device=device, times=times,
-                          warmup_s=warmup_times, peak_gib=peak,
-                          built_gib=built, growth_mib=growth)))
+    record = dict(model=model_name, phase=phase, size=size, impl=impl,
+                  device=device, times=times, warmup_s=warmup_times,
+                  peak_gib=peak, built_gib=built, growth_mib=growth)
+    if phase == 'infer1' and impl in ('ours', 'reference'):
+        record['params'], record['gmacs'] = complexity(
+            model, infer, channels, size)
+    print(json.dumps(record))
 
 
 def measure_once(model_name, phase, size, impl, args):
@@ -305,10 +347,12 @@ def format_row(record, reference):
     compiling = (f'  (compiling iteration {record["warmup_s"][0]:.0f} s)'
                  if record['impl'] == 'ours-compile' and record['warmup_s']
                  else '')
+    size = (f'  ({record["params"] / 1e6:.3f} M parameters, '
+            f'{record["gmacs"]:.2f} GMACs)' if 'gmacs' in record else '')
     return (f'{head} {record["median_s"]:>9.3f} {record["min_s"]:>8.3f} '
             f'{record["max_s"]:>8.3f} {record["peak_gib"]:>9.2f} '
             f'{record["built_gib"]:>10.2f} {record["growth_mib"]:>11.1f} '
-            f'{speedup:>8}{compiling}')
+            f'{speedup:>8}{compiling}{size}')
 
 
 def main():
@@ -318,7 +362,8 @@ def main():
         run_worker(model_name, phase, int(size), impl, args)
         return
     missing = [name for name in args.models if 'reference' in args.impls
-               and name != 'unet' and name not in dict(args.reference_root)]
+               and name in REFERENCE_MODELS
+               and name not in dict(args.reference_root)]
     if missing:
         print(f'no --reference-root for {", ".join(missing)}: their '
               'reference rows are skipped')
