@@ -1,0 +1,208 @@
+"""The same short CPU training for every model on SIRST: a like-for-like
+table of the model zoo.
+
+Paper numbers come from hundreds of epochs on GPUs, each with its own
+protocol; this trains every model of the toolbox the same short way on one
+machine, so that the rows compare like with like:
+
+* data: SIRST (NUAA-SIRST, idx_427: 341 training / 86 test frames);
+* each model's own recipe for loss (and deep supervision), optimizer, base
+  learning rate, weight decay, augmentation and crop: its SIRST config, or
+  for MSHNet and SAM-SPL, which report no SIRST numbers, their NUDT-SIRST
+  config on SIRST (SAM-SPL with SIRST's gray statistics, as its recipe
+  normalises with the data set's; MSHNet normalises with ImageNet's);
+* one common budget: ``--epochs`` epochs (default 4: 85 iterations each)
+  at batch 4, the learning rate held at the recipe's base value (the paper
+  schedules span 300 to 1500 epochs: their warm-ups and decays would fill
+  or distort a short run), seed 0; MSHNet keeps its 5 warm-up epochs
+  (during which only its main output trains), as its recipe does;
+* then the last checkpoint scores the 86 test frames at native size with
+  the toolbox metric (threshold 0.5): IoU, nIoU, Pd, Fa.
+
+Settings that differ from the paper model, named in the table: SeRankDet
+runs at width 8 (``serankdet-w8``; the full model's 512 crops take ~50 s a
+step here), SAM-SPL on a randomly initialised frozen trunk (the SAM2.1
+weights are not bundled; ``--sam2-checkpoint`` uses them).
+
+Each model's run writes ``benchmarks/results/short_schedule/<model>.json``
+as soon as it ends (runs already there are skipped, so an interrupted sweep
+continues); the table is printed and collected into
+``benchmarks/results/short_schedule.json``. ``--limit-train N`` /
+``--limit-test N`` (smoke runs: the first N frames) write under
+``work_dirs/short_schedule_smoke`` only.
+
+Usage::
+
+    python benchmarks/short_schedule.py --models acm alcnet ...
+    python benchmarks/short_schedule.py --summary
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import time
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESULTS = osp.join(REPO_ROOT, 'benchmarks', 'results', 'short_schedule')
+SIRST_MEAN, SIRST_STD = 101.06385040283203, 34.619606018066406
+
+#: model -> (config, setting, extra config lines)
+MODELS = {
+    'acm': ('configs/acm/acm_1xb16-400e_sirst-256x256.py', 'paper model', ''),
+    'alcnet': ('configs/alcnet/alcnet_1xb16-400e_sirst-256x256.py',
+               'paper model', ''),
+    'mshnet': ('configs/mshnet/mshnet_1xb4-400e_nudt-sirst-256x256.py',
+               'paper model (NUDT-SIRST recipe)', ''),
+    'dnanet': ('configs/dnanet/dnanet_1xb16-1500e_sirst-256x256.py',
+               'paper model', ''),
+    'sctransnet': ('configs/sctransnet/sctransnet_1xb16-1000e_sirst-256x256.py',
+                   'paper model', ''),
+    'datransnet': ('configs/datransnet/datransnet_1xb4-400e_sirst-256x256.py',
+                   'paper model', ''),
+    'samspl-t': (
+        'configs/samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
+        'SAM-SPL-T (NUDT-SIRST recipe), random frozen trunk',
+        f'model = dict(\n'
+        f'    data_preprocessor=dict(mean=({SIRST_MEAN} / 255, ) * 3,\n'
+        f'                           std=({SIRST_STD} / 255, ) * 3),\n'
+        f'    backbone=dict(trunk=dict(pretrained=None)))\n'),
+    'uiunet': ('configs/uiunet/uiunet_1xb3-500e_sirst-288x288.py',
+               'paper model', ''),
+    'serankdet-w8': ('configs/serankdet/serankdet-w8_1xb4-400i_sirst-256x256.py',
+                     'SeRankDet at width 8 (3.4 M parameters)', ''),
+}
+METRICS = ('IoU', 'nIoU', 'Pd', 'Fa')
+
+
+def short_config(model: str, args, work_dir: str) -> str:
+    """A config in ``work_dir`` inheriting the model's, with the common
+    budget (written out, so that the run can be repeated from it)."""
+    config, _, extra = MODELS[model]
+    epochs, root = args.epochs, osp.abspath(args.data_root)
+    trunk = ''
+    if model == 'samspl-t' and args.sam2_checkpoint:
+        extra = extra.replace('pretrained=None',
+                              f'pretrained={args.sam2_checkpoint!r}')
+        trunk = ' (SAM2.1 trunk)'
+    train_subset = (f', indices={args.limit_train}'
+                    if args.limit_train else '')
+    test_subset = f', indices={args.limit_test}' if args.limit_test else ''
+    text = f'''# The common short CPU schedule (benchmarks/short_schedule.py){trunk}
+_base_ = [{osp.join(REPO_ROOT, config)!r}]
+{extra}train_dataloader = dict(
+    batch_size=4, sampler=dict(_delete_=True, type='DefaultSampler',
+                               shuffle=True),
+    dataset=dict(data_root={root!r}{train_subset}))
+val_dataloader = dict(dataset=dict(data_root={root!r}{test_subset}))
+test_dataloader = val_dataloader
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop',
+                 max_epochs={epochs}, val_begin={epochs + 1})
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+default_hooks = dict(checkpoint=dict(by_epoch=True, interval={epochs},
+                                     save_best=None))
+log_processor = dict(by_epoch=True)
+randomness = dict(seed=0)
+'''
+    # beside the work dir's own dump of the merged config, not over it
+    os.makedirs(osp.join(work_dir, 'config'), exist_ok=True)
+    path = osp.join(work_dir, 'config', 'short_' + osp.basename(config))
+    with open(path, 'w') as handle:
+        handle.write(text)
+    return path
+
+
+def run_model(model: str, args) -> dict:
+    smoke = args.limit_train or args.limit_test
+    work_dir = osp.join(REPO_ROOT, 'work_dirs',
+                        'short_schedule_smoke' if smoke else 'short_schedule',
+                        f'{model}_{int(time.time())}')
+    config = short_config(model, args, work_dir)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    start = time.time()
+    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
+                    config, '--work-dir', work_dir], check=True, env=env,
+                   cwd=REPO_ROOT)
+    train_seconds = time.time() - start
+    with open(osp.join(work_dir, 'last_checkpoint')) as handle:
+        checkpoint = handle.read().strip()
+    out = osp.join(work_dir, 'test_metrics.json')
+    start = time.time()
+    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'),
+                    config, checkpoint, '--work-dir', work_dir, '--out', out],
+                   check=True, env=env, cwd=REPO_ROOT)
+    test_seconds = time.time() - start
+    with open(out) as handle:
+        metrics = json.load(handle)['metrics']
+    return dict(
+        model=model, config=MODELS[model][0], setting=MODELS[model][1],
+        epochs=args.epochs, batch=4, threads=args.threads,
+        scores={name: metrics[f'irstd/{name}'] for name in METRICS},
+        train_seconds=train_seconds, test_seconds=test_seconds,
+        work_dir=osp.relpath(work_dir, REPO_ROOT),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+        machine=f'{platform.machine()}, {os.cpu_count()} cores')
+
+
+def print_table(rows) -> None:
+    print(f'{"model":<13} {"IoU %":>6} {"nIoU %":>7} {"Pd %":>6} '
+          f'{"Fa 1e-6":>9} {"train min":>9}  setting')
+    for row in rows:
+        scores = row['scores']
+        print(f'{row["model"]:<13} {100 * scores["IoU"]:>6.2f} '
+              f'{100 * scores["nIoU"]:>7.2f} {100 * scores["Pd"]:>6.2f} '
+              f'{scores["Fa"]:>9.1f} {row["train_seconds"] / 60:>9.1f}  '
+              f'{row["setting"]}')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--models', nargs='+', default=list(MODELS),
+                        choices=list(MODELS))
+    parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--data-root',
+                        default=osp.join(REPO_ROOT, '..', 'shared',
+                                         'datasets', 'SIRST'))
+    parser.add_argument('--sam2-checkpoint', default=None)
+    parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    parser.add_argument('--limit-train', type=int, default=None)
+    parser.add_argument('--limit-test', type=int, default=None)
+    parser.add_argument('--summary', action='store_true',
+                        help='only collect and print the recorded runs')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    smoke = args.limit_train or args.limit_test
+    if not args.summary:
+        if not osp.isdir(osp.join(args.data_root, 'trainval')):
+            raise SystemExit(f'error: no SIRST at {args.data_root} (expected '
+                             'trainval/ and test/; give --data-root)')
+        for model in args.models:
+            path = osp.join(RESULTS, f'{model}.json')
+            if osp.isfile(path) and not smoke:
+                print(f'{model}: recorded in {path}, skipped', flush=True)
+                continue
+            row = run_model(model, args)
+            print_table([row])
+            if not smoke:
+                os.makedirs(RESULTS, exist_ok=True)
+                with open(path + '.tmp', 'w') as handle:
+                    json.dump(row, handle, indent=1)
+                os.replace(path + '.tmp', path)
+    rows = []
+    for model in MODELS:
+        if osp.isfile(osp.join(RESULTS, f'{model}.json')):
+            with open(osp.join(RESULTS, f'{model}.json')) as handle:
+                rows.append(json.load(handle))
+    if rows:
+        print_table(rows)
+        with open(RESULTS + '.json', 'w') as handle:
+            json.dump(dict(rows=rows), handle, indent=1)
+
+
+if __name__ == '__main__':
+    main()
