@@ -67,13 +67,15 @@ class ReferenceModel:
             scores, computed in eval mode (switched to when needed).
         loss: ``(outputs of forward_train, target (B,1,H,W) float in
             [0, 1]) -> scalar``, the official training loss.
-        make_optimizer: ``params -> Optimizer`` with the official
-            hyper-parameters.
+        make_optimizer: ``(params, **settings) -> Optimizer`` with the
+            official hyper-parameters (SeRankDet: ``lr`` overrides the
+            official 1e-4).
         make_scheduler: ``(optimizer, **settings) -> EpochScheduler``, the
             official learning-rate schedule, stepped where the official
             training loop steps it. ``settings`` override the official
             schedule length (``epochs``) and, for DATransNet,
-            ``milestones``; by default the paper values.
+            ``milestones``, for SeRankDet ``base_lr``; by default the paper
+            values.
     """
     model: nn.Module
     in_channels: int
@@ -276,18 +278,19 @@ def _build_serankdet(root: str, size: int, seed: int,
         # deep-supervision outputs, unweighted.
         return sum(criterion(out, target) for out in outputs)
 
-    def make_optimizer(params):
-        # configs/unetseries/unetseries_serankdet_*.py `optimizer`.
+    def make_optimizer(params, lr=1e-4):
+        # configs/unetseries/unetseries_serankdet_*.py `optimizer` (lr 1e-4;
+        # another lr is what a config with another `optimizer.lr` gives)
         return torch.optim.AdamW(
-            params, lr=1e-4, weight_decay=0.01, betas=(0.9, 0.999))
+            params, lr=lr, weight_decay=0.01, betas=(0.9, 0.999))
 
-    def make_scheduler(optimizer, epochs=500):
+    def make_scheduler(optimizer, epochs=500, base_lr=1e-4):
         # build/build_scheduler.py with configs/_base_/schedules/
         # schedule_500e.py lr_config (PolyLR, warmup 'linear', power 0.9,
         # min_lr 1e-4 (unused by PolyLR), warmup_epochs 5), base_lr from the
         # experiment's optimizer (1e-4), num_epochs = runner.max_epochs.
         scheduler = scheduler_module.PolyLR(
-            optimizer=optimizer, num_epochs=epochs, base_lr=1e-4,
+            optimizer=optimizer, num_epochs=epochs, base_lr=base_lr,
             policy='PolyLR', warmup='linear', power=0.9, min_lr=1e-4,
             warmup_epochs=5)
         # train.py: for epoch in 1..max_epochs: training(epoch) begins with
