@@ -12,7 +12,7 @@ machine, so that the rows compare like with like:
   config on SIRST (SAM-SPL with SIRST's gray statistics, as its recipe
   normalises with the data set's; MSHNet normalises with ImageNet's);
 * one common budget: ``--epochs`` epochs (default 4: 85 iterations each)
-  at batch 4, the learning rate held at the recipe's base value (the paper
+  at batch 4 (the last, single-frame batch dropped), the learning rate held at the recipe's base value (the paper
   schedules span 300 to 1500 epochs: their warm-ups and decays would fill
   or distort a short run), seed 0; MSHNet keeps its 5 warm-up epochs
   (during which only its main output trains), as its recipe does;
@@ -24,10 +24,10 @@ runs at width 8 (``serankdet-w8``; the full model's 512 crops take ~50 s a
 step here), SAM-SPL on a randomly initialised frozen trunk (the SAM2.1
 weights are not bundled; ``--sam2-checkpoint`` uses them).
 
-Each model's run writes ``benchmarks/results/short_schedule/<model>.json``
-as soon as it ends (runs already there are skipped, so an interrupted sweep
-continues); the table is printed and collected into
-``benchmarks/results/short_schedule.json``. ``--limit-train N`` /
+Each model's run writes ``benchmarks/results/short_schedule/<E>ep/<model>
+.json`` as soon as it ends (runs already there are skipped, so an
+interrupted sweep continues; results are kept per budget); the table is
+printed and collected into ``benchmarks/results/short_schedule/<E>ep.json``. ``--limit-train N`` /
 ``--limit-test N`` (smoke runs: the first N frames) write under
 ``work_dirs/short_schedule_smoke`` only.
 
@@ -46,7 +46,7 @@ import sys
 import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-RESULTS = osp.join(REPO_ROOT, 'benchmarks', 'results', 'short_schedule')
+RESULTS_ROOT = osp.join(REPO_ROOT, 'benchmarks', 'results', 'short_schedule')
 SIRST_MEAN, SIRST_STD = 101.06385040283203, 34.619606018066406
 
 #: model -> (config, setting, extra config lines)
@@ -92,9 +92,11 @@ def short_config(model: str, args, work_dir: str) -> str:
     test_subset = f', indices={args.limit_test}' if args.limit_test else ''
     text = f'''# The common short CPU schedule (benchmarks/short_schedule.py){trunk}
 _base_ = [{osp.join(REPO_ROOT, config)!r}]
-{extra}train_dataloader = dict(
-    batch_size=4, sampler=dict(_delete_=True, type='DefaultSampler',
-                               shuffle=True),
+{extra}# drop_last: 341 = 85 x 4 + 1, and a batch of one breaks the BatchNorms
+# after global pooling (ACM, ALCNet; BasicIRSTD skips such batches)
+train_dataloader = dict(
+    batch_size=4, drop_last=True,
+    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
     dataset=dict(data_root={root!r}{train_subset}))
 val_dataloader = dict(dataset=dict(data_root={root!r}{test_subset}))
 test_dataloader = val_dataloader
@@ -177,30 +179,31 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     smoke = args.limit_train or args.limit_test
+    results = osp.join(RESULTS_ROOT, f'{args.epochs}ep')
     if not args.summary:
         if not osp.isdir(osp.join(args.data_root, 'trainval')):
             raise SystemExit(f'error: no SIRST at {args.data_root} (expected '
                              'trainval/ and test/; give --data-root)')
         for model in args.models:
-            path = osp.join(RESULTS, f'{model}.json')
+            path = osp.join(results, f'{model}.json')
             if osp.isfile(path) and not smoke:
                 print(f'{model}: recorded in {path}, skipped', flush=True)
                 continue
             row = run_model(model, args)
             print_table([row])
             if not smoke:
-                os.makedirs(RESULTS, exist_ok=True)
+                os.makedirs(results, exist_ok=True)
                 with open(path + '.tmp', 'w') as handle:
                     json.dump(row, handle, indent=1)
                 os.replace(path + '.tmp', path)
     rows = []
     for model in MODELS:
-        if osp.isfile(osp.join(RESULTS, f'{model}.json')):
-            with open(osp.join(RESULTS, f'{model}.json')) as handle:
+        if osp.isfile(osp.join(results, f'{model}.json')):
+            with open(osp.join(results, f'{model}.json')) as handle:
                 rows.append(json.load(handle))
     if rows:
         print_table(rows)
-        with open(RESULTS + '.json', 'w') as handle:
+        with open(results + '.json', 'w') as handle:
             json.dump(dict(rows=rows), handle, indent=1)
 
 
