@@ -11,6 +11,7 @@ DEBUG_ENV = 'SERANKDET_DEBUG'
 
 _NOT_REGISTERED = re.compile(
     r'^(?P<name>\S+) is not in the (?:\S+::)?(?P<registry>.+?) registry')
+_BATCH_OF_ONE = 'Expected more than 1 value per channel when training'
 _UNEXPECTED_ARG = re.compile(
     r"(?P<cls>\w+)\.__init__\(\) got an unexpected keyword argument "
     r"'(?P<arg>\w+)'")
@@ -52,6 +53,14 @@ def describe_error(error: BaseException) -> Optional[str]:
                   if inspect.isclass(cls) else [])
         return (f'{match["cls"]} has no argument {match["arg"]!r}'
                 f'{suggest(match["arg"], params)}')
+    if isinstance(error, ValueError) and message.startswith(
+            _BATCH_OF_ONE):
+        # PyTorch's BatchNorm on a (1, C, 1, 1) input, e.g. after global
+        # pooling (ACM, ALCNet): the last training batch held one sample
+        return (f'{message}: a training batch of one sample (the training '
+                'set leaves one in its last batch); set '
+                'train_dataloader.drop_last=True or another '
+                'train_dataloader.batch_size')
     if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
                           UnsafeCheckpointError, ConversionError)):
         return _strip_worker_traceback(str(error), error)

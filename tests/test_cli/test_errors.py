@@ -243,3 +243,17 @@ def test_infer_threshold_outside_probabilities(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].endswith(
         "argument --threshold: '1.5' is not a probability in (0, 1)")
+
+
+def test_training_batch_of_one_names_the_fix():
+    """A last training batch of one sample reaching a BatchNorm after global
+    pooling (ACM, ALCNet) gets the remedy, not just PyTorch's words."""
+    from serankdet.cli.errors import describe_error
+    with pytest.raises(ValueError) as error:
+        torch.nn.BatchNorm2d(8).train()(torch.zeros(1, 8, 1, 1))
+    message = describe_error(error.value)
+    assert message.startswith('Expected more than 1 value per channel when '
+                              'training, got input size torch.Size([1, 8, 1,'
+                              ' 1]): a training batch of one sample')
+    assert message.endswith('set train_dataloader.drop_last=True or another '
+                            'train_dataloader.batch_size')
