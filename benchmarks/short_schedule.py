@@ -45,9 +45,12 @@ import subprocess
 import sys
 import time
 
+from serankdet.recipes import BASICIRSTD_GRAY_STATS
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_ROOT = osp.join(REPO_ROOT, 'benchmarks', 'results', 'short_schedule')
-SIRST_MEAN, SIRST_STD = 101.06385040283203, 34.619606018066406
+# SIRST's gray statistics, as the BasicIRSTD-family recipes use them
+SIRST_MEAN, SIRST_STD = BASICIRSTD_GRAY_STATS['SIRST']
 
 #: model -> (config, setting, extra config lines)
 MODELS = {
