@@ -5,6 +5,7 @@ errors) before it imports torch, mmengine or the toolbox.
 """
 import argparse
 import os
+import sys
 
 
 class CfgOptionsAction(argparse.Action):
@@ -73,6 +74,27 @@ def prepare_distributed_process() -> None:
     if not is_rank_zero():
         import warnings
         warnings.simplefilter('ignore')
+
+
+def leave_process_group(wait_for_peers: bool) -> None:
+    """End this process's part in the distributed run, if it has one.
+
+    The process group is destroyed before the interpreter exits: left to
+    interpreter shutdown, gloo's threads can be torn down while a peer
+    still talks to them, and the process aborts ("terminate called without
+    an active exception", exit code -6) after a run that succeeded. After a
+    success the ranks first wait for each other (``wait_for_peers``), so
+    none closes its connections while another is still finishing; after an
+    error they do not, since a failed peer never arrives.
+    """
+    # a process that never imported torch has no group (and --help stays
+    # quick)
+    dist = sys.modules.get('torch.distributed')
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
+        return
+    if wait_for_peers:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def export_local_rank(args: argparse.Namespace) -> None:

@@ -72,8 +72,12 @@ def run_cli(main: Callable, argv=None) -> int:
     returns, 0 for None); errors users cause are printed as one
     ``error: ...`` line (exit status 2) instead of a traceback, unless the
     environment sets ``SERANKDET_DEBUG=1``."""
+    from .args import leave_process_group
+    succeeded = False
     try:
-        return main(argv) or 0
+        status = main(argv) or 0
+        succeeded = True
+        return status
     except Exception as error:
         message = describe_error(error)
         if message is None or os.environ.get(DEBUG_ENV, '0') != '0':
@@ -81,3 +85,5 @@ def run_cli(main: Callable, argv=None) -> int:
         print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
               file=sys.stderr)
         return 2
+    finally:
+        leave_process_group(wait_for_peers=succeeded)

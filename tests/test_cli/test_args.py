@@ -1,5 +1,5 @@
-"""Tool arguments: launcher flags, --cfg-options, and --help before any
-heavy import."""
+"""Tool arguments: launcher flags, --cfg-options, --help before any
+heavy import, and leaving the process group at exit."""
 import argparse
 import os
 import subprocess
@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from serankdet.cli import (add_common_args, add_launcher_args,
-                           export_local_rank)
+                           export_local_rank, run_cli)
 from tests.conftest import REPO_ROOT
 
 
@@ -55,3 +55,23 @@ def test_help_answers_before_heavy_imports(tool):
                             capture_output=True, text=True)
     assert 'usage:' in result.stdout, result.stderr
     assert 'HEAVY []' in result.stdout, result.stdout[-300:]
+
+
+@pytest.mark.parametrize('fails', [False, True])
+def test_run_cli_leaves_the_process_group(fails, tmp_path):
+    """A tool's process group is destroyed before the process exits, after
+    a success (once the peers have met at a barrier) and after an error;
+    left to interpreter shutdown, gloo aborted a finished DDP run in CI."""
+    import torch.distributed as dist
+    seen = {}
+
+    def main(argv):
+        dist.init_process_group('gloo', rank=0, world_size=1,
+                                init_method=f'file://{tmp_path}/store')
+        seen['initialized'] = dist.is_initialized()
+        if fails:
+            raise ValueError('bad input')
+
+    assert run_cli(main) == (2 if fails else 0)
+    assert seen['initialized']
+    assert not dist.is_initialized()
