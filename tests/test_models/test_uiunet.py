@@ -70,10 +70,19 @@ def test_golden_train_float64_buffers_and_loss(converted_model, golden):
         outputs = model.forward_outputs(golden['train_input'].double())
         losses = model.decode_head.loss_by_outputs(outputs,
                                                    golden['train_target'])
-    assert_maps_close(outputs, golden['train_output'])
+    # In train mode IC-A's channel attention normalises a globally pooled
+    # (2, C, 1, 1) tensor: two values per channel, nearly equal (mean/std up
+    # to 1e7), so BatchNorm amplifies float64 rounding ~1e7 times. The order
+    # of the float64 sums differs between CPUs (1e-14 per BatchNorm call),
+    # which moves the outputs by up to 3e-7 between machines (a two-pass
+    # BatchNorm in place of torch's moves them 1.6e-6), while scaling one
+    # decoder conv's weights by 1.01 moves them 2e-3. The running statistics
+    # and the loss inherit it (6e-10 and 6e-11 relative measured).
+    assert_maps_close(outputs, golden['train_output'], atol=1e-5)
     # 132 BatchNorms x (mean, var, count); IC-A's post BN counted twice
     assert assert_buffers_match(
-        model, golden['bn_buffers_after_train_forward'], map_uiunet_key) == 396
+        model, golden['bn_buffers_after_train_forward'], map_uiunet_key,
+        atol=1e-8) == 396
     assert model.state_dict()[
         'neck.attentions.1.post.1.num_batches_tracked'] == 7
     # train.py: nn.BCELoss on the 7 sigmoid maps, summed
@@ -81,7 +90,7 @@ def test_golden_train_float64_buffers_and_loss(converted_model, golden):
         ['loss_bce'] + [f'aux{i}_loss_bce' for i in range(1, 7)])
     total = sum(losses.values())
     assert total.item() == pytest.approx(golden['train_loss'].item(),
-                                         rel=1e-12)
+                                         rel=1e-9)
 
 
 def test_parameter_count_and_keys_match_reference(golden):
