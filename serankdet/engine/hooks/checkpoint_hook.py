@@ -126,12 +126,17 @@ class AtomicCheckpointHook(CheckpointHook):
         resumes with the previous best in mind; the best checkpoint it then
         never knew of is removed with the next replaced one.
         """
+        if not self.save_best:  # no best kept: validation alone
+            return
         with self._deferred_removal():
             super()._save_best_checkpoint(runner, metrics)
-            if is_main_process():
-                by_key = getattr(self, 'best_ckpt_path_dict', None)
-                current = set(by_key.values()) if by_key else {
-                    self.best_ckpt_path}
+            by_key = getattr(self, 'best_ckpt_path_dict', None)
+            current = set(by_key.values()) if by_key else {
+                self.best_ckpt_path}
+            current.discard(None)
+            # nothing is removed before a best is known (a first
+            # validation without the metric keeps what is there)
+            if is_main_process() and current:
                 for path in glob.glob(osp.join(self.out_dir, 'best_*.pth')):
                     if path not in current:
                         self.file_backend.remove(path)
