@@ -10,6 +10,7 @@ import time
 
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from serankdet.engine import ResumeError, find_resume_checkpoint
 from serankdet.utils import load_checkpoint_file
@@ -147,10 +148,12 @@ def test_resume_refuses_to_start_over_leftovers(tiny_config, tmp_path,
 def test_resume_of_an_empty_work_dir_starts_a_new_run(tiny_config, tmp_path,
                                                       capfd):
     work = str(tmp_path / 'work')
+    # the notice comes before the run's logger exists, through mmengine's
+    # current logger: in a fresh process a new one on stdout, here the last
+    # run's of this process unless a logger of this test is made current
+    MMLogger.get_instance(f'resume_notice_{tmp_path.name}')
     assert run_tool_cli('train', tiny_config, '--work-dir', work, '--resume',
                         '--cfg-options', 'train_cfg.max_iters=3') == 0
-    # (the message goes to the logger of whichever run came before in this
-    # process: stdout, or stderr once that run's capture has closed)
     output = ''.join(capfd.readouterr())
     assert f'no checkpoint to resume from in {work}: starting a new run' in \
         output
