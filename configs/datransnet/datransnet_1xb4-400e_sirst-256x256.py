@@ -17,5 +17,8 @@ train_pipeline = recipes.pipeline(
     # mmcv Pad takes size as (w, h) and never shrinks; crops are square
     dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
     dict(type='RandomCrop', crop_size=crop_size))
-train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+# the reference skips a training batch of one; 341 = 85 x 4 + 1 makes one
+# per epoch, so here that rule is drop_last
+train_dataloader = dict(batch_size=4, drop_last=True,
+                        dataset=dict(pipeline=train_pipeline))
 log_processor = dict(by_epoch=True)

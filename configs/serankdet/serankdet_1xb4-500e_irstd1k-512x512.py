@@ -5,6 +5,7 @@ _base_ = [
     '../_base_/models/serankdet.py', '../_base_/datasets/irstd1k.py',
     '../_base_/schedules/serankdet_500e.py', '../_base_/default_runtime.py'
 ]
-train_dataloader = dict(batch_size=4)
+# the reference's build_dataset drops the last partial training batch
+train_dataloader = dict(batch_size=4, drop_last=True)
 find_unused_parameters = True
 log_processor = dict(by_epoch=True)

@@ -10,6 +10,7 @@ from serankdet import recipes  # noqa: E402
 max_epochs = 1500
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
-train_dataloader = dict(batch_size=8)
+# the reference's build_dataset drops the last partial training batch
+train_dataloader = dict(batch_size=8, drop_last=True)
 find_unused_parameters = False
 log_processor = dict(by_epoch=True)
