@@ -13,7 +13,9 @@ base_size = 256
 crop_size = (256, 256)
 train_pipeline = recipes.train_pipeline(base_size, crop_size)
 test_pipeline = recipes.legacy_test_pipeline(base_size)
-train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+# drop_last: the reference's main.py drops the last partial training batch
+train_dataloader = dict(batch_size=4, drop_last=True,
+                        dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 custom_hooks = [*_base_.custom_hooks, dict(type='SetEpochHook')]

@@ -9,7 +9,8 @@ _base_ = [
 from serankdet import recipes  # noqa: E402
 
 test_pipeline = recipes.legacy_test_pipeline(256)
-train_dataloader = dict(batch_size=4)
+# drop_last: the reference's main.py drops the last partial training batch
+train_dataloader = dict(batch_size=4, drop_last=True)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 custom_hooks = [*_base_.custom_hooks, dict(type='SetEpochHook')]

@@ -40,6 +40,8 @@ def test_paper_config(name):
     base_size, batch, epochs, find_unused = PAPER[name]
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     assert cfg.train_dataloader.batch_size == batch
+    # the reference's build_dataset drops the last partial batch
+    assert cfg.train_dataloader.drop_last is True
     assert cfg.train_cfg.max_epochs == epochs
     assert cfg.train_cfg.val_interval == 1
     assert cfg.val_dataloader.dataset.data_prefix.img_path == 'test/images'

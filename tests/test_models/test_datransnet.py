@@ -218,3 +218,18 @@ def test_converter_accepts_bare_reference_keys(golden, converted):
     state_dict, notes = convert_state_dict('datransnet', bare)
     assert notes == converted['notes']
     assert state_dict.keys() == converted['state_dict'].keys()
+
+
+@pytest.mark.parametrize('dataset, frames, drop_last', [
+    ('nudt-sirst-256x256', 663, False), ('irstd1k-512x512', 800, False),
+    ('sirst-256x256', 341, True)])
+def test_batch_rule_is_the_references(dataset, frames, drop_last):
+    """The reference's train.py skips a training batch of one and keeps
+    any other partial batch: at batch 4 only SIRST's 341 frames leave one,
+    so only its config drops the last batch."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'datransnet',
+                                   f'datransnet_1xb4-400e_{dataset}.py'))
+    batch = cfg.train_dataloader.batch_size
+    assert batch == 4
+    assert (frames % batch == 1) is drop_last
+    assert cfg.train_dataloader.get('drop_last', False) is drop_last

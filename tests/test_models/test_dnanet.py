@@ -252,7 +252,9 @@ def test_configs_state_the_reference_recipe(config):
         1e-5 + (0.05 - 1e-5) * (1 + math.cos(math.pi / 1500)) / 2, abs=1e-15)
     assert cfg.param_scheduler == []
     assert cfg.train_cfg.max_epochs == 1500 and cfg.train_cfg.val_interval == 1
+    # shuffled, the last partial batch dropped (the reference's DataLoader)
     assert cfg.train_dataloader.batch_size == 16
+    assert cfg.train_dataloader.drop_last is True
     train = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert train == ['LoadIRSTDImageFromFile', 'LoadIRSTDAnnotations',
                      'RandomFlip', 'RandomRescaleLongSide', 'Pad',

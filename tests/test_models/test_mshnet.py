@@ -229,7 +229,9 @@ def test_configs_state_the_reference_recipe(name):
     assert cfg.param_scheduler == []
     assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=400,
                                  val_interval=1)
+    # the last partial batch dropped, as the reference's DataLoader
     assert cfg.train_dataloader.batch_size == 4
+    assert cfg.train_dataloader.drop_last is True
     assert dict(type='SetEpochHook') in cfg.custom_hooks
     assert cfg.model.decode_head.warm_up_epochs == 5
     assert cfg.model.decode_head.loss_decode.warm_up_epochs == 5
