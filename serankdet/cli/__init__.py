@@ -11,8 +11,7 @@ import importlib
 _EXPORTS = {
     'CfgOptionsAction': 'args', 'add_common_args': 'args',
     'add_launcher_args': 'args', 'export_local_rank': 'args',
-    'is_rank_zero': 'args', 'leave_process_group': 'args',
-    'prepare_distributed_process': 'args',
+    'is_rank_zero': 'args', 'prepare_distributed_process': 'args',
     'ConfigError': 'config', 'build_runner': 'config',
     'check_config': 'config', 'check_data_roots': 'config',
     'load_config': 'config',
