@@ -18,7 +18,9 @@ on GPU), the memory in use once the model is built, before the first
 iteration (on CPU it includes the imported libraries: mmengine/mmseg for
 ours, a bare torch for the reference), and its growth over the timed
 iterations (resident or allocated memory after the last minus after the
-warm-up; ~0 when nothing leaks).
+warm-up; ~0 when nothing leaks). Each record also keeps the memory after
+every iteration (``memory_mib``, warm-ups included): a leak grows by the
+same amount each step, the allocator settling grows once and stays.
 
 Implementations compared in the same run (``--impls``):
 
@@ -253,6 +255,9 @@ def run_worker(model_name, phase, size, impl, args):
 
     built = current_memory_gib(device)
     times, warmup_times, after_warmup = [], [], None
+    # memory after every iteration: a leak grows by the same amount each
+    # step, the allocator settling grows once and stays
+    memory_mib = []
     for index in range(args.warmup + args.runs):
         if index == args.warmup:
             after_warmup = current_memory_gib(device)
@@ -264,6 +269,7 @@ def run_worker(model_name, phase, size, impl, args):
             torch.cuda.synchronize()
         (times if index >= args.warmup else warmup_times).append(
             time.perf_counter() - start)
+        memory_mib.append(round(current_memory_gib(device) * 1024, 1))
     if device.startswith('cuda'):
         peak = torch.cuda.max_memory_allocated() / 2**30
     else:
@@ -271,7 +277,8 @@ def run_worker(model_name, phase, size, impl, args):
     growth = (current_memory_gib(device) - after_warmup) * 1024
     record = dict(model=model_name, phase=phase, size=size, impl=impl,
                   device=device, times=times, warmup_s=warmup_times,
-                  peak_gib=peak, built_gib=built, growth_mib=growth)
+                  peak_gib=peak, built_gib=built, growth_mib=growth,
+                  memory_mib=memory_mib)
     if phase == 'infer1' and impl in ('ours', 'reference'):
         record['params'], record['gmacs'] = complexity(
             model, infer, channels, size)
@@ -303,7 +310,7 @@ def measure(model_name, phase, size, impls, args):
     With ``--rounds R`` > 1 every implementation runs R times, the rounds
     interleaved (A, B, A, B, ...), so that a drift of the machine's speed
     during the benchmark affects all of them alike; the times of all rounds
-    are pooled, memory is the worst round's.
+    are pooled, memory (peak; growth with its trace) is the worst round's.
     """
     runs = {impl: [] for impl in impls}
     for _ in range(args.rounds):
@@ -317,9 +324,11 @@ def measure(model_name, phase, size, impls, args):
             records.append(failed[0])
             continue
         times = [t for r in rounds for t in r['times']]
+        worst = max(rounds, key=lambda r: r['growth_mib'])
         record = dict(rounds[0], times=times, rounds=len(rounds),
                       peak_gib=max(r['peak_gib'] for r in rounds),
-                      growth_mib=max(r['growth_mib'] for r in rounds),
+                      growth_mib=worst['growth_mib'],
+                      memory_mib=worst['memory_mib'],
                       warmup_s=[t for r in rounds for t in r['warmup_s']])
         record.update(median_s=statistics.median(times), min_s=min(times),
                       max_s=max(times), runs=len(times))
