@@ -71,6 +71,17 @@ Usage (``PYTHONPATH`` with ``einops`` for the SeRankDet checkout)::
 
 ``--jobs 2`` trains an official and an our run side by side with one thread
 each, so both see the same machine load.
+
+``cross`` splits a difference between the sides into training and testing:
+it scores one of our checkpoints through our test path and through the
+official one (the official network holding the same weights, mapped back by
+the model's converter; the official test data and forward), frame by frame,
+and prints both scores and the largest probability difference::
+
+    python benchmarks/parity.py cross --model datransnet \
+        --checkpoint work_dirs/parity/datransnet/ours_seed43_<t>/epoch_3.pth \
+        --reference-root datransnet=../DATransNet \
+        --data-root datransnet=../shared/datasets/NUDT-SIRST --out cross.json
 """
 import argparse
 import dataclasses
@@ -213,6 +224,10 @@ SPECS: Dict[str, ParitySpec] = {
             'optim_wrapper = dict(optimizer=dict(lr=1e-3))\n'
             'param_scheduler = recipes.serankdet_param_scheduler(8)\n')),
 }
+
+# our checkpoint converter of each model (serankdet/models/converters)
+CONVERTERS = {'datransnet': 'datransnet', 'samspl-t': 'samspl',
+              'serankdet': 'serankdet'}
 
 
 # --------------------------------------------------------------------------
@@ -410,12 +425,26 @@ def predict_padded(forward_eval: Callable, img: torch.Tensor,
     return forward_eval(padded)[0, 0, :height, :width]
 
 
+def official_predictions(model_name: str, spec: ParitySpec, reference,
+                         data: OfficialData, test_set
+                         ) -> Iterable[Tuple[torch.Tensor, torch.Tensor]]:
+    """(probability (H, W), mask (H, W) bool) of every official test item,
+    through the official network's eval forward at native size."""
+    from reference_models import _SIZE_MULTIPLE
+    with torch.no_grad():
+        for index in range(len(test_set)):
+            img, mask = data.test_item(test_set, index)
+            out = predict_padded(reference.forward_eval, img,
+                                 _SIZE_MULTIPLE[model_name])
+            yield out.sigmoid() if spec.official_logits else out, mask
+
+
 def run_official(model_name: str, spec: ParitySpec, seed: int,
                  reference_root: str, data_root: str,
                  limits: Dict[str, Optional[int]]) -> dict:
     """Train and score one seed with the official training loop."""
     from augmentation_parity import load_official
-    from reference_models import _SIZE_MULTIPLE, build_reference
+    from reference_models import build_reference
     data = OFFICIAL_DATA[spec.official_data]
     data_module = load_official(data.module, reference_root)
     stems = {split: split_stems(data_root, split, limits[split])
@@ -457,16 +486,8 @@ def run_official(model_name: str, spec: ParitySpec, seed: int,
                   f'loss {epoch_losses[-1]:.4f}', flush=True)
         train_seconds = time.time() - start
         start = time.time()
-
-        def predictions():
-            with torch.no_grad():
-                for index in range(len(test_set)):
-                    img, mask = data.test_item(test_set, index)
-                    out = predict_padded(reference.forward_eval, img,
-                                         _SIZE_MULTIPLE[model_name])
-                    yield out.sigmoid() if spec.official_logits else out, mask
-
-        scores = score(predictions())
+        scores = score(official_predictions(model_name, spec, reference,
+                                            data, test_set))
         test_seconds = time.time() - start
     return dict(scores=scores, epoch_losses=epoch_losses,
                 train_seconds=train_seconds, test_seconds=test_seconds,
@@ -518,13 +539,31 @@ def our_config(spec: ParitySpec, work_dir: str) -> str:
     return path
 
 
+def our_predictions(config: str, checkpoint: str, data_root: str,
+                    limit_test: Optional[int]
+                    ) -> Iterable[Tuple[torch.Tensor, torch.Tensor]]:
+    """(probability (H, W), mask (H, W) bool) of every test frame of
+    ``config``'s test set (the first ``limit_test`` ones when given),
+    through our test pipeline and ``test_step``."""
+    from mmengine.runner import Runner
+
+    from serankdet.apis import init_model
+    test_options = {'test_dataloader.dataset.data_root': data_root}
+    if limit_test:
+        test_options['test_dataloader.dataset.indices'] = limit_test
+    model = init_model(config, checkpoint, cfg_options=test_options)
+    loader = Runner.build_dataloader(model.cfg.test_dataloader)
+    with torch.no_grad():
+        for batch in loader:
+            for sample in model.test_step(batch):
+                yield (sample.seg_logits.data[0].sigmoid(),
+                       sample.gt_sem_seg.data[0] > 0)
+
+
 def run_ours(model_name: str, spec: ParitySpec, seed: int,
              data_root: str, work_dir: str,
              limits: Dict[str, Optional[int]]) -> dict:
     """Train with ``tools/train.py`` and score the last checkpoint."""
-    from mmengine.runner import Runner
-
-    from serankdet.apis import init_model
     config = our_config(spec, work_dir)
     overrides = [
         f'train_cfg.max_epochs={spec.epochs}',
@@ -538,12 +577,9 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
         f'val_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
     ]
-    test_options = {'test_dataloader.dataset.data_root': data_root}
     if limits['trainval']:  # the first N samples, sorted by stem
         overrides.append(
             f'train_dataloader.dataset.indices={limits["trainval"]}')
-    if limits['test']:
-        test_options['test_dataloader.dataset.indices'] = limits['test']
     command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
                config, '--work-dir', work_dir, '--cfg-options', *overrides]
     start = time.time()
@@ -553,17 +589,8 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
     iterations = torch.load(checkpoint, map_location='cpu',
                             weights_only=False)['meta']['iter']
     start = time.time()
-    model = init_model(config, checkpoint, cfg_options=test_options)
-    loader = Runner.build_dataloader(model.cfg.test_dataloader)
-
-    def predictions():
-        with torch.no_grad():
-            for batch in loader:
-                for sample in model.test_step(batch):
-                    yield (sample.seg_logits.data[0].sigmoid(),
-                           sample.gt_sem_seg.data[0] > 0)
-
-    scores = score(predictions())
+    scores = score(our_predictions(config, checkpoint, data_root,
+                                   limits['test']))
     test_seconds = time.time() - start
     logged = _iteration_times(work_dir)
     result = dict(
@@ -581,6 +608,99 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
     if spec.config_changes:
         result['config_changes'] = spec.config_changes
     return result
+
+
+def official_state_dict(model_name: str, official: torch.nn.Module,
+                        ours: Dict[str, torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+    """The official network's state dict with every tensor our converter
+    maps taken from our state dict ``ours`` (the converter run backwards);
+    tensors the converter drops (parameters the official forward never
+    uses) keep the official network's own values."""
+    from serankdet.models.converters.base import get_converter
+    converter = get_converter(CONVERTERS[model_name])
+    state = official.state_dict()
+    missing = []
+    for key in state:
+        our_key = converter.map_key(key)
+        if our_key is None:
+            continue
+        if our_key not in ours or ours[our_key].shape != state[key].shape:
+            missing.append(f'{key} <- {our_key}')
+            continue
+        state[key] = ours[our_key]
+    if missing:
+        raise SystemExit(
+            f'the checkpoint is not a {model_name} checkpoint of the parity '
+            f'setting: {len(missing)} official tensors without a value of the '
+            f'same shape, e.g. {missing[:3]}')
+    return state
+
+
+def cross_score(args) -> None:
+    """Score one of our checkpoints through both test paths: ours (our
+    model, our test pipeline, ``test_step``) and the official one (the
+    official network holding the same weights, the official test data and
+    eval forward), frame by frame. Equal probabilities mean the test paths
+    agree, so a difference between the sides comes from training."""
+    from augmentation_parity import load_official
+    from reference_models import build_reference
+
+    from serankdet.utils.checkpoint import load_checkpoint_file
+    spec = SPECS[args.model]
+    limits = _limits(args)
+    data_root = args.data_root[args.model]
+    root = args.reference_root[args.model]
+    checkpoint = load_checkpoint_file(args.checkpoint, map_location='cpu')
+    ours = checkpoint.get('state_dict', checkpoint)
+    reference = build_reference(args.model, root, spec.size,
+                                **spec.official_settings)
+    reference.model.load_state_dict(
+        official_state_dict(args.model, reference.model, ours))
+    data = OFFICIAL_DATA[spec.official_data]
+    stems = {split: split_stems(data_root, split, limits[split])
+             for split in SPLITS}
+    largest = 0.0
+
+    def checked(official, ours):
+        """Our predictions, each compared with the official one of the
+        same frame (the largest probability difference is kept)."""
+        nonlocal largest
+        for (official_p, official_mask), (p, mask) in zip(official, ours,
+                                                          strict=True):
+            if p.shape != official_p.shape or not torch.equal(
+                    mask.cpu(), official_mask.cpu()):
+                raise SystemExit('the two test paths give the frames in a '
+                                 'different order or size')
+            largest = max(largest, float(
+                (p.cpu().double() - official_p.double()).abs().max()))
+            yield p, mask
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _, test_set = data.datasets(load_official(data.module, root), spec,
+                                    data_root, stems, tmp)
+        official = list(official_predictions(args.model, spec, reference,
+                                             data, test_set))
+        scores = {
+            'official_test': score(official),
+            'our_test': score(checked(official, our_predictions(
+                our_config(spec, tmp), args.checkpoint, data_root,
+                limits['test']))),
+        }
+    result = dict(checkpoint=osp.relpath(osp.abspath(args.checkpoint),
+                                         REPO_ROOT),
+                  model=args.model, scores=scores,
+                  max_probability_difference=largest)
+    if any(limits.values()):
+        result['limits'] = limits
+    if args.out:
+        write_json_atomic(args.out, result)
+    for path, by_scoring in scores.items():
+        for scoring in SCORINGS:
+            values = ' '.join(f'{k} {by_scoring[scoring][k]:.4f}'
+                              for k in REPORTED)
+            print(f'{path:14} {scoring:14} {values}')
+    print(f'largest probability difference between the paths: {largest:.3g}')
 
 
 # --------------------------------------------------------------------------
@@ -785,7 +905,7 @@ def _key_values(pairs: Optional[List[str]], option: str) -> Dict[str, str]:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='action', required=True)
-    for name in ('run', 'all'):
+    for name in ('run', 'all', 'cross'):
         p = sub.add_parser(name)
         p.add_argument('--reference-root', action='append', metavar='M=DIR',
                        help='checkout of the official code of model M')
@@ -812,6 +932,12 @@ def parse_args(argv=None):
                        default=sorted(SPECS))
     every.add_argument('--seeds', nargs='+', type=int, default=[42, 43, 44])
     every.add_argument('--jobs', type=int, default=2)
+    cross = sub.choices['cross']
+    cross.add_argument('--model', choices=sorted(SPECS), required=True)
+    cross.add_argument('--checkpoint', required=True,
+                       help='one of our checkpoints of the parity setting')
+    cross.add_argument('--out', default=None,
+                       help='also write the scores to this JSON file')
     summary = sub.choices['summary']
     summary.add_argument('--models', nargs='+', choices=sorted(SPECS),
                          default=sorted(SPECS))
@@ -819,16 +945,18 @@ def parse_args(argv=None):
     for option in ('limit_train', 'limit_test'):
         if getattr(args, option) is not None and getattr(args, option) < 1:
             raise SystemExit(f'--{option.replace("_", "-")} must be >= 1')
-    if args.action in ('run', 'all'):
+    if args.action == 'cross' and not osp.isfile(args.checkpoint):
+        raise SystemExit(f'--checkpoint {args.checkpoint}: no such file')
+    if args.action in ('run', 'all', 'cross'):
         args.reference_root = _key_values(args.reference_root,
                                           '--reference-root')
         args.data_root = _key_values(args.data_root, '--data-root')
-        needed = [args.model] if args.action == 'run' else args.models
+        needed = (args.models if args.action == 'all' else [args.model])
         for model in needed:
             if model not in args.data_root:
                 raise SystemExit(f'--data-root {model}=DIR is needed')
             if model not in args.reference_root and (
-                    args.action == 'all' or args.side == 'official'):
+                    args.action != 'run' or args.side == 'official'):
                 raise SystemExit(f'--reference-root {model}=DIR is needed')
     return args
 
@@ -839,6 +967,8 @@ def main(argv=None) -> None:
         run_one(args)
     elif args.action == 'all':
         run_all(args)
+    elif args.action == 'cross':
+        cross_score(args)
     else:
         summarise(args)
 
