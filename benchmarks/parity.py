@@ -225,8 +225,8 @@ SPECS: Dict[str, ParitySpec] = {
             'param_scheduler = recipes.serankdet_param_scheduler(8)\n')),
 }
 
-# our checkpoint converter of each model (serankdet/models/converters)
-CONVERTERS = {'datransnet': 'datransnet', 'samspl-t': 'samspl',
+# the name of each model's converter (serankdet.registry.CONVERTERS)
+CONVERTER_NAMES = {'datransnet': 'datransnet', 'samspl-t': 'samspl',
               'serankdet': 'serankdet'}
 
 
@@ -618,7 +618,7 @@ def official_state_dict(model_name: str, official: torch.nn.Module,
     tensors the converter drops (parameters the official forward never
     uses) keep the official network's own values."""
     from serankdet.models.converters.base import get_converter
-    converter = get_converter(CONVERTERS[model_name])
+    converter = get_converter(CONVERTER_NAMES[model_name])
     state = official.state_dict()
     missing = []
     for key in state:
