@@ -27,6 +27,10 @@ thread beside another one-thread job):
 * ``samspl-t``: SAM-SPL-T on NUDT-SIRST, its ``training.py`` recipe, both
   sides on a randomly initialised frozen Hiera trunk (the SAM2 weights are
   not available offline);
+* ``samspl-t-softiou``: the same on a reduced setting that learns in a CPU
+  budget: each output's BCE plus a batch soft-IoU term (on the official
+  side through its ``Trainer``'s ``loss_fn`` hook), lr 1e-3, batch 4,
+  2 epochs;
 * ``serankdet``: SeRankDet at width 8 (``serankdet-w8``: channels 8 ... 128,
   the official K per stage 512 ... 32) on SIRST at base/crop 256, its
   ``train.py`` recipe otherwise. The official class fixes its width in
@@ -50,7 +54,9 @@ Each run writes ``benchmarks/results/parity_runs/<model>/<E>ep/<side>_seed
 <S>.json`` as soon as it ends (runs already there are skipped, so an
 interrupted sweep continues where it stopped); ``summary`` collects them
 into ``benchmarks/results/parity_<model>_<E>ep.json`` with mean and sample
-standard deviation per side and prints the table. ``--limit-train N`` /
+standard deviation per side and prints the table. ``--epochs E`` and
+``--batch B`` change the budget on both sides (a batch other than the
+spec's is kept apart as ``<E>ep_b<B>``). ``--limit-train N`` /
 ``--limit-test N`` (smoke runs only: the first N images of each split, by
 stem) write under ``benchmarks/results/parity_smoke/`` and
 ``work_dirs/parity_smoke/`` instead, one folder per limit, so they never mix
@@ -64,10 +70,14 @@ Usage (``PYTHONPATH`` with ``einops`` for the SeRankDet checkout)::
     python benchmarks/parity.py all --models samspl-t --seeds 42 43 44 \\
         --reference-root samspl-t=../SAM-SPL \\
         --data-root samspl-t=../shared/datasets/NUDT-SIRST --jobs 2
+    python benchmarks/parity.py all --models samspl-t-softiou \\
+        --seeds 42 43 44 --reference-root samspl-t-softiou=../SAM-SPL \\
+        --data-root samspl-t-softiou=../shared/datasets/NUDT-SIRST --jobs 2
     python benchmarks/parity.py all --models serankdet --seeds 42 43 44 \\
         --reference-root serankdet=../SeRankDet \\
         --data-root serankdet=../shared/datasets/SIRST --jobs 2
-    python benchmarks/parity.py summary --models datransnet samspl-t serankdet
+    python benchmarks/parity.py summary --models datransnet samspl-t \\
+        samspl-t-softiou serankdet
 
 ``--jobs 2`` trains an official and an our run side by side with one thread
 each, so both see the same machine load.
@@ -142,6 +152,8 @@ class ParitySpec:
             the official script is given).
         config_changes: body of a config inheriting ``config`` that our
             side trains instead ('' trains ``config`` itself).
+        reference: the official model (``reference_models``) this
+            setting trains; '' for the setting's own name.
     """
     config: str
     dataset: str
@@ -158,6 +170,7 @@ class ParitySpec:
     official_optimizer: Dict = dataclasses.field(default_factory=dict)
     official_schedule: Dict = dataclasses.field(default_factory=dict)
     config_changes: str = ''
+    reference: str = ''
 
 
 SPECS: Dict[str, ParitySpec] = {
@@ -188,6 +201,27 @@ SPECS: Dict[str, ParitySpec] = {
         official_batch=12, official_workers=7, official_logits=True,
         config_changes='model = dict(backbone=dict(trunk=dict('
         'pretrained=None)))\n'),
+    # A reduced SAM-SPL-T setting that learns on a random frozen trunk in a
+    # CPU budget (the recipe above learns nothing in one epoch): each
+    # output's BCE plus a batch soft-IoU term (the official Trainer's
+    # loss_fn hook; ours: both losses in loss_decode), Adan lr 1e-3, batch
+    # 4, 2 epochs (332 iterations); the rest as above. ~9 s an iteration
+    # (one thread, two runs side by side): ~50 min training + ~6 min test.
+    'samspl-t-softiou': ParitySpec(
+        config='configs/samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
+        dataset='NUDT-SIRST', size=256, epochs=2,
+        official_data='samspl', official_dataset='ImageFolder',
+        official_batch=4, official_workers=7, official_logits=True,
+        official_settings=dict(soft_iou=True),
+        official_optimizer=dict(lr=1e-3),
+        reference='samspl-t',
+        config_changes=(
+            'model = dict(\n'
+            '    backbone=dict(trunk=dict(pretrained=None)),\n'
+            '    decode_head=dict(loss_decode=[\n'
+            '        dict(type=\'SigmoidBCELoss\'),\n'
+            '        dict(type=\'SoftIoULoss\', reduction=\'batch\')]))\n'
+            'optim_wrapper = dict(optimizer=dict(lr=1e-3))\n')),
     # SeRankDet's train.py with its NUAA (SIRST) config but width 8,
     # base/crop 256 (serankdet-w8), lr 1e-3 and an 8-epoch schedule:
     # DatasetLoad (flip, long side 128..512, pad, 256 crop, blur),
@@ -225,9 +259,14 @@ SPECS: Dict[str, ParitySpec] = {
             'param_scheduler = recipes.serankdet_param_scheduler(8)\n')),
 }
 
-# the name of each model's converter (serankdet.registry.CONVERTERS)
+# the name of each official model's converter (serankdet.registry.CONVERTERS)
 CONVERTER_NAMES = {'datransnet': 'datransnet', 'samspl-t': 'samspl',
-              'serankdet': 'serankdet'}
+                   'serankdet': 'serankdet'}
+
+
+def reference_name(model_name: str, spec: ParitySpec) -> str:
+    """The official model (``reference_models``) a setting trains."""
+    return spec.reference or model_name
 
 
 # --------------------------------------------------------------------------
@@ -434,8 +473,9 @@ def official_predictions(model_name: str, spec: ParitySpec, reference,
     with torch.no_grad():
         for index in range(len(test_set)):
             img, mask = data.test_item(test_set, index)
-            out = predict_padded(reference.forward_eval, img,
-                                 _SIZE_MULTIPLE[model_name])
+            out = predict_padded(
+                reference.forward_eval, img,
+                _SIZE_MULTIPLE[reference_name(model_name, spec)])
             yield out.sigmoid() if spec.official_logits else out, mask
 
 
@@ -459,8 +499,9 @@ def run_official(model_name: str, spec: ParitySpec, seed: int,
             train_set, batch_size=spec.official_batch, shuffle=True,
             num_workers=spec.official_workers,
             drop_last=spec.official_drop_last)
-        reference = build_reference(model_name, reference_root, spec.size,
-                                    seed=seed, **spec.official_settings)
+        reference = build_reference(reference_name(model_name, spec),
+                                    reference_root, spec.size, seed=seed,
+                                    **spec.official_settings)
         optimizer = reference.make_optimizer(reference.model.parameters(),
                                              **spec.official_optimizer)
         scheduler = reference.make_scheduler(optimizer,
@@ -573,6 +614,7 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
         f'train_cfg.val_interval={spec.epochs + 1}',
         f'train_cfg.val_begin={spec.epochs + 1}',
         f'randomness.seed={seed}',
+        f'train_dataloader.batch_size={spec.official_batch}',
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
@@ -610,7 +652,7 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
     return result
 
 
-def official_state_dict(model_name: str, official: torch.nn.Module,
+def official_state_dict(reference: str, official: torch.nn.Module,
                         ours: Dict[str, torch.Tensor]
                         ) -> Dict[str, torch.Tensor]:
     """The official network's state dict with every tensor our converter
@@ -618,7 +660,7 @@ def official_state_dict(model_name: str, official: torch.nn.Module,
     tensors the converter drops (parameters the official forward never
     uses) keep the official network's own values."""
     from serankdet.models.converters.base import get_converter
-    converter = get_converter(CONVERTER_NAMES[model_name])
+    converter = get_converter(CONVERTER_NAMES[reference])
     state = official.state_dict()
     missing = []
     for key in state:
@@ -631,7 +673,7 @@ def official_state_dict(model_name: str, official: torch.nn.Module,
         state[key] = ours[our_key]
     if missing:
         raise SystemExit(
-            f'the checkpoint is not a {model_name} checkpoint of the parity '
+            f'the checkpoint is not a {reference} checkpoint of the parity '
             f'setting: {len(missing)} official tensors without a value of the '
             f'same shape, e.g. {missing[:3]}')
     return state
@@ -653,10 +695,11 @@ def cross_score(args) -> None:
     root = args.reference_root[args.model]
     checkpoint = load_checkpoint_file(args.checkpoint, map_location='cpu')
     ours = checkpoint.get('state_dict', checkpoint)
-    reference = build_reference(args.model, root, spec.size,
-                                **spec.official_settings)
+    reference = build_reference(reference_name(args.model, spec), root,
+                                spec.size, **spec.official_settings)
     reference.model.load_state_dict(
-        official_state_dict(args.model, reference.model, ours))
+        official_state_dict(reference_name(args.model, spec),
+                            reference.model, ours))
     data = OFFICIAL_DATA[spec.official_data]
     stems = {split: split_stems(data_root, split, limits[split])
              for split in SPLITS}
@@ -711,19 +754,35 @@ def _limits(args) -> Dict[str, Optional[int]]:
     return dict(trainval=args.limit_train, test=args.limit_test)
 
 
-def runs_folder(args, model_name: str, epochs: int) -> str:
-    """Real runs: ``parity_runs/<model>/<E>ep``; smoke runs (a limit set):
-    ``parity_smoke/<model>/<E>ep_train<N>_test<M>``."""
+def setting(args, model_name: str) -> ParitySpec:
+    """The model's ParitySpec with the budget the command line gives."""
+    spec = SPECS[model_name]
+    return dataclasses.replace(
+        spec, epochs=args.epochs or spec.epochs,
+        official_batch=args.batch or spec.official_batch)
+
+
+def setting_name(model_name: str, spec: ParitySpec) -> str:
+    """``<E>ep``, plus ``_b<B>`` where the batch is not the spec's."""
+    name = f'{spec.epochs}ep'
+    if spec.official_batch != SPECS[model_name].official_batch:
+        name += f'_b{spec.official_batch}'
+    return name
+
+
+def runs_folder(args, model_name: str, spec: ParitySpec) -> str:
+    """Real runs: ``parity_runs/<model>/<setting>``; smoke runs (a limit
+    set): ``parity_smoke/<model>/<setting>_train<N>_test<M>``."""
+    name = setting_name(model_name, spec)
     if args.limit_train is None and args.limit_test is None:
-        return osp.join(RUNS_DIR, model_name, f'{epochs}ep')
+        return osp.join(RUNS_DIR, model_name, name)
     return osp.join(SMOKE_DIR, model_name,
-                    f'{epochs}ep_train{args.limit_train or "all"}'
+                    f'{name}_train{args.limit_train or "all"}'
                     f'_test{args.limit_test or "all"}')
 
 
-def run_path(args, model_name: str, epochs: int, side: str,
-             seed: int) -> str:
-    return osp.join(runs_folder(args, model_name, epochs),
+def run_path(args, model_name: str, side: str, seed: int) -> str:
+    return osp.join(runs_folder(args, model_name, setting(args, model_name)),
                     f'{side}_seed{seed}.json')
 
 
@@ -737,8 +796,7 @@ def write_json_atomic(path: str, data: dict) -> None:
 
 
 def run_one(args) -> None:
-    spec = dataclasses.replace(SPECS[args.model],
-                               epochs=args.epochs or SPECS[args.model].epochs)
+    spec = setting(args, args.model)
     torch.set_num_threads(args.threads)
     data_root = args.data_root[args.model]
     limits = _limits(args)
@@ -756,16 +814,16 @@ def run_one(args) -> None:
                           limits)
     result.update(
         model=args.model, side=args.side, seed=args.seed,
-        epochs=spec.epochs, dataset=spec.dataset, threads=args.threads,
+        epochs=spec.epochs, batch=spec.official_batch, dataset=spec.dataset,
+        threads=args.threads,
         cpu_seconds=time.process_time() + _child_cpu_seconds() - cpu_before,
         finished=time.strftime('%Y-%m-%d %H:%M:%S'),
         machine=f'{platform.machine()}, {os.cpu_count()} cores, '
         f'torch {torch.__version__}')
     if any(limits.values()):
         result['limits'] = limits
-    write_json_atomic(
-        run_path(args, args.model, spec.epochs, args.side, args.seed),
-        result)
+    write_json_atomic(run_path(args, args.model, args.side, args.seed),
+                      result)
     print(json.dumps(result['scores'], indent=1))
 
 
@@ -773,7 +831,10 @@ def _run_command(args, model: str, side: str, seed: int,
                  threads: int) -> List[str]:
     command = [sys.executable, osp.abspath(__file__), 'run', '--model',
                model, '--side', side, '--seed', str(seed), '--threads',
-               str(threads), '--epochs', str(_epochs(args, model))]
+               str(threads)]
+    for option, value in (('--epochs', args.epochs), ('--batch', args.batch)):
+        if value is not None:
+            command += [option, str(value)]
     for key, value in args.reference_root.items():
         command += ['--reference-root', f'{key}={value}']
     for key, value in args.data_root.items():
@@ -785,18 +846,13 @@ def _run_command(args, model: str, side: str, seed: int,
     return command
 
 
-def _epochs(args, model: str) -> int:
-    return args.epochs or SPECS[model].epochs
-
-
 def run_all(args) -> None:
     """Every missing (model, seed, side) run, ``--jobs`` at a time, each
     in its own process with ``threads = cores // jobs``."""
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     pending = [(model, side, seed) for model in args.models
                for seed in args.seeds for side in SIDES
-               if not osp.isfile(run_path(args, model, _epochs(args, model),
-                                          side, seed))]
+               if not osp.isfile(run_path(args, model, side, seed))]
     print(f'{len(pending)} runs to do, {args.jobs} at a time, '
           f'{threads} thread(s) each', flush=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -807,8 +863,7 @@ def run_all(args) -> None:
         while pending and len(running) < args.jobs:
             run = pending.pop(0)
             model, side, seed = run
-            log_path = run_path(args, model, _epochs(args, model), side,
-                                seed)[:-5] + '.log'
+            log_path = run_path(args, model, side, seed)[:-5] + '.log'
             os.makedirs(osp.dirname(log_path), exist_ok=True)
             log = open(log_path, 'w')
             running.append((subprocess.Popen(
@@ -835,14 +890,17 @@ def _mean_std(values: List[float]) -> dict:
 
 def summarise(args) -> None:
     for model in args.models:
-        spec = dataclasses.replace(SPECS[model], epochs=_epochs(args, model))
-        folder = runs_folder(args, model, spec.epochs)
+        spec = setting(args, model)
+        folder = runs_folder(args, model, spec)
         runs = []
         if osp.isdir(folder):
             for name in sorted(os.listdir(folder)):
                 if name.endswith('.json'):
                     with open(osp.join(folder, name)) as f:
                         runs.append(json.load(f))
+        if not runs:
+            print(f'{model}: no runs in {folder}')
+            continue
         sides = {}
         for side in SIDES:
             mine = [run for run in runs if run['side'] == side]
@@ -864,9 +922,11 @@ def summarise(args) -> None:
             osp.join(osp.dirname(folder),
                      f'parity_{model}_{osp.basename(folder)}.json')
             if folder.startswith(SMOKE_DIR) else
-            osp.join(RESULTS_DIR, f'parity_{model}_{spec.epochs}ep.json'),
+            osp.join(RESULTS_DIR,
+                     f'parity_{model}_{setting_name(model, spec)}.json'),
             summary)
-        print_table(f'{model}, {spec.epochs} epoch(s)', sides)
+        print_table(f'{model}, {spec.epochs} epoch(s) at batch '
+                    f'{spec.official_batch}', sides)
 
 
 def _fmt(stat: dict, scale: float = 1.0, digits: int = 3) -> str:
@@ -916,6 +976,10 @@ def parse_args(argv=None):
         p.add_argument('--epochs', type=int, default=None,
                        help='epochs on each side (default: the model\'s '
                        'ParitySpec); results are kept per epoch budget')
+        p.add_argument('--batch', type=int, default=None,
+                       help='training batch on each side (default: the '
+                       'model\'s ParitySpec); results of another batch are '
+                       'kept apart (<E>ep_b<B>)')
         for split in ('train', 'test'):
             p.add_argument(f'--limit-{split}', type=int, default=None,
                            metavar='N',
@@ -942,7 +1006,7 @@ def parse_args(argv=None):
     summary.add_argument('--models', nargs='+', choices=sorted(SPECS),
                          default=sorted(SPECS))
     args = parser.parse_args(argv)
-    for option in ('limit_train', 'limit_test'):
+    for option in ('limit_train', 'limit_test', 'epochs', 'batch'):
         if getattr(args, option) is not None and getattr(args, option) < 1:
             raise SystemExit(f'--{option.replace("_", "-")} must be >= 1')
     if args.action == 'cross' and not osp.isfile(args.checkpoint):

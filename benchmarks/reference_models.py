@@ -360,7 +360,11 @@ def _build_datransnet(root: str, size: int, seed: int) -> ReferenceModel:
                           make_optimizer, make_scheduler)
 
 
-def _build_samspl_t(root: str, size: int, seed: int) -> ReferenceModel:
+def _build_samspl_t(root: str, size: int, seed: int,
+                    soft_iou: bool = False) -> ReferenceModel:
+    """SAM-SPL-T of ``training.py``; ``soft_iou`` adds a batch soft-IoU
+    term to each output's BCE, through the official ``Trainer(loss_fn=...)``
+    hook (a reduced CPU setting, not the paper's recipe)."""
     name = 'samspl-t'
     _checkout_file(name, root, 'sam_spl/base_model.py')
     config_path = _checkout_file(name, root, 'sam_spl/configs/spl_t.yaml')
@@ -396,17 +400,28 @@ def _build_samspl_t(root: str, size: int, seed: int) -> ReferenceModel:
     # trunk gets requires_grad=False).
     model = base_module.make_adaptor(**config)
     model._freeze_encoder()
-    criterion = nn.BCELoss(reduction='mean')
+    bce = nn.BCELoss(reduction='mean')
+
+    def criterion(probability, target):
+        # the Trainer's loss_fn, called on probabilities
+        value = bce(probability, target)
+        if soft_iou:
+            # 1 - (sum(p t) + 1) / (sum(p) + sum(t) - sum(p t) + 1) over the
+            # batch (DATransNet's and SeRankDet's SoftIoULoss)
+            inter = (probability * target).sum()
+            value = value + 1 - (inter + 1) / (
+                probability.sum() + target.sum() - inter + 1)
+        return value
 
     def loss(outputs, target):
-        # training/trainer.py train_one_epoch: sum of BCE(sigmoid(out), mask)
-        # over the three outputs.
+        # training/trainer.py train_one_epoch: sum of
+        # loss_fn(sigmoid(out), mask) over the three outputs.
         return sum(criterion(out.sigmoid(), target) for out in outputs)
 
-    def make_optimizer(params):
+    def make_optimizer(params, lr=1e-2):
         # training.py: Adan(model.parameters(), lr=args.lr (0.01),
         # weight_decay=1e-4), other arguments at Adan's defaults.
-        return adan_module.Adan(params, lr=1e-2, weight_decay=1e-4)
+        return adan_module.Adan(params, lr=lr, weight_decay=1e-4)
 
     def make_scheduler(optimizer, epochs=300):
         # training.py: CosineAnnealingLR(T_max=args.epoch (300),
