@@ -56,7 +56,8 @@ interrupted sweep continues where it stopped); ``summary`` collects them
 into ``benchmarks/results/parity_<model>_<E>ep.json`` with mean and sample
 standard deviation per side and prints the table. ``--epochs E`` and
 ``--batch B`` change the budget on both sides (a batch other than the
-spec's is kept apart as ``<E>ep_b<B>``). ``--limit-train N`` /
+spec's is kept apart as ``<E>ep_b<B>``); ``run --side ours --work-dir DIR``
+scores the last checkpoint of an earlier run instead of training again. ``--limit-train N`` /
 ``--limit-test N`` (smoke runs only: the first N images of each split, by
 stem) write under ``benchmarks/results/parity_smoke/`` and
 ``work_dirs/parity_smoke/`` instead, one folder per limit, so they never mix
@@ -567,13 +568,13 @@ def _training_log(work_dir: str) -> List[dict]:
     return entries
 
 
-def _epoch_losses(log: List[dict]) -> List[float]:
-    """Mean training loss of each epoch (a log line every iteration)."""
-    losses: Dict[int, List[float]] = {}
-    for entry in log:
-        losses.setdefault(int(entry['epoch']), []).append(
-            float(entry['loss']))
-    return [float(np.mean(losses[epoch])) for epoch in sorted(losses)]
+def _epoch_losses(log: List[dict], epochs: int) -> List[float]:
+    """Mean training loss of each epoch from a log line every iteration
+    (epoch-based logs name the epoch; iteration-based ones, e.g. SAM-SPL's
+    configs, do not, and every epoch has the same number of iterations)."""
+    losses = [float(entry['loss']) for entry in log]
+    return [float(np.mean(chunk))
+            for chunk in np.array_split(losses, epochs)]
 
 
 def our_config(spec: ParitySpec, work_dir: str) -> str:
@@ -612,8 +613,9 @@ def our_predictions(config: str, checkpoint: str, data_root: str,
 
 def run_ours(model_name: str, spec: ParitySpec, seed: int,
              data_root: str, work_dir: str,
-             limits: Dict[str, Optional[int]]) -> dict:
-    """Train with ``tools/train.py`` and score the last checkpoint."""
+             limits: Dict[str, Optional[int]], trained: bool = False) -> dict:
+    """Train with ``tools/train.py`` and score the last checkpoint
+    (``trained``: score the last checkpoint ``work_dir`` already holds)."""
     config = our_config(spec, work_dir)
     overrides = [
         f'train_cfg.max_epochs={spec.epochs}',
@@ -636,9 +638,10 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
             f'train_dataloader.dataset.indices={limits["trainval"]}')
     command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
                config, '--work-dir', work_dir, '--cfg-options', *overrides]
-    start = time.time()
-    subprocess.run(command, check=True, cwd=REPO_ROOT)
-    train_seconds = time.time() - start
+    if not trained:
+        start = time.time()
+        subprocess.run(command, check=True, cwd=REPO_ROOT)
+        train_seconds = time.time() - start
     checkpoint = _last_checkpoint(work_dir)
     iterations = torch.load(checkpoint, map_location='cpu',
                             weights_only=False)['meta']['iter']
@@ -647,6 +650,8 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
                                    limits['test']))
     test_seconds = time.time() - start
     log = _training_log(work_dir)
+    if trained:  # the iterations' logged times (no process start)
+        train_seconds = float(sum(entry['time'] for entry in log))
     result = dict(
         scores=scores, train_seconds=train_seconds,
         test_seconds=test_seconds, iterations=iterations,
@@ -660,9 +665,12 @@ def run_ours(model_name: str, spec: ParitySpec, seed: int,
     if log:  # training iterations only
         result['logged_seconds_per_iteration'] = float(
             np.mean([entry['time'] for entry in log]))
-        result['epoch_losses'] = _epoch_losses(log)
+        result['epoch_losses'] = _epoch_losses(log, spec.epochs)
     if spec.config_changes:
         result['config_changes'] = spec.config_changes
+    if trained:
+        result['scored_again'] = ('train_seconds: sum of the logged '
+                                  'iteration times')
     return result
 
 
@@ -821,11 +829,11 @@ def run_one(args) -> None:
                               limits)
     else:
         smoke = args.limit_train is not None or args.limit_test is not None
-        work_dir = osp.join(REPO_ROOT, 'work_dirs',
-                            'parity_smoke' if smoke else 'parity', args.model,
-                            f'ours_seed{args.seed}_{int(time.time())}')
+        work_dir = args.work_dir or osp.join(
+            REPO_ROOT, 'work_dirs', 'parity_smoke' if smoke else 'parity',
+            args.model, f'ours_seed{args.seed}_{int(time.time())}')
         result = run_ours(args.model, spec, args.seed, data_root, work_dir,
-                          limits)
+                          limits, trained=bool(args.work_dir))
     result.update(
         model=args.model, side=args.side, seed=args.seed,
         epochs=spec.epochs, batch=spec.official_batch, dataset=spec.dataset,
@@ -1005,6 +1013,10 @@ def parse_args(argv=None):
     run.add_argument('--side', choices=SIDES, required=True)
     run.add_argument('--seed', type=int, required=True)
     run.add_argument('--threads', type=int, default=os.cpu_count())
+    run.add_argument('--work-dir', default=None,
+                     help='ours only: score the last checkpoint of this '
+                     'earlier run of the same setting and seed instead of '
+                     'training (a run whose scoring failed)')
     every = sub.choices['all']
     every.add_argument('--models', nargs='+', choices=sorted(SPECS),
                        default=sorted(SPECS))
@@ -1023,6 +1035,11 @@ def parse_args(argv=None):
     for option in ('limit_train', 'limit_test', 'epochs', 'batch'):
         if getattr(args, option) is not None and getattr(args, option) < 1:
             raise SystemExit(f'--{option.replace("_", "-")} must be >= 1')
+    if args.action == 'run' and args.work_dir and (
+            args.side != 'ours'
+            or not osp.isfile(osp.join(args.work_dir, 'last_checkpoint'))):
+        raise SystemExit(f'--work-dir {args.work_dir}: needs --side ours and '
+                         'a work dir holding a last_checkpoint')
     if args.action == 'cross' and not osp.isfile(args.checkpoint):
         raise SystemExit(f'--checkpoint {args.checkpoint}: no such file')
     if args.action in ('run', 'all', 'cross'):
