@@ -27,8 +27,8 @@ thread beside another one-thread job):
 * ``samspl-t``: SAM-SPL-T on NUDT-SIRST, its ``training.py`` recipe, both
   sides on a randomly initialised frozen Hiera trunk (the SAM2 weights are
   not available offline);
-* ``samspl-t-softiou``: the same on a reduced setting that learns in a CPU
-  budget: each output's BCE plus a batch soft-IoU term (on the official
+* ``samspl-t-softiou``: the same on a reduced setting meant to learn in a
+  CPU budget: each output's BCE plus a batch soft-IoU term (on the official
   side through its ``Trainer``'s ``loss_fn`` hook), lr 1e-3, batch 4,
   2 epochs;
 * ``serankdet``: SeRankDet at width 8 (``serankdet-w8``: channels 8 ... 128,
@@ -202,12 +202,14 @@ SPECS: Dict[str, ParitySpec] = {
         official_batch=12, official_workers=7, official_logits=True,
         config_changes='model = dict(backbone=dict(trunk=dict('
         'pretrained=None)))\n'),
-    # A reduced SAM-SPL-T setting that learns on a random frozen trunk in a
-    # CPU budget (the recipe above learns nothing in one epoch): each
+    # A reduced SAM-SPL-T setting meant to learn on a random frozen trunk
+    # in a CPU budget (the recipe above learns nothing in one epoch; seed
+    # 42 of this one is at the onset of learning on both sides): each
     # output's BCE plus a batch soft-IoU term (the official Trainer's
     # loss_fn hook; ours: both losses in loss_decode), Adan lr 1e-3, batch
-    # 4, 2 epochs (332 iterations); the rest as above. ~9 s an iteration
-    # (one thread, two runs side by side): ~50 min training + ~6 min test.
+    # 4, 2 epochs (332 iterations); the rest as above. Measured 7.6-7.9 s
+    # an iteration (one thread, two runs side by side): ~43 min training
+    # + 7.5-8.5 min test.
     'samspl-t-softiou': ParitySpec(
         config='configs/samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py',
         dataset='NUDT-SIRST', size=256, epochs=2,
@@ -471,12 +473,11 @@ def official_predictions(model_name: str, spec: ParitySpec, reference,
     """(probability (H, W), mask (H, W) bool) of every official test item,
     through the official network's eval forward at native size."""
     from reference_models import _SIZE_MULTIPLE
+    multiple = _SIZE_MULTIPLE[reference_name(model_name, spec)]
     with torch.no_grad():
         for index in range(len(test_set)):
             img, mask = data.test_item(test_set, index)
-            out = predict_padded(
-                reference.forward_eval, img,
-                _SIZE_MULTIPLE[reference_name(model_name, spec)])
+            out = predict_padded(reference.forward_eval, img, multiple)
             yield out.sigmoid() if spec.official_logits else out, mask
 
 
@@ -569,9 +570,9 @@ def _training_log(work_dir: str) -> List[dict]:
 
 
 def _epoch_losses(log: List[dict], epochs: int) -> List[float]:
-    """Mean training loss of each epoch from a log line every iteration
-    (epoch-based logs name the epoch; iteration-based ones, e.g. SAM-SPL's
-    configs, do not, and every epoch has the same number of iterations)."""
+    """Mean training loss of each epoch from a log line every iteration,
+    split by count (iteration-based logs, e.g. SAM-SPL's configs, name no
+    epoch; every epoch of a run has the same number of iterations)."""
     losses = [float(entry['loss']) for entry in log]
     return [float(np.mean(chunk))
             for chunk in np.array_split(losses, epochs)]
