@@ -1,0 +1,93 @@
+"""``benchmarks/parity.py`` bookkeeping that needs no official checkout: how
+a command line's budget names its results, what a sweep passes on to each
+run, per-epoch losses from our training log, and bad options."""
+import importlib.util
+import os.path as osp
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture(scope='module')
+def parity():
+    name = '_serankdet_benchmarks_parity'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO_ROOT, 'benchmarks', 'parity.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def _all(parity, *options):
+    return parity.parse_args([
+        'all', '--models', 'samspl-t-softiou', '--data-root',
+        'samspl-t-softiou=data', '--reference-root', 'samspl-t-softiou=ref',
+        *options])
+
+
+def test_budget_names_the_results_folder(parity):
+    default = _all(parity)
+    spec = parity.setting(default, 'samspl-t-softiou')
+    assert (spec.epochs, spec.official_batch) == (2, 4)
+    assert parity.runs_folder(default, 'samspl-t-softiou', spec) == osp.join(
+        parity.RUNS_DIR, 'samspl-t-softiou', '2ep')
+    # the spec's own batch given explicitly is the same budget
+    same = _all(parity, '--batch', '4')
+    assert parity.run_path(same, 'samspl-t-softiou', 'ours', 42) == \
+        parity.run_path(default, 'samspl-t-softiou', 'ours', 42)
+    other = _all(parity, '--epochs', '3', '--batch', '8')
+    spec = parity.setting(other, 'samspl-t-softiou')
+    assert (spec.epochs, spec.official_batch) == (3, 8)
+    assert parity.run_path(other, 'samspl-t-softiou', 'official', 43) == \
+        osp.join(parity.RUNS_DIR, 'samspl-t-softiou', '3ep_b8',
+                 'official_seed43.json')
+    smoke = _all(parity, '--batch', '8', '--limit-train', '16')
+    assert parity.runs_folder(
+        smoke, 'samspl-t-softiou',
+        parity.setting(smoke, 'samspl-t-softiou')) == osp.join(
+            parity.SMOKE_DIR, 'samspl-t-softiou', '2ep_b8_train16_testall')
+
+
+def test_sweep_passes_only_the_options_given(parity):
+    command = parity._run_command(_all(parity), 'samspl-t-softiou', 'ours',
+                                  42, 1)
+    assert '--epochs' not in command and '--batch' not in command
+    command = parity._run_command(_all(parity, '--batch', '8'),
+                                  'samspl-t-softiou', 'ours', 42, 1)
+    assert command[command.index('--batch') + 1] == '8'
+    assert '--epochs' not in command
+
+
+def test_setting_trains_its_reference_model(parity):
+    spec = parity.SPECS['samspl-t-softiou']
+    assert parity.reference_name('samspl-t-softiou', spec) == 'samspl-t'
+    assert parity.reference_name('datransnet',
+                                 parity.SPECS['datransnet']) == 'datransnet'
+    assert parity.CONVERTER_NAMES[parity.reference_name(
+        'samspl-t-softiou', spec)] == 'samspl'
+
+
+def test_epoch_losses_split_the_iteration_log_by_count(parity):
+    log = [dict(loss=value, time=1.0) for value in (1, 2, 3, 4, 5, 6)]
+    assert parity._epoch_losses(log, 2) == [2.0, 5.0]
+    assert parity._epoch_losses(log, 3) == [1.5, 3.5, 5.5]
+
+
+def test_bad_options_are_named(parity, tmp_path):
+    with pytest.raises(SystemExit, match='--batch must be >= 1'):
+        _all(parity, '--batch', '0')
+    with pytest.raises(SystemExit, match='needs --side ours'):
+        parity.parse_args([
+            'run', '--model', 'datransnet', '--side', 'official', '--seed',
+            '42', '--work-dir', str(tmp_path), '--data-root', 'datransnet=d',
+            '--reference-root', 'datransnet=r'])
+    # ours, but the folder holds no trained run
+    with pytest.raises(SystemExit, match='a work dir holding a '
+                       'last_checkpoint'):
+        parity.parse_args([
+            'run', '--model', 'datransnet', '--side', 'ours', '--seed', '42',
+            '--work-dir', str(tmp_path), '--data-root', 'datransnet=d'])
