@@ -93,6 +93,19 @@ and prints both scores and the largest probability difference::
         --checkpoint work_dirs/parity/datransnet/ours_seed43_<t>/epoch_3.pth \
         --reference-root datransnet=../DATransNet \
         --data-root datransnet=../shared/datasets/NUDT-SIRST --out cross.json
+
+``init-law`` compares where training starts: each side's code initialises
+its network from the same seed (the official network as its script builds
+it, ours by ``init_weights()`` of the parity config), and for every official
+tensor the converter maps, the mean and std of both are compared in
+standard errors; a tensor more than ``LAW_Z_LIMIT`` apart is reported as
+drawn from another law (single-element tensors are only listed)::
+
+    python benchmarks/parity.py init-law --models datransnet samspl-t \
+        serankdet --reference-root datransnet=../DATransNet \
+        --reference-root samspl-t=../SAM-SPL \
+        --reference-root serankdet=../SeRankDet \
+        --out benchmarks/results/parity_init_law.json
 """
 import argparse
 import dataclasses
@@ -769,6 +782,104 @@ def cross_score(args) -> None:
     print(f'largest probability difference between the paths: {largest:.3g}')
 
 
+#: a tensor whose official and our statistics differ by more than this many
+#: standard errors is reported as drawn from another law
+LAW_Z_LIMIT = 4.0
+
+
+def tensor_law(official: torch.Tensor, ours: torch.Tensor) -> dict:
+    """Mean and std of one freshly initialised tensor on each side, and how
+    many standard errors apart they are (``z_mean``, ``z_std``; the standard
+    error of a sample std of n values is about s / sqrt(2 n))."""
+    a, b = official.double().flatten(), ours.double().flatten()
+    n = a.numel()
+    row = dict(numel=n, official_mean=a.mean().item(), ours_mean=b.mean().item(),
+               official_std=a.std().item(), ours_std=b.std().item())
+    variance = row['official_std']**2 + row['ours_std']**2
+    if variance == 0:  # constants on both sides: must be equal
+        row['z_mean'] = row['z_std'] = (
+            0.0 if torch.equal(a, b) else math.inf)
+    else:
+        row['z_mean'] = abs(row['official_mean'] - row['ours_mean']) / \
+            math.sqrt(variance / n)
+        row['z_std'] = abs(row['official_std'] - row['ours_std']) / \
+            math.sqrt(variance / (2 * n))
+    return row
+
+
+def init_law(args) -> None:
+    """Compare the initialisation law of the official network and ours, as
+    each side's code draws it from the same seed: per official tensor that
+    the converter maps, mean and std on both sides (single-element tensors
+    are listed, one draw says nothing about a law)."""
+    from mmengine.config import Config
+    from reference_models import build_reference
+
+    from serankdet.apis import register_all_modules
+    from serankdet.models.converters.base import get_converter
+    from serankdet.registry import MODELS
+    register_all_modules()
+    report = dict(seed=args.seed, z_limit=LAW_Z_LIMIT, models={})
+    for model_name in args.models:
+        spec = SPECS[model_name]
+        reference = reference_name(model_name, spec)
+        converter = get_converter(CONVERTER_NAMES[reference])
+        seed_like_official(args.seed)
+        official = build_reference(
+            reference, args.reference_root[model_name], spec.size,
+            seed=args.seed, **spec.official_settings).model.state_dict()
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = Config.fromfile(our_config(spec, tmp))
+        torch.manual_seed(args.seed)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        ours = model.state_dict()
+        rows, singles, reached = {}, {}, set()
+        for key, value in official.items():
+            our_key = converter.map_key(key)
+            if our_key is None or key.endswith('num_batches_tracked'):
+                continue
+            reached.add(our_key)
+            if value.numel() == 1:
+                singles[key] = [value.item(), ours[our_key].item()]
+            else:
+                rows[key] = tensor_law(value, ours[our_key])
+        random = {k: r for k, r in rows.items() if r['official_std'] > 0
+                  or r['ours_std'] > 0}
+        worst = {stat: max(rows, key=lambda k: rows[k][stat])
+                 for stat in ('z_mean', 'z_std')}
+        result = dict(
+            tensors=len(rows), random=len(random),
+            constant=len(rows) - len(random),
+            worst={stat: dict(key=key, **rows[key])
+                   for stat, key in worst.items()},
+            differ={k: r for k, r in rows.items()
+                    if max(r['z_mean'], r['z_std']) > LAW_Z_LIMIT},
+            single_values=singles,
+            ours_not_mapped=sorted(
+                k for k in ours if k not in reached
+                and not k.endswith('num_batches_tracked')))
+        report['models'][model_name] = result
+        print(f'{model_name} (seed {args.seed}): {len(rows)} tensors, '
+              f'{len(random)} random, {result["constant"]} constant; '
+              f'{len(result["differ"])} differ by more than '
+              f'{LAW_Z_LIMIT:g} standard errors')
+        for stat, key in worst.items():
+            print(f'  largest {stat}: {rows[key][stat]:.2f} ({key}, '
+                  f'n={rows[key]["numel"]})')
+        for key, row in result['differ'].items():
+            print(f'  DIFFERS {key}: mean {row["official_mean"]:.4g} / '
+                  f'{row["ours_mean"]:.4g}, std {row["official_std"]:.4g} / '
+                  f'{row["ours_std"]:.4g}')
+        print(f'  single values (official / ours): {singles}')
+        if result['ours_not_mapped']:
+            print(f'  our tensors without an official one: '
+                  f'{result["ours_not_mapped"]}')
+    if args.out:
+        write_json_atomic(args.out, report)
+        print(f'written {args.out}')
+
+
 # --------------------------------------------------------------------------
 # Runs, sweep, summary
 
@@ -995,6 +1106,14 @@ def parse_args(argv=None):
         p.add_argument('--data-root', action='append', metavar='M=DIR',
                        help='data set of model M in our split layout')
     sub.add_parser('summary')
+    law = sub.add_parser('init-law')
+    law.add_argument('--reference-root', action='append', metavar='M=DIR',
+                     help='checkout of the official code of model M')
+    law.add_argument('--models', nargs='+', choices=sorted(SPECS),
+                     default=sorted(SPECS))
+    law.add_argument('--seed', type=int, default=0)
+    law.add_argument('--out', default=None,
+                     help='also write the comparison to this JSON file')
     for p in sub.choices.values():
         p.add_argument('--epochs', type=int, default=None,
                        help='epochs on each side (default: the model\'s '
@@ -1043,6 +1162,12 @@ def parse_args(argv=None):
                          'a work dir holding a last_checkpoint')
     if args.action == 'cross' and not osp.isfile(args.checkpoint):
         raise SystemExit(f'--checkpoint {args.checkpoint}: no such file')
+    if args.action == 'init-law':
+        args.reference_root = _key_values(args.reference_root,
+                                          '--reference-root')
+        for model in args.models:
+            if model not in args.reference_root:
+                raise SystemExit(f'--reference-root {model}=DIR is needed')
     if args.action in ('run', 'all', 'cross'):
         args.reference_root = _key_values(args.reference_root,
                                           '--reference-root')
@@ -1065,6 +1190,8 @@ def main(argv=None) -> None:
         run_all(args)
     elif args.action == 'cross':
         cross_score(args)
+    elif args.action == 'init-law':
+        init_law(args)
     else:
         summarise(args)
 

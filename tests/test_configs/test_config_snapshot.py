@@ -115,7 +115,10 @@ def _deliberate_changes(name, before):
       shuffled stream without mmengine's pause and warning at every epoch
       end of a finite sampler);
     * the configs of ``DROP_LAST_SINCE_ISSUE_13`` drop the last partial
-      training batch, as the reference loaders do.
+      training batch, as the reference loaders do;
+    * mmengine's ``Kaiming`` / ``Xavier`` initialisers (SAM-SPL's and
+      DNANet's heads, SCTransNet's whole model) run inside ``WeightsOnly``,
+      so that biases keep PyTorch's default as in the references (issue 13).
     """
     hooks = before['default_hooks']
     if 'timer' not in hooks:
@@ -135,7 +138,23 @@ def _deliberate_changes(name, before):
         sampler['type'] = 'InfiniteSampler'
     if name in DROP_LAST_SINCE_ISSUE_13:
         before['train_dataloader']['drop_last'] = True
+    model = before['model']
+    head = model['decode_head']
+    if head.get('init_cfg'):
+        head['init_cfg'] = _weights_only(head['init_cfg'])
+    if isinstance(model.get('init_cfg'), list):
+        model['init_cfg'] = [
+            _weights_only(init) if init['type'] == 'Kaiming' else init
+            for init in model['init_cfg']]
     return before
+
+
+def _weights_only(init):
+    """An initialiser of the snapshot wrapped as the configs now state it
+    (the bias it set, 0, is no longer given)."""
+    assert init['type'] in ('Kaiming', 'Xavier') and init.get('bias', 0) == 0
+    return {'type': 'WeightsOnly',
+            'init': {k: v for k, v in init.items() if k != 'bias'}}
 
 
 def _bank_from_the_dataset(before):

@@ -237,9 +237,13 @@ def test_init_is_xavier_normal_on_convs():
     assert 0 < bias.abs().max().item() <= 1 / math.sqrt(256 * 9)
     # BatchNorm untouched
     assert (model.backbone.stages[0][0].bn1.weight == 1).all()
-    # the head: mmengine's Xavier init, which zeroes the biases
-    assert model.decode_head.main_conv.bias.item() == 0
-    assert model.decode_head.main_conv.weight.abs().max().item() > 0
+    # the head too (the reference's `final`: 16 -> 1, 1x1): Xavier weight
+    # std sqrt(2 / 17), default bias
+    head = model.decode_head
+    weights = torch.cat([head.main_conv.weight.flatten()] +
+                        [conv.weight.flatten() for conv in head.side_convs])
+    assert weights.std().item() == pytest.approx(math.sqrt(2 / 17), rel=0.2)
+    assert 0 < head.main_conv.bias.abs().item() <= 1 / math.sqrt(16)
 
 
 @pytest.mark.parametrize('config', [NUDT_CFG, SIRST_CFG])

@@ -229,6 +229,31 @@ def test_target_copy_paste_pastes_the_targets_of_its_dataset(tmp_path):
             pipeline=[paste_cfg]))
 
 
+def test_init_follows_the_reference_weights_init_kaiming():
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(MODEL_CFG).model)
+    model.init_weights()
+    # the three output convs (the reference's reduction_convs, 12 / 24 / 48
+    # -> 1): Kaiming-normal weights, default biases U(+-1/sqrt(fan_in))
+    head = model.decode_head
+    for conv, fan_in in zip([head.main_conv, *head.side_convs],
+                            (12, 24, 48)):
+        assert 0 < conv.bias.abs().item() <= fan_in**-0.5
+    weights = torch.cat([head.main_conv.weight.flatten()] +
+                        [conv.weight.flatten() for conv in head.side_convs])
+    # a pooled estimate over the 84 weights, each scaled by its own std
+    scaled = torch.cat([
+        conv.weight.flatten() / (2 / fan_in)**0.5
+        for conv, fan_in in zip([head.main_conv, *head.side_convs],
+                                (12, 24, 48))])
+    assert weights.numel() == 84
+    assert scaled.std().item() == pytest.approx(1.0, rel=0.25)
+    # the neck's BatchNorms: weight N(1, 0.02), bias 0
+    bn = model.neck.down_proj[1]
+    assert bn.weight.std().item() == pytest.approx(0.02, rel=0.5)
+    assert bn.bias.abs().max() == 0
+
+
 def test_random_transpose():
     img = np.arange(6, dtype=np.uint8).reshape(2, 3)
     results = TRANSFORMS.build(dict(type='RandomTranspose', prob=1.0))(

@@ -225,6 +225,11 @@ def test_init_follows_reference_kaiming():
     weight = model.neck.transformer.layers[0].attention.key[0].weight
     assert weight.std().item() == pytest.approx(math.sqrt(2 / 480),
                                                 rel=0.02)
+    # conv biases keep PyTorch's default U(+-1/sqrt(fan_in)), as the
+    # reference's: std 1/sqrt(3 * 128 * 9) for a 128 -> 256 3x3 conv
+    bias = model.backbone.stages[3].conv1.bias
+    assert bias.std().item() == pytest.approx(1 / math.sqrt(3 * 128 * 9),
+                                              rel=0.2)
     bn = model.backbone.stages[2].bn1
     assert bn.weight.mean().item() == pytest.approx(1.0, abs=0.01)
     assert bn.weight.std().item() == pytest.approx(0.02, rel=0.3)

@@ -6,6 +6,7 @@ import os.path as osp
 import sys
 
 import pytest
+import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -91,3 +92,26 @@ def test_bad_options_are_named(parity, tmp_path):
         parity.parse_args([
             'run', '--model', 'datransnet', '--side', 'ours', '--seed', '42',
             '--work-dir', str(tmp_path), '--data-root', 'datransnet=d'])
+
+
+def test_init_law_in_standard_errors(parity):
+    # means 1 and 2, both stds sqrt(2): the means are 1 / sqrt(4 / 2)
+    # standard errors apart, the stds 0
+    row = parity.tensor_law(torch.tensor([0., 2.]), torch.tensor([1., 3.]))
+    assert row['numel'] == 2
+    assert row['z_mean'] == pytest.approx(2**-0.5)
+    assert row['z_std'] == 0
+    # stds 1 and 2 over 8 values: 1 / sqrt((1 + 4) / 16)
+    official = torch.tensor([1., -1.] * 4) * (8 / 7)**-0.5
+    row = parity.tensor_law(official, 2 * official)
+    assert row['official_std'] == pytest.approx(1.0)
+    assert row['z_std'] == pytest.approx(1 / (5 / 16)**0.5)
+    # constants: equal, or a law of its own
+    assert parity.tensor_law(torch.ones(3), torch.ones(3))['z_std'] == 0
+    assert parity.tensor_law(torch.ones(3),
+                             torch.zeros(3))['z_mean'] == float('inf')
+
+
+def test_init_law_needs_each_checkout(parity):
+    with pytest.raises(SystemExit, match='--reference-root serankdet=DIR'):
+        parity.parse_args(['init-law', '--models', 'serankdet'])

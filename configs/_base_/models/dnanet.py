@@ -27,6 +27,9 @@ model = dict(
         output_weights=(0.25, ) * 4,
         loss_decode=dict(type='SoftIoULoss', reduction='batch'),
         threshold=0.5,
-        # the reference's Xavier-normal conv init (biases set to 0 here)
-        init_cfg=dict(type='Xavier', distribution='normal', layer='Conv2d')),
+        # the reference's Xavier-normal conv weights, biases left at
+        # PyTorch's default (as the backbone and neck do)
+        init_cfg=dict(type='WeightsOnly',
+                      init=dict(type='Xavier', distribution='normal',
+                                layer='Conv2d'))),
     test_cfg=dict(mode='whole'))

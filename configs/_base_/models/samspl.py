@@ -33,7 +33,10 @@ model = dict(
         # BCE on each of the three outputs, summed with equal weights
         loss_decode=dict(type='SigmoidBCELoss'),
         output_weights=(1.0, 1.0, 1.0), threshold=0.5,
-        init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_in',
-                      nonlinearity='leaky_relu', a=0,
-                      distribution='normal', bias=0)),
+        # the reference's weights_init_kaiming: Kaiming-normal weights
+        # (fan_in, gain sqrt(2)), biases left at PyTorch's default
+        init_cfg=dict(type='WeightsOnly',
+                      init=dict(type='Kaiming', layer='Conv2d',
+                                mode='fan_in', nonlinearity='leaky_relu',
+                                a=0, distribution='normal'))),
     test_cfg=dict(mode='whole'))

@@ -36,12 +36,12 @@ model = dict(
         threshold=0.5),
     test_cfg=dict(mode='whole'),
     # the reference train.py's weights_init_kaiming: every Conv*/Linear
-    # weight kaiming_normal (fan_in, gain sqrt(2)), BatchNorm weight
-    # N(1, 0.02) and bias 0 (mmengine's Kaiming also zeroes the conv/linear
-    # biases, which the reference leaves at PyTorch's default)
+    # weight kaiming_normal (fan_in, gain sqrt(2)), their biases left at
+    # PyTorch's default; BatchNorm weight N(1, 0.02) and bias 0
     init_cfg=[
-        dict(type='Kaiming', layer=['Conv1d', 'Conv2d', 'Linear'], a=0,
-             mode='fan_in', nonlinearity='leaky_relu',
-             distribution='normal'),
+        dict(type='WeightsOnly',
+             init=dict(type='Kaiming', layer=['Conv1d', 'Conv2d', 'Linear'],
+                       a=0, mode='fan_in', nonlinearity='leaky_relu',
+                       distribution='normal')),
         dict(type='Normal', layer='BatchNorm2d', mean=1.0, std=0.02, bias=0)
     ])

@@ -18,6 +18,7 @@ from .serank_attention import SeRankAttention, sinusoid_table
 from .spatial_channel_transformer import SpatialChannelCrossTransformer
 from .transposed_attention import transposed_attention
 from .two_way_transformer import TwoWayTransformer
+from .weights_only_init import WeightsOnlyInit
 
 __all__ = [
     'AsymBiChaFuse', 'basic_res_layer',
@@ -29,5 +30,5 @@ __all__ = [
     'SelfPromptGenerator',
     'ChannelAttention', 'SpatialAttention',
     'SeRankAttention', 'sinusoid_table', 'TwoWayTransformer',
-    'InteractiveCrossAttention', 'RSUBlock'
+    'InteractiveCrossAttention', 'RSUBlock', 'WeightsOnlyInit'
 ]
