@@ -844,13 +844,13 @@ def init_law(args) -> None:
                 singles[key] = [value.item(), ours[our_key].item()]
             else:
                 rows[key] = tensor_law(value, ours[our_key])
-        random = {k: r for k, r in rows.items() if r['official_std'] > 0
-                  or r['ours_std'] > 0}
+        drawn = sum(r['official_std'] > 0 or r['ours_std'] > 0
+                    for r in rows.values())
         worst = {stat: max(rows, key=lambda k: rows[k][stat])
                  for stat in ('z_mean', 'z_std')}
         result = dict(
-            tensors=len(rows), random=len(random),
-            constant=len(rows) - len(random),
+            tensors=len(rows), random=drawn,
+            constant=len(rows) - drawn,
             worst={stat: dict(key=key, **rows[key])
                    for stat, key in worst.items()},
             differ={k: r for k, r in rows.items()
@@ -861,7 +861,7 @@ def init_law(args) -> None:
                 and not k.endswith('num_batches_tracked')))
         report['models'][model_name] = result
         print(f'{model_name} (seed {args.seed}): {len(rows)} tensors, '
-              f'{len(random)} random, {result["constant"]} constant; '
+              f'{drawn} random, {result["constant"]} constant; '
               f'{len(result["differ"])} differ by more than '
               f'{LAW_Z_LIMIT:g} standard errors')
         for stat, key in worst.items():

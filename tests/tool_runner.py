@@ -91,3 +91,18 @@ def write_config(folder, name, body, base=None):
     with open(path, 'w') as handle:
         handle.write(f'_base_ = [{base!r}]\n{body}\n')
     return path
+
+
+def load_benchmark(name):
+    """``benchmarks/<name>.py`` imported once as a module (the benchmarks
+    are scripts, not a package)."""
+    import importlib.util
+    import sys
+    module_name = f'_serankdet_benchmarks_{name}'
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            module_name, osp.join(REPO_ROOT, 'benchmarks', f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]

@@ -26,15 +26,15 @@ learning rate, weight decay, loss weight or BatchNorm momentum moves
 weights by 1e-6 to 1e-3 of their size within these steps).
 """
 import dataclasses
-import importlib.util
 import json
 import math
 import os
 import os.path as osp
-import sys
 
 import pytest
 import torch
+
+from tests.tool_runner import load_benchmark
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_DIR = osp.join(REPO_ROOT, 'tests', 'data')
@@ -55,14 +55,7 @@ pytestmark = pytest.mark.filterwarnings('ignore:Detected call of')
 
 @pytest.fixture(scope='module')
 def step_exact():
-    name = '_serankdet_benchmarks_step_exact'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(REPO_ROOT, 'benchmarks', 'step_exact.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_benchmark('step_exact')
 
 
 def load_data(name):

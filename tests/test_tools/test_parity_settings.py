@@ -1,26 +1,17 @@
 """``benchmarks/parity.py`` bookkeeping that needs no official checkout: how
 a command line's budget names its results, what a sweep passes on to each
 run, per-epoch losses from our training log, and bad options."""
-import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.tool_runner import load_benchmark
 
 
 @pytest.fixture(scope='module')
 def parity():
-    name = '_serankdet_benchmarks_parity'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(REPO_ROOT, 'benchmarks', 'parity.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
+    return load_benchmark('parity')
 
 
 def _all(parity, *options):
