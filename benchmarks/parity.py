@@ -106,6 +106,25 @@ drawn from another law (single-element tensors are only listed)::
         --reference-root samspl-t=../SAM-SPL \
         --reference-root serankdet=../SeRankDet \
         --out benchmarks/results/parity_init_law.json
+
+``drift`` asks whether a difference of the seed runs comes from the
+training dynamics or from the random streams (data order, flips,
+initialisation draws). Both sides start from the same weights (the
+official network as its code initialises it from ``--seed``, mapped into
+ours by the converter) and train on the same real, unaugmented batches
+(``--steps`` batches of the training split in a seeded order) in float32,
+with ``step_exact.py``'s loops; then the official side runs again with
+``--noise-floor`` threads, which changes only the rounding. Reported: the
+losses by quarter of the run, how far each run's weights are from the
+official run's (fingerprints at steps 1, 5, 10, 25, ...; the final state
+by group), and the main output on ``--probe`` test frames (scores, share of
+pixels above 0.5, largest probability difference), written to
+``benchmarks/results/parity_drift_<model>_seed<S>.json``::
+
+    python benchmarks/parity.py drift --model samspl-t-softiou --steps 100 \
+        --reference-root samspl-t-softiou=../SAM-SPL \
+        --data-root samspl-t-softiou=../shared/datasets/NUDT-SIRST \
+        --seed 42
 """
 import argparse
 import dataclasses
@@ -881,6 +900,216 @@ def init_law(args) -> None:
 
 
 # --------------------------------------------------------------------------
+# Same weights, same real batches: where the two trainings part
+
+
+#: steps at which both sides' weights are fingerprinted
+DRIFT_CHECKPOINTS = (1, 5, 10, 25, 50, 100, 200, 400)
+
+
+def drift_frames(data_root: str, split: str, count: Optional[int],
+                 seed: int):
+    """``count`` frames of ``split`` in a seeded order (all when None):
+    uint8 (H, W) frames and 0/1 masks, read as our datasets read them."""
+    from serankdet.datasets.image_io import imread_gray, imread_mask
+    stems = split_stems(data_root, split)
+    order = np.random.default_rng(seed).permutation(len(stems))
+    frames, masks = [], []
+    for index in order[:count]:
+        stem = stems[index]
+        frame = imread_gray(osp.join(data_root, split, 'images', stem + '.png'))
+        if frame.dtype != np.uint8:
+            raise SystemExit(f'{stem}: drift needs 8-bit frames')
+        frames.append(torch.from_numpy(frame))
+        masks.append(torch.from_numpy(imread_mask(
+            osp.join(data_root, split, 'masks', stem + '.png'))))
+    return frames, masks
+
+
+def window_means(values: List[float], windows: int = 4) -> List[float]:
+    """Means of ``values`` over ``windows`` consecutive, near-equal runs
+    (fewer when there are fewer values)."""
+    return [float(np.mean(chunk)) for chunk in np.array_split(
+        np.asarray(values, float), min(windows, len(values)))]
+
+
+def _probe(logits: torch.Tensor, masks) -> dict:
+    """Scores of the probe frames' main-output logits (N, H, W) at
+    threshold 0.5 and per-image max, the share of pixels above 0.5 and the
+    mean per-image maximum probability."""
+    probability = logits.double().sigmoid()
+    scores = score(zip(probability, (m > 0 for m in masks)))
+    return dict(scores=scores, probability=probability,
+                positive_share=float((probability > 0.5).double().mean()),
+                mean_max=float(probability.flatten(1).max(1).values.mean()))
+
+
+def drift(args) -> None:
+    """Train the official network and ours from the same initial weights
+    (the official code's own initialisation from ``--seed``) on the same
+    real, unaugmented batches for ``--steps`` steps in float32, as
+    ``step_exact.py`` does on synthetic frames in float64; then run the
+    official side again with another thread count, which changes only the
+    rounding. Ours parting from the official run no faster than the
+    official run parts from itself means the training dynamics agree and
+    a difference of the seed runs comes from their random streams."""
+    import step_exact
+    from reference_models import build_reference
+
+    from serankdet.models.converters.base import get_converter
+    spec = setting(args, args.model)
+    reference = reference_name(args.model, spec)
+    step_spec = step_exact.SPECS[reference]
+    torch.set_num_threads(args.threads)
+    data_root = args.data_root[args.model]
+    train_count = len(split_stems(data_root, 'trainval'))
+    epoch_len = min(args.steps, train_count // spec.official_batch)
+    frames, masks = drift_frames(data_root, 'trainval',
+                                 epoch_len * spec.official_batch, args.seed)
+    probe_frames, probe_masks = drift_frames(data_root, 'test', args.probe,
+                                             args.seed)
+    checkpoints = sorted({s for s in DRIFT_CHECKPOINTS if s < args.steps}
+                         | {args.steps})
+    with tempfile.TemporaryDirectory() as tmp:
+        run_spec = dataclasses.replace(
+            step_spec, config=our_config(spec, tmp), size=spec.size,
+            batch=spec.official_batch, steps=args.steps, epoch_len=epoch_len,
+            schedule={**step_spec.paper_schedule, **spec.official_schedule},
+            threads=args.threads)
+        batches = step_exact.network_inputs(run_spec, frames, masks,
+                                            torch.float32)
+        probe = step_exact.network_inputs(
+            dataclasses.replace(run_spec, batch=len(probe_frames),
+                                epoch_len=1),
+            probe_frames, probe_masks, torch.float32)[0][0]
+
+        def official_run(threads: int) -> dict:
+            torch.set_num_threads(threads)
+            seed_like_official(args.seed)
+            ref = build_reference(reference, args.reference_root[args.model],
+                                  spec.size, seed=args.seed,
+                                  **spec.official_settings)
+            initial = {k: v.clone() for k, v in ref.model.state_dict().items()}
+            start = time.time()
+            run = step_exact.run_official(
+                ref, run_spec, initial, batches, args.steps, torch.float32,
+                checkpoints, spec.official_optimizer)
+            run['seconds'] = time.time() - start
+            with torch.no_grad():
+                run['probe'] = _probe(torch.cat([
+                    ref.forward_eval(probe[i:i + 4])[:, 0]
+                    for i in range(0, len(probe), 4)]), probe_masks)
+            run['initial'] = initial
+            torch.set_num_threads(args.threads)
+            return run
+
+        step_exact.PROGRESS = True
+        official = official_run(args.threads)
+        start = time.time()
+        ours = step_exact.run_ours(reference, run_spec, official['initial'],
+                                   frames, masks, args.steps, torch.float32,
+                                   checkpoints)
+        ours['seconds'] = time.time() - start
+        # our test path: data preprocessor, eval forward, logits at the
+        # frame size
+        model = ours['model'].eval()
+        with torch.no_grad():
+            ours['probe'] = _probe(torch.cat([
+                sample.seg_logits.data
+                for i in range(0, len(probe_frames), 4)
+                for sample in model.test_step(step_exact.batch_data(
+                    probe_frames, probe_masks,
+                    range(i, min(i + 4, len(probe_frames)))))]), probe_masks)
+        again = official_run(args.noise_floor)
+
+    map_key = get_converter(CONVERTER_NAMES[reference]).map_key
+    parameters = {k: p.requires_grad for k, p in model.named_parameters()}
+    no_true_gradient = step_exact.without_true_gradient(
+        official['first_gradients'])
+    official_state = official['model'].state_dict()
+
+    def versus(run: dict, fingerprints: Dict) -> dict:
+        """One run against the official run."""
+        loss_diff = [b - a for a, b in zip(official['losses'], run['losses'])]
+        p_official, p_run = (official['probe']['probability'],
+                             run['probe']['probability'])
+        both = ((p_official > 0.5) & (p_run > 0.5)).sum().item()
+        either = ((p_official > 0.5) | (p_run > 0.5)).sum().item()
+        return dict(
+            loss_diff_window_means=window_means(loss_diff),
+            loss_abs_diff_window_means=window_means(
+                [abs(d) for d in loss_diff]),
+            max_loss_abs_diff=max(abs(d) for d in loss_diff),
+            fingerprint_difference={
+                str(k): step_exact.fingerprint_difference(
+                    run_spec, official['fingerprints'][k], fingerprints[k])
+                for k in checkpoints},
+            probe_max_probability_diff=(p_run - p_official).abs().max().item(),
+            probe_positive_overlap=both / either if either else 1.0)
+
+    report = dict(
+        model=args.model, reference=reference, seed=args.seed,
+        steps=args.steps, batch=spec.official_batch, epoch_len=epoch_len,
+        dtype='float32', threads=args.threads, noise_floor_threads=args.noise_floor,
+        probe_frames=len(probe_frames), data_root=data_root,
+        sides={}, final_states={})
+    for name, run in (('official', official), ('ours', ours),
+                      (f'official_{args.noise_floor}_threads', again)):
+        report['sides'][name] = dict(
+            losses=run['losses'], lrs=run['lrs'],
+            loss_window_means=window_means(run['losses']),
+            seconds=run['seconds'],
+            probe={k: v for k, v in run['probe'].items()
+                   if k != 'probability'})
+    report['ours_vs_official'] = versus(ours, ours['fingerprints'])
+    report['official_vs_itself'] = versus(again, {
+        k: {map_key(key): v for key, v in fp.items() if map_key(key)}
+        for k, fp in again['fingerprints'].items()})
+    report['final_states'] = dict(
+        ours=step_exact.compare_states(
+            run_spec, official_state, model.state_dict(),
+            official['initial'], parameters, no_true_gradient),
+        official_itself=step_exact.compare_states(
+            run_spec, official_state, again['model'].state_dict(),
+            official['initial'], parameters, no_true_gradient))
+    print_drift(report)
+    write_json_atomic(args.out, report)
+    print(f'written {args.out}')
+
+
+def print_drift(report: dict) -> None:
+    floor = f'official, {report["noise_floor_threads"]} threads'
+    print(f'\n{report["model"]} seed {report["seed"]}: {report["steps"]} '
+          f'steps of batch {report["batch"]}, float32, the same weights and '
+          'real batches on each side')
+    for name, side in report['sides'].items():
+        probe = side['probe']
+        print(f'  {name:<22} loss by quarter '
+              + ' '.join(f'{v:.4f}' for v in side['loss_window_means'])
+              + f'; probe IoU {probe["scores"]["threshold_0.5"]["IoU"]:.4f},'
+              f' pixels > 0.5 {probe["positive_share"]:.2e}, mean max p '
+              f'{probe["mean_max"]:.4f} ({side["seconds"] / 60:.1f} min)')
+    for title, key in (('ours vs official', 'ours_vs_official'),
+                       (f'{floor} vs official', 'official_vs_itself')):
+        diff = report[key]
+        print(f'  {title}: mean loss difference by quarter '
+              + ' '.join(f'{v:+.4f}' for v in diff['loss_diff_window_means'])
+              + ', mean |difference| '
+              + ' '.join(f'{v:.4f}' for v in diff['loss_abs_diff_window_means']))
+        print('    weight fingerprints apart (relative to sum |x|): '
+              + ', '.join(f'step {k} {v["max_rel"]:.1e}' for k, v in
+                          diff['fingerprint_difference'].items()))
+        print(f'    probe: max probability difference '
+              f'{diff["probe_max_probability_diff"]:.3e}, overlap of the '
+              f'pixels > 0.5 {diff["probe_positive_overlap"]:.3f}')
+    for title, key in (('ours', 'ours'), (floor, 'official_itself')):
+        print(f'  final weights, {title} vs official:')
+        for group, s in report['final_states'][key].items():
+            print(f'    {group:<25} {s["count"]:>4} tensors: max rel '
+                  f'{s["max_rel"]:.3e} ({s["worst_rel_key"]})')
+
+
+# --------------------------------------------------------------------------
 # Runs, sweep, summary
 
 
@@ -1106,6 +1335,25 @@ def parse_args(argv=None):
         p.add_argument('--data-root', action='append', metavar='M=DIR',
                        help='data set of model M in our split layout')
     sub.add_parser('summary')
+    drift_parser = sub.add_parser('drift')
+    drift_parser.add_argument('--model', choices=sorted(SPECS), required=True)
+    drift_parser.add_argument('--reference-root', action='append',
+                              metavar='M=DIR', required=True,
+                              help='checkout of the official code of model M')
+    drift_parser.add_argument('--data-root', action='append', metavar='M=DIR',
+                              required=True,
+                              help='data set of model M in our split layout')
+    drift_parser.add_argument('--steps', type=int, default=100)
+    drift_parser.add_argument('--seed', type=int, default=42)
+    drift_parser.add_argument('--probe', type=int, default=32,
+                              help='test frames predicted after training')
+    drift_parser.add_argument('--threads', type=int, default=1)
+    drift_parser.add_argument('--noise-floor', type=int, default=2,
+                              metavar='THREADS',
+                              help='thread count of the second official run')
+    drift_parser.add_argument(
+        '--out', default=None, help='default: benchmarks/results/'
+        'parity_drift_<model>_seed<S>.json')
     law = sub.add_parser('init-law')
     law.add_argument('--reference-root', action='append', metavar='M=DIR',
                      help='checkout of the official code of model M')
@@ -1168,7 +1416,16 @@ def parse_args(argv=None):
         for model in args.models:
             if model not in args.reference_root:
                 raise SystemExit(f'--reference-root {model}=DIR is needed')
-    if args.action in ('run', 'all', 'cross'):
+    if args.action == 'drift':
+        for option in ('steps', 'probe', 'threads', 'noise_floor'):
+            if getattr(args, option) < 1:
+                raise SystemExit(f'--{option.replace("_", "-")} must be >= 1')
+        if args.noise_floor == args.threads:
+            raise SystemExit('--noise-floor must differ from --threads (the '
+                             'second official run changes only the rounding)')
+        args.out = args.out or osp.join(
+            RESULTS_DIR, f'parity_drift_{args.model}_seed{args.seed}.json')
+    if args.action in ('run', 'all', 'cross', 'drift'):
         args.reference_root = _key_values(args.reference_root,
                                           '--reference-root')
         args.data_root = _key_values(args.data_root, '--data-root')
@@ -1192,6 +1449,8 @@ def main(argv=None) -> None:
         cross_score(args)
     elif args.action == 'init-law':
         init_law(args)
+    elif args.action == 'drift':
+        drift(args)
     else:
         summarise(args)
 

@@ -92,7 +92,8 @@ class StepSpec:
 
     Attributes:
         converter: name of our converter (official keys -> ours).
-        config: our paper config, relative to the repository root.
+        config: our paper config, relative to the repository root (or
+            an absolute path).
         size, batch: input side and batch size.
         steps: optimizer steps of the benchmark run.
         epoch_len: iterations per epoch.
@@ -412,12 +413,16 @@ PROGRESS = False
 
 def run_official(ref, spec: StepSpec, initial: Dict, batches, steps: int,
                  dtype=torch.float64,
-                 fingerprint_steps: Sequence[int] = ()) -> dict:
+                 fingerprint_steps: Sequence[int] = (),
+                 optimizer_options: Optional[Dict] = None) -> dict:
     """The official training loop: per epoch the official scheduler calls,
-    per iteration forward (train mode), loss, zero_grad, backward, step."""
+    per iteration forward (train mode), loss, zero_grad, backward, step.
+    ``optimizer_options``: ``make_optimizer`` keywords (a reduced
+    setting's learning rate)."""
     model = ref.model.to(dtype)
     model.load_state_dict(initial, strict=True)
-    optimizer = ref.make_optimizer(model.parameters())
+    optimizer = ref.make_optimizer(model.parameters(),
+                                   **(optimizer_options or {}))
     scheduler = ref.make_scheduler(optimizer, **spec.schedule)
     losses, lrs, fingerprints = [], [], {}
     for step in range(steps):

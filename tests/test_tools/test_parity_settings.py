@@ -106,3 +106,41 @@ def test_init_law_in_standard_errors(parity):
 def test_init_law_needs_each_checkout(parity):
     with pytest.raises(SystemExit, match='--reference-root serankdet=DIR'):
         parity.parse_args(['init-law', '--models', 'serankdet'])
+
+
+def test_drift_windows_and_options(parity):
+    assert parity.window_means([1, 2, 3, 4, 5, 6, 7, 8]) == [1.5, 3.5, 5.5,
+                                                             7.5]
+    # 5 values: runs of 2, 1, 1, 1
+    assert parity.window_means([1, 3, 5, 7, 9]) == [2.0, 5.0, 7.0, 9.0]
+    assert parity.window_means([4, 6]) == [4.0, 6.0]
+    base = ['drift', '--model', 'samspl-t-softiou', '--reference-root',
+            'samspl-t-softiou=r', '--data-root', 'samspl-t-softiou=d']
+    args = parity.parse_args(base)
+    assert args.steps == 100
+    assert args.out.endswith('parity_drift_samspl-t-softiou_seed42.json')
+    with pytest.raises(SystemExit, match='--noise-floor must differ'):
+        parity.parse_args(base + ['--threads', '2'])
+    with pytest.raises(SystemExit, match='--steps must be >= 1'):
+        parity.parse_args(base + ['--steps', '0'])
+
+
+def test_drift_frames_in_a_seeded_order(parity, tmp_path):
+    import cv2
+    import numpy as np
+    for split in ('trainval', 'test'):
+        for sub in ('images', 'masks'):
+            (tmp_path / split / sub).mkdir(parents=True)
+    stems = ['a', 'b', 'c']
+    for value, stem in enumerate(stems):
+        frame = np.full((4, 5), 10 * (value + 1), np.uint8)
+        mask = np.zeros((4, 5), np.uint8)
+        mask[value, value] = 255
+        cv2.imwrite(str(tmp_path / 'trainval/images' / f'{stem}.png'), frame)
+        cv2.imwrite(str(tmp_path / 'trainval/masks' / f'{stem}.png'), mask)
+    frames, masks = parity.drift_frames(str(tmp_path), 'trainval', 2, seed=7)
+    order = np.random.default_rng(7).permutation(3)[:2]
+    assert [int(f[0, 0]) for f in frames] == [10 * (i + 1) for i in order]
+    for index, mask in zip(order, masks):
+        assert mask.dtype == torch.uint8 and int(mask.sum()) == 1
+        assert int(mask[index, index]) == 1
