@@ -933,11 +933,11 @@ def window_means(values: List[float], windows: int = 4) -> List[float]:
         np.asarray(values, float), min(windows, len(values)))]
 
 
-def _probe(logits: torch.Tensor, masks) -> dict:
-    """Scores of the probe frames' main-output logits (N, H, W) at
+def _probe(probability: torch.Tensor, masks) -> dict:
+    """Scores of the probe frames' main-output probabilities (N, H, W) at
     threshold 0.5 and per-image max, the share of pixels above 0.5 and the
     mean per-image maximum probability."""
-    probability = logits.double().sigmoid()
+    probability = probability.double()
     scores = score(zip(probability, (m > 0 for m in masks)))
     return dict(scores=scores, probability=probability,
                 positive_share=float((probability > 0.5).double().mean()),
@@ -996,9 +996,10 @@ def drift(args) -> None:
                 checkpoints, spec.official_optimizer)
             run['seconds'] = time.time() - start
             with torch.no_grad():
-                run['probe'] = _probe(torch.cat([
-                    ref.forward_eval(probe[i:i + 4])[:, 0]
-                    for i in range(0, len(probe), 4)]), probe_masks)
+                out = torch.cat([ref.forward_eval(probe[i:i + 4])[:, 0]
+                                 for i in range(0, len(probe), 4)])
+            run['probe'] = _probe(
+                out.sigmoid() if spec.official_logits else out, probe_masks)
             run['initial'] = initial
             torch.set_num_threads(args.threads)
             return run
@@ -1015,7 +1016,7 @@ def drift(args) -> None:
         model = ours['model'].eval()
         with torch.no_grad():
             ours['probe'] = _probe(torch.cat([
-                sample.seg_logits.data
+                sample.seg_logits.data.sigmoid()
                 for i in range(0, len(probe_frames), 4)
                 for sample in model.test_step(step_exact.batch_data(
                     probe_frames, probe_masks,

@@ -144,3 +144,21 @@ def test_drift_frames_in_a_seeded_order(parity, tmp_path):
     for index, mask in zip(order, masks):
         assert mask.dtype == torch.uint8 and int(mask.sum()) == 1
         assert int(mask[index, index]) == 1
+
+
+def test_drift_probe_statistics(parity):
+    # two 4x4 maps: one hits its one-pixel target, one marks nothing
+    probability = torch.full((2, 4, 4), 0.1)
+    probability[0, 1, 2] = 0.9
+    probability[1, 3, 3] = 0.3
+    masks = torch.zeros(2, 4, 4, dtype=torch.uint8)
+    masks[0, 1, 2] = masks[1, 0, 0] = 1
+    probe = parity._probe(probability, masks)
+    assert probe['positive_share'] == pytest.approx(1 / 32)
+    assert probe['mean_max'] == pytest.approx((0.9 + 0.3) / 2)
+    at_half = probe['scores']['threshold_0.5']
+    assert at_half['IoU'] == pytest.approx(1 / 2)  # 1 hit, 1 miss
+    assert at_half['Pd'] == pytest.approx(1 / 2)
+    # per-image max: the second map's maximum (3, 3) becomes a false alarm
+    # (Fa in 1e-6 of all pixels)
+    assert probe['scores']['per_image_max']['Fa'] == pytest.approx(1e6 / 32)
