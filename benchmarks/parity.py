@@ -951,8 +951,9 @@ def drift(args) -> None:
     ``step_exact.py`` does on synthetic frames in float64; then run the
     official side again with another thread count, which changes only the
     rounding. Ours parting from the official run no faster than the
-    official run parts from itself means the training dynamics agree and
-    a difference of the seed runs comes from their random streams."""
+    official run parts from itself means the training dynamics agree;
+    parting faster (a first-step loss that differs, a gap that keeps its
+    sign) points at a difference in the training code."""
     import step_exact
     from reference_models import build_reference
 
