@@ -119,7 +119,10 @@ losses by quarter of the run, how far each run's weights are from the
 official run's (fingerprints at steps 1, 5, 10, 25, ...; the final state
 by group), and the main output on ``--probe`` test frames (scores, share of
 pixels above 0.5, largest probability difference), written to
-``benchmarks/results/parity_drift_<model>_seed<S>.json``::
+``benchmarks/results/parity_drift_<model>_seed<S>.json``. ``--cfg-options``
+changes our side's config only (e.g. ``model.decode_head.loss_decode.0.
+through_probability=True``, the official BCE clamp); the file name then
+ends with the options' last keys and values::
 
     python benchmarks/parity.py drift --model samspl-t-softiou --steps 100 \
         --reference-root samspl-t-softiou=../SAM-SPL \
@@ -143,6 +146,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config, DictAction
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(HERE)
@@ -610,16 +614,22 @@ def _epoch_losses(log: List[dict], epochs: int) -> List[float]:
             for chunk in np.array_split(losses, epochs)]
 
 
-def our_config(spec: ParitySpec, work_dir: str) -> str:
+def our_config(spec: ParitySpec, work_dir: str,
+               cfg_options: Optional[Dict] = None) -> str:
     """The config our side trains: ``spec.config``, or a config in
-    ``work_dir`` inheriting it with ``spec.config_changes``."""
+    ``work_dir`` inheriting it with ``spec.config_changes``; then
+    ``cfg_options`` (dotted keys, list items by index) merged in."""
     config = osp.join(REPO_ROOT, spec.config)
-    if not spec.config_changes:
+    if not spec.config_changes and not cfg_options:
         return config
     path = osp.join(work_dir, 'parity_' + osp.basename(config))
     os.makedirs(work_dir, exist_ok=True)
     with open(path, 'w') as f:
         f.write(f'_base_ = [{config!r}]\n' + spec.config_changes)
+    if cfg_options:
+        cfg = Config.fromfile(path)
+        cfg.merge_from_dict(cfg_options, allow_list_keys=True)
+        cfg.dump(path)
     return path
 
 
@@ -831,7 +841,6 @@ def init_law(args) -> None:
     each side's code draws it from the same seed: per official tensor that
     the converter maps, mean and std on both sides (single-element tensors
     are listed, one draw says nothing about a law)."""
-    from mmengine.config import Config
     from reference_models import build_reference
 
     from serankdet.apis import register_all_modules
@@ -973,7 +982,8 @@ def drift(args) -> None:
                          | {args.steps})
     with tempfile.TemporaryDirectory() as tmp:
         run_spec = dataclasses.replace(
-            step_spec, config=our_config(spec, tmp), size=spec.size,
+            step_spec, config=our_config(spec, tmp, args.cfg_options),
+            size=spec.size,
             batch=spec.official_batch, steps=args.steps, epoch_len=epoch_len,
             schedule={**step_spec.paper_schedule, **spec.official_schedule},
             threads=args.threads)
@@ -1053,6 +1063,7 @@ def drift(args) -> None:
         model=args.model, reference=reference, seed=args.seed,
         steps=args.steps, batch=spec.official_batch, epoch_len=epoch_len,
         dtype='float32', threads=args.threads, noise_floor_threads=args.noise_floor,
+        our_cfg_options=args.cfg_options,
         probe_frames=len(probe_frames), data_root=data_root,
         sides={}, final_states={})
     for name, run in (('official', official), ('ours', ours),
@@ -1354,6 +1365,12 @@ def parse_args(argv=None):
                               metavar='THREADS',
                               help='thread count of the second official run')
     drift_parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        metavar='KEY=VALUE',
+        help='changes to our config only, e.g. model.decode_head.'
+        'loss_decode.0.through_probability=True (the official BCELoss '
+        'clamp)')
+    drift_parser.add_argument(
         '--out', default=None, help='default: benchmarks/results/'
         'parity_drift_<model>_seed<S>.json')
     law = sub.add_parser('init-law')
@@ -1425,8 +1442,12 @@ def parse_args(argv=None):
         if args.noise_floor == args.threads:
             raise SystemExit('--noise-floor must differ from --threads (the '
                              'second official run changes only the rounding)')
+        # a run with changed options must not replace the plain run's file
+        options = ''.join(f'_{key.rsplit(".", 1)[-1]}-{value}'
+                          for key, value in sorted(args.cfg_options.items()))
         args.out = args.out or osp.join(
-            RESULTS_DIR, f'parity_drift_{args.model}_seed{args.seed}.json')
+            RESULTS_DIR,
+            f'parity_drift_{args.model}_seed{args.seed}{options}.json')
     if args.action in ('run', 'all', 'cross', 'drift'):
         args.reference_root = _key_values(args.reference_root,
                                           '--reference-root')

@@ -125,6 +125,27 @@ def test_drift_windows_and_options(parity):
         parity.parse_args(base + ['--steps', '0'])
 
 
+def test_drift_config_options_reach_our_config_and_the_file_name(
+        parity, tmp_path):
+    from mmengine.config import Config
+    key = 'model.decode_head.loss_decode.0.through_probability'
+    args = parity.parse_args([
+        'drift', '--model', 'samspl-t-softiou', '--reference-root',
+        'samspl-t-softiou=r', '--data-root', 'samspl-t-softiou=d', '--seed',
+        '43', '--cfg-options', f'{key}=True'])
+    assert args.cfg_options == {key: True}
+    # the plain run's file is not replaced
+    assert args.out.endswith('parity_drift_samspl-t-softiou_seed43_'
+                             'through_probability-True.json')
+    cfg = Config.fromfile(parity.our_config(
+        parity.SPECS['samspl-t-softiou'], str(tmp_path), args.cfg_options))
+    assert cfg.model.decode_head.loss_decode == [
+        dict(type='SigmoidBCELoss', through_probability=True),
+        dict(type='SoftIoULoss', reduction='batch')]
+    # the setting's own changes are kept under the options
+    assert cfg.optim_wrapper.optimizer.lr == 1e-3
+
+
 def test_drift_frames_in_a_seeded_order(parity, tmp_path):
     import cv2
     import numpy as np
