@@ -26,7 +26,12 @@ weights are not bundled; ``--sam2-checkpoint`` uses them).
 
 Each model's run writes ``benchmarks/results/short_schedule/<E>ep/<model>
 .json`` as soon as it ends (runs already there are skipped, so an
-interrupted sweep continues; results are kept per budget); the table is
+interrupted sweep continues; results are kept per budget). A run stopped
+mid-way resumes from its last epoch checkpoint: the newest work dir of
+the model whose config is the one this call would write, holding a
+checkpoint but no scores, is continued (mmengine's resume; the data order
+per epoch comes from the seed, so the schedule is the same; its train
+time adds the part before the stop, up to that checkpoint). The table is
 printed and collected into ``benchmarks/results/short_schedule/<E>ep.json``. ``--limit-train N`` /
 ``--limit-test N`` (smoke runs: the first N frames) write under
 ``work_dirs/short_schedule_smoke`` only.
@@ -37,6 +42,7 @@ Usage::
     python benchmarks/short_schedule.py --summary
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -44,6 +50,7 @@ import platform
 import subprocess
 import sys
 import time
+from typing import Optional
 
 from serankdet.recipes import BASICIRSTD_GRAY_STATS
 
@@ -80,9 +87,9 @@ MODELS = {
 METRICS = ('IoU', 'nIoU', 'Pd', 'Fa')
 
 
-def short_config(model: str, args, work_dir: str) -> str:
-    """A config in ``work_dir`` inheriting the model's, with the common
-    budget (written out, so that the run can be repeated from it)."""
+def short_config_text(model: str, args) -> str:
+    """The config of ``model``'s short run: the model's, with the common
+    budget."""
     config, _, extra = MODELS[model]
     epochs, root = args.epochs, osp.abspath(args.data_root)
     trunk = ''
@@ -106,33 +113,80 @@ test_dataloader = val_dataloader
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop',
                  max_epochs={epochs}, val_begin={epochs + 1})
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-default_hooks = dict(checkpoint=dict(by_epoch=True, interval={epochs},
-                                     save_best=None))
+# every epoch: a stopped run resumes from its last one
+default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1,
+                                     max_keep_ckpts=1, save_best=None))
 log_processor = dict(by_epoch=True)
 randomness = dict(seed=0)
 '''
-    # beside the work dir's own dump of the merged config, not over it
-    os.makedirs(osp.join(work_dir, 'config'), exist_ok=True)
-    path = osp.join(work_dir, 'config', 'short_' + osp.basename(config))
-    with open(path, 'w') as handle:
-        handle.write(text)
-    return path
+    return text
+
+
+def config_path(model: str, work_dir: str) -> str:
+    """Where a run's config lies: beside the work dir's own dump of the
+    merged config, not over it."""
+    return osp.join(work_dir, 'config',
+                    'short_' + osp.basename(MODELS[model][0]))
+
+
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``work_dir``'s ``last_checkpoint`` names, if it is
+    there."""
+    try:
+        with open(osp.join(work_dir, 'last_checkpoint')) as handle:
+            checkpoint = handle.read().strip()
+    except OSError:
+        return None
+    return checkpoint if osp.isfile(checkpoint) else None
+
+
+def stopped_run(model: str, text: str, runs_dir: str) -> Optional[str]:
+    """The newest work dir in ``runs_dir`` of an earlier run of ``model``
+    with config ``text`` that saved a checkpoint but was not scored."""
+    candidates = sorted(glob.glob(osp.join(runs_dir, f'{model}_*')),
+                        key=osp.getmtime, reverse=True)
+    for work_dir in candidates:
+        try:
+            with open(config_path(model, work_dir)) as handle:
+                same_config = handle.read() == text
+        except OSError:
+            continue
+        if (same_config and last_checkpoint(work_dir)
+                and not osp.isfile(osp.join(work_dir, 'test_metrics.json'))):
+            return work_dir
+    return None
 
 
 def run_model(model: str, args) -> dict:
     smoke = args.limit_train or args.limit_test
-    work_dir = osp.join(REPO_ROOT, 'work_dirs',
-                        'short_schedule_smoke' if smoke else 'short_schedule',
-                        f'{model}_{int(time.time())}')
-    config = short_config(model, args, work_dir)
+    runs_dir = osp.join(REPO_ROOT, 'work_dirs',
+                        'short_schedule_smoke' if smoke else 'short_schedule')
+    text = short_config_text(model, args)
+    work_dir = stopped_run(model, text, runs_dir)
+    resumed = work_dir is not None
+    if not resumed:
+        work_dir = osp.join(runs_dir, f'{model}_{int(time.time())}')
+    config = config_path(model, work_dir)
+    train_command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
+                     config, '--work-dir', work_dir]
+    seconds_before_stop = 0.0
+    if resumed:
+        # the config is written when a run starts, each checkpoint when its
+        # epoch ends
+        checkpoint = last_checkpoint(work_dir)
+        seconds_before_stop = osp.getmtime(checkpoint) - osp.getmtime(config)
+        print(f'{model}: resuming the stopped run {work_dir} from '
+              f'{osp.basename(checkpoint)}', flush=True)
+        train_command.append('--resume')
+    else:
+        os.makedirs(osp.dirname(config), exist_ok=True)
+        with open(config, 'w') as handle:
+            handle.write(text)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     start = time.time()
-    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'),
-                    config, '--work-dir', work_dir], check=True, env=env,
-                   cwd=REPO_ROOT)
-    train_seconds = time.time() - start
-    with open(osp.join(work_dir, 'last_checkpoint')) as handle:
-        checkpoint = handle.read().strip()
+    subprocess.run(train_command, check=True, env=env, cwd=REPO_ROOT)
+    train_seconds = seconds_before_stop + time.time() - start
+    checkpoint = last_checkpoint(work_dir)
     out = osp.join(work_dir, 'test_metrics.json')
     start = time.time()
     subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'),
@@ -146,6 +200,7 @@ def run_model(model: str, args) -> dict:
         epochs=args.epochs, batch=4, threads=args.threads,
         scores={name: metrics[f'irstd/{name}'] for name in METRICS},
         train_seconds=train_seconds, test_seconds=test_seconds,
+        resumed=resumed,
         work_dir=osp.relpath(work_dir, REPO_ROOT),
         finished=time.strftime('%Y-%m-%d %H:%M:%S'),
         machine=f'{platform.machine()}, {os.cpu_count()} cores')
