@@ -52,6 +52,7 @@ import sys
 import time
 from typing import Optional
 
+from serankdet.engine.resume import ResumeError, find_resume_checkpoint
 from serankdet.recipes import BASICIRSTD_GRAY_STATS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -129,17 +130,6 @@ def config_path(model: str, work_dir: str) -> str:
                     'short_' + osp.basename(MODELS[model][0]))
 
 
-def last_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``work_dir``'s ``last_checkpoint`` names, if it is
-    there."""
-    try:
-        with open(osp.join(work_dir, 'last_checkpoint')) as handle:
-            checkpoint = handle.read().strip()
-    except OSError:
-        return None
-    return checkpoint if osp.isfile(checkpoint) else None
-
-
 def stopped_run(model: str, text: str, runs_dir: str) -> Optional[str]:
     """The newest work dir in ``runs_dir`` of an earlier run of ``model``
     with config ``text`` that saved a checkpoint but was not scored."""
@@ -149,9 +139,11 @@ def stopped_run(model: str, text: str, runs_dir: str) -> Optional[str]:
         try:
             with open(config_path(model, work_dir)) as handle:
                 same_config = handle.read() == text
-        except OSError:
+            # what tools/train.py --resume would continue from
+            resumable = find_resume_checkpoint(work_dir)
+        except (OSError, ResumeError):
             continue
-        if (same_config and last_checkpoint(work_dir)
+        if (same_config and resumable
                 and not osp.isfile(osp.join(work_dir, 'test_metrics.json'))):
             return work_dir
     return None
@@ -173,7 +165,7 @@ def run_model(model: str, args) -> dict:
     if resumed:
         # the config is written when a run starts, each checkpoint when its
         # epoch ends
-        checkpoint = last_checkpoint(work_dir)
+        checkpoint = find_resume_checkpoint(work_dir)
         seconds_before_stop = osp.getmtime(checkpoint) - osp.getmtime(config)
         print(f'{model}: resuming the stopped run {work_dir} from '
               f'{osp.basename(checkpoint)}', flush=True)
@@ -186,7 +178,7 @@ def run_model(model: str, args) -> dict:
     start = time.time()
     subprocess.run(train_command, check=True, env=env, cwd=REPO_ROOT)
     train_seconds = seconds_before_stop + time.time() - start
-    checkpoint = last_checkpoint(work_dir)
+    checkpoint = find_resume_checkpoint(work_dir)
     out = osp.join(work_dir, 'test_metrics.json')
     start = time.time()
     subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'),
