@@ -1,0 +1,199 @@
+"""Seconds per training epoch: our ``tools/train.py`` against BasicIRSTD's
+own ``train.py``, same model, data, batch, threads and machine, in one run.
+
+    python benchmarks/epoch_time.py --reference-root ../refs/BasicIRSTD \\
+        [--models acm alcnet] [--epochs 4] [--threads 1] \\
+        [--data-root datasets/SIRST-5050]
+
+Both sides train ``--epochs`` epochs of their NUAA-SIRST recipe (batch 16,
+256 crops, Adam 5e-4, soft-IoU) on DNANet's 50/50 split (213 training
+frames): BasicIRSTD's from a folder in its layout made of links to
+``--data-root`` (``images/``, ``masks/``, ``img_idx/``), run on the CPU (its
+``.cuda()`` calls made no-ops in its process; none of its code is copied;
+it imports torchvision: give a torchvision wheel's folder in
+``--reference-pythonpath``, e.g. ``pip install --no-deps --target DIR
+torchvision==0.28.0``),
+with its default data-loader workers (1); ours with the config's (4). Each
+epoch is timed from one start of the training data loader to the next (the
+test loader's start after the last epoch closes it), so start-up, the
+final checkpoint and testing are not counted; the first epoch (warm-up) is
+left out of the median. Writes ``benchmarks/results/epoch_time.json``.
+"""
+import argparse
+import atexit
+import json
+import os
+import os.path as osp
+import platform
+import runpy
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESULT = osp.join(REPO_ROOT, 'benchmarks', 'results', 'epoch_time.json')
+#: model -> (our config, BasicIRSTD's model name)
+MODELS = {
+    'acm': ('configs/acm/acm_1xb16-400e_sirst-5050-256x256.py', 'ACM'),
+    'alcnet': ('configs/alcnet/alcnet_1xb16-400e_sirst-5050-256x256.py',
+               'ALCNet'),
+}
+
+
+def child(out: str, on_cpu: bool, script: str, argv: list) -> None:
+    """Run ``script`` with ``argv`` in this process, recording when each
+    data loader starts an epoch (and, with ``on_cpu``, making CUDA
+    transfers no-ops) into ``out``."""
+    import torch
+    starts = []
+    iterate = torch.utils.data.DataLoader.__iter__
+
+    def timed_iter(loader):
+        starts.append((type(loader.dataset).__name__, time.perf_counter()))
+        return iterate(loader)
+
+    torch.utils.data.DataLoader.__iter__ = timed_iter
+    if on_cpu:
+        torch.Tensor.cuda = lambda self, *args, **kwargs: self
+        torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+        # BasicIRSTD's net.py imports torchvision (a CUDA wheel here) and
+        # a test image of scikit-image's (not in its wheels); neither is
+        # used by ACM or ALCNet
+        sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks', 'golden'))
+        from basicirstd_golden import import_torchvision
+        import_torchvision()
+        for name in ('skimage.feature.tests',
+                     'skimage.feature.tests.test_orb'):
+            sys.modules.setdefault(name, types.ModuleType(name))
+        sys.modules['skimage.feature.tests.test_orb'].img = None
+
+    def dump():
+        with open(out, 'w') as handle:
+            json.dump(starts, handle)
+
+    atexit.register(dump)
+    sys.argv = [script] + argv
+    sys.path.insert(0, osp.dirname(script))
+    runpy.run_path(script, run_name='__main__')
+
+
+def epoch_seconds(starts: list) -> list:
+    """Durations between consecutive starts, from a training loader's
+    start to the next start of any loader."""
+    return [round(nxt[1] - cur[1], 3)
+            for cur, nxt in zip(starts, starts[1:])
+            if cur[0] == starts[0][0]]
+
+
+def link_reference_layout(data_root: str, folder: str) -> str:
+    """BasicIRSTD's ``<dir>/NUAA-SIRST/{images,masks,img_idx}`` from our
+    ``{trainval,test}/{images,masks}`` layout, by symbolic links."""
+    dataset = osp.join(folder, 'NUAA-SIRST')
+    for sub in ('images', 'masks', 'img_idx'):
+        os.makedirs(osp.join(dataset, sub), exist_ok=True)
+    for split, name in (('trainval', 'train'), ('test', 'test')):
+        stems = []
+        for file in sorted(os.listdir(osp.join(data_root, split, 'images'))):
+            stems.append(osp.splitext(file)[0])
+            for sub in ('images', 'masks'):
+                os.symlink(osp.abspath(osp.join(data_root, split, sub, file)),
+                           osp.join(dataset, sub, file))
+        with open(osp.join(dataset, 'img_idx', f'{name}_NUAA-SIRST.txt'),
+                  'w') as handle:
+            handle.write('\n'.join(stems))
+    return folder
+
+
+def run_side(args, command: list, cwd: str, out: str) -> list:
+    """Epoch durations of ``command`` ('--cpu' or '--native', a script
+    and its arguments) run in a child process in ``cwd``."""
+    path = [REPO_ROOT] + ([args.reference_pythonpath] if command[0] == '--cpu'
+                          and args.reference_pythonpath else [])
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               MKL_NUM_THREADS=str(args.threads),
+               PYTHONPATH=os.pathsep.join(path))
+    subprocess.run([sys.executable, osp.abspath(__file__), '--child', out]
+                   + command, check=True, env=env, cwd=cwd,
+                   stdout=subprocess.DEVNULL)
+    with open(out) as handle:
+        return epoch_seconds(json.load(handle))
+
+
+def measure(model: str, args, scratch: str) -> dict:
+    config, reference_name = MODELS[model]
+    data_root = osp.abspath(args.data_root)
+    ours = run_side(args, [
+        '--native', osp.join(REPO_ROOT, 'tools', 'train.py'),
+        osp.join(REPO_ROOT, config), '--work-dir',
+        osp.join(scratch, f'ours_{model}'), '--cfg-options',
+        f'train_cfg.max_epochs={args.epochs}',
+        f'train_cfg.val_begin={args.epochs + 1}', 'randomness.seed=0'] + [
+            f'{loader}.dataset.data_root={data_root}'
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')],
+        REPO_ROOT, osp.join(scratch, f'ours_{model}.json'))
+    datasets = link_reference_layout(args.data_root,
+                                     osp.join(scratch, f'ref_{model}'))
+    theirs = run_side(args, [
+        '--cpu', osp.join(osp.abspath(args.reference_root), 'train.py'),
+        '--model_names', reference_name, '--dataset_names', 'NUAA-SIRST',
+        '--dataset_dir', datasets, '--nEpochs', str(args.epochs),
+        '--intervals', '1', '--save', osp.join(scratch, f'ref_log_{model}')],
+        datasets, osp.join(scratch, f'basicirstd_{model}.json'))
+    row = dict(model=model, config=config, ours_epoch_seconds=ours,
+               basicirstd_epoch_seconds=theirs)
+    row['ours_median'] = statistics.median(ours[1:])
+    row['basicirstd_median'] = statistics.median(theirs[1:])
+    row['ratio'] = round(row['basicirstd_median'] / row['ours_median'], 3)
+    return row
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--reference-root', required=True,
+                        help='a checkout of XinyiYing/BasicIRSTD')
+    parser.add_argument('--reference-pythonpath',
+                        help='folder holding torchvision for the reference')
+    parser.add_argument('--models', nargs='+', default=list(MODELS),
+                        choices=list(MODELS))
+    parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--data-root',
+                        default=osp.join(REPO_ROOT, 'datasets', 'SIRST-5050'))
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--child']:
+        out, rest = argv[1], argv[2:]
+        on_cpu = rest[0] == '--cpu'
+        child(out, on_cpu, rest[1], rest[2:])
+        return
+    args = parse_args(argv)
+    if args.epochs < 3:
+        raise SystemExit('error: --epochs must be >= 3 (the first epoch is '
+                         'warm-up)')
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for model in args.models:
+            rows.append(measure(model, args, scratch))
+            row = rows[-1]
+            print(f'{model}: ours {row["ours_median"]:.1f} s/epoch, '
+                  f'BasicIRSTD {row["basicirstd_median"]:.1f} s/epoch '
+                  f'(BasicIRSTD / ours = {row["ratio"]:.2f})', flush=True)
+    with open(RESULT, 'w') as handle:
+        json.dump(dict(
+            command='python benchmarks/epoch_time.py ' + ' '.join(argv),
+            machine=f'{platform.machine()}, {os.cpu_count()} cores',
+            threads=args.threads, epochs=args.epochs,
+            date=time.strftime('%Y-%m-%d %H:%M'), rows=rows), handle,
+            indent=1)
+    print(f'written to {RESULT}')
+
+
+if __name__ == '__main__':
+    main()
