@@ -19,7 +19,7 @@ class build_py_with_configs(build_py):
     The OpenMMLab layout (mmseg's ``add_mim_extension`` ships its configs
     as ``mmseg/.mim/configs``): an installed wheel finds the configs
     without the repository, e.g. the checkpoint converters
-    (``serankdet.models.converters.find_config``).
+    (``serankdet.apis.conversion.find_config``).
     The copy goes to the build folder only, never into the source tree; an
     editable install reads the repository's ``configs/`` instead.
     """
@@ -65,6 +65,10 @@ setup(
         'opencv-python>=4.8',
         'scikit-image>=0.21',
         'scipy>=1.10',
+        # image headers checked before decoding (serankdet.datasets.image_io)
+        'pillow>=9.1',
+        # model-index.yml and metafiles (serankdet.apis.model_zoo)
+        'pyyaml>=5.4',
         'matplotlib>=3.7',
         'pytorch-optimizer==4.1.0',
     ],

@@ -26,7 +26,8 @@ weights are not bundled; ``--sam2-checkpoint`` uses them).
 
 Each model's run writes ``benchmarks/results/short_schedule/<E>ep/<model>
 .json`` as soon as it ends (runs already there are skipped, so an
-interrupted sweep continues; results are kept per budget). A run stopped
+interrupted sweep continues; ``--force`` runs them again and replaces
+their records; results are kept per budget). A run stopped
 mid-way resumes from its last epoch checkpoint: the newest work dir of
 the model whose config is the one this call would write, holding a
 checkpoint but no scores, is continued (mmengine's resume; the data order
@@ -52,13 +53,17 @@ import sys
 import time
 from typing import Optional
 
+from mmengine.config import Config
+
 from serankdet.engine.resume import ResumeError, find_resume_checkpoint
-from serankdet.recipes import BASICIRSTD_GRAY_STATS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_ROOT = osp.join(REPO_ROOT, 'benchmarks', 'results', 'short_schedule')
-# SIRST's gray statistics, as the BasicIRSTD-family recipes use them
-SIRST_MEAN, SIRST_STD = BASICIRSTD_GRAY_STATS['SIRST']
+# SIRST's gray statistics (its dataset config's), as the BasicIRSTD-family
+# recipes use them
+SIRST_NORM = Config.fromfile(osp.join(
+    REPO_ROOT, 'configs', '_base_', 'datasets', 'sirst.py')).img_norm_cfg
+SIRST_MEAN, SIRST_STD = SIRST_NORM.mean, SIRST_NORM.std
 
 #: model -> (config, setting, extra config lines)
 MODELS = {
@@ -223,6 +228,10 @@ def parse_args(argv=None):
     parser.add_argument('--limit-test', type=int, default=None)
     parser.add_argument('--summary', action='store_true',
                         help='only collect and print the recorded runs')
+    parser.add_argument('--force', action='store_true',
+                        help='run the models even where recorded (the new '
+                        'run replaces the record; what docs/claims.yml '
+                        'reruns)')
     return parser.parse_args(argv)
 
 
@@ -236,7 +245,7 @@ def main(argv=None) -> None:
                              'trainval/ and test/; give --data-root)')
         for model in args.models:
             path = osp.join(results, f'{model}.json')
-            if osp.isfile(path) and not smoke:
+            if osp.isfile(path) and not (smoke or args.force):
                 print(f'{model}: recorded in {path}, skipped', flush=True)
                 continue
             row = run_model(model, args)

@@ -44,7 +44,7 @@ code with another thread count to show the official code differs from
 itself as much.
 
 The initial weights are regenerated from a seed per official key
-(:func:`regenerate_weights`), so that ``tests/test_models/test_step_exact.py``
+(:func:`regenerate_weights`), so that ``benchmarks/tests/test_step_exact.py``
 can replay our side without the checkouts against the official losses,
 learning rates and final-weight fingerprints stored by ``--write-ci-data``.
 
@@ -312,7 +312,7 @@ def build_ours(name: str, spec: StepSpec, official_state: Dict,
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
 
-    from serankdet.models.converters import convert_state_dict
+    from serankdet.apis.conversion import convert_state_dict
     from serankdet.registry import MODELS
     register_modules()
     schedule = schedule or spec.schedule
@@ -527,7 +527,7 @@ def compare_states(spec: StepSpec, official: Dict[str, torch.Tensor],
     Adam-type optimizers normalise into updates), ``frozen``,
     ``bn_buffers``, ``other_buffers``. ``moved``: the largest change of the
     official tensors in training."""
-    from serankdet.models.converters import convert_state_dict
+    from serankdet.apis.conversion import convert_state_dict
     official_ours, _ = convert_state_dict(spec.converter, official)
     initial_ours, _ = convert_state_dict(spec.converter, initial)
     if set(other) != set(official_ours):

@@ -63,6 +63,29 @@ def train_pipeline(base_size: int,
         *extra)
 
 
+def irstd_dataloader(dataset_type: str, data_root: str, split: str,
+                     pipeline: List[dict], batch_size: int,
+                     shuffle: bool, test_mode: bool = False) -> dict:
+    """A dataloader over ``<data_root>/<split>/{images,masks}``: four
+    persistent workers, a ``DefaultSampler``; ``test_mode`` datasets never
+    replace a sample that fails to load (each test image is scored exactly
+    once)."""
+    dataset = dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path=f'{split}/images',
+                         seg_map_path=f'{split}/masks'))
+    if test_mode:
+        dataset.update(test_mode=True)
+    dataset.update(pipeline=pipeline)
+    return dict(
+        batch_size=batch_size,
+        num_workers=4,
+        persistent_workers=True,
+        sampler=dict(type='DefaultSampler', shuffle=shuffle),
+        dataset=dataset)
+
+
 def legacy_test_pipeline(size: int) -> List[dict]:
     """The references' test protocol: resize to ``size`` x ``size`` (image
     bilinear, mask nearest) and score there."""
@@ -128,6 +151,28 @@ def with_crop_rule(train_pipeline: List[dict], rule: str) -> List[dict]:
             for step in train_pipeline]
 
 
+def with_hard_negatives(train_pipeline: List[dict], points_file: str,
+                        hard_negative_prob: float = 0.5) -> List[dict]:
+    """A copy of ``train_pipeline`` whose ``TargetBiasedRandomCrop`` is a
+    ``HardNegativeRandomCrop`` with the same settings: ``hard_negative_prob``
+    of the crops of a frame where the model fired are centred on a false
+    alarm that ``HardNegativeMiningHook`` recorded in ``points_file``
+    (add the hook to ``custom_hooks``)."""
+    return [dict(step, type='HardNegativeRandomCrop', points_file=points_file,
+                 hard_negative_prob=hard_negative_prob)
+            if step['type'] == 'TargetBiasedRandomCrop' else step
+            for step in train_pipeline]
+
+
+def negative_ratio_sampler(negative_ratio: float) -> dict:
+    """A ``NegativeRatioSampler`` drawing ``negative_ratio`` target-free
+    frames per frame with a target in each epoch, replacing the base's
+    sampler (``_delete_``: its ``shuffle`` is not an argument of this
+    one)."""
+    return dict(_delete_=True, type='NegativeRatioSampler',
+                negative_ratio=negative_ratio)
+
+
 def sctransnet_param_scheduler(max_epochs: int,
                                warmup_epochs: int = 10,
                                eta_min: float = 1e-5) -> List[dict]:
@@ -155,26 +200,33 @@ def sctransnet_param_scheduler(max_epochs: int,
     ]
 
 
-# BasicIRSTD's gray-level statistics of each dataset (utils.get_img_norm_cfg:
-# mean and std over the dataset's frames, 0-255 scale), which SCTransNet's
-# reference uses too; keys are the datasets' folder names.
-BASICIRSTD_GRAY_STATS = {
-    'SIRST': (101.06385040283203, 34.619606018066406),
-    'NUDT-SIRST': (107.80905151367188, 33.02274703979492),
-    'IRSTD-1k': (87.4661865234375, 39.71953201293945),
-}
+def normalization(img_norm_cfg: Optional[dict],
+                  in_channels: int = 1) -> dict:
+    """``mean`` and ``std`` of a data preprocessor (0-1 scale, one value
+    per channel) from a dataset config's ``img_norm_cfg``: the gray-level
+    mean and std of its frames on the 0-255 scale. Without statistics
+    (``None``, in a model base) both are None, and the data preprocessor
+    refuses to build until a config gives its dataset's."""
+    if img_norm_cfg is None:
+        return dict(mean=None, std=None)
+    return dict(mean=(img_norm_cfg['mean'] / 255, ) * in_channels,
+                std=(img_norm_cfg['std'] / 255, ) * in_channels)
 
 
-def basicirstd_data_preprocessor(dataset: str) -> dict:
-    """BasicIRSTD's input: the gray frame standardised with ``dataset``'s
-    statistics (``BASICIRSTD_GRAY_STATS``, on the 0-1 scale here), sides
-    padded to multiples of 32 (``PadImg``)."""
-    if dataset not in BASICIRSTD_GRAY_STATS:
-        raise KeyError(f'no BasicIRSTD statistics for dataset {dataset!r}; '
-                       f'known: {", ".join(BASICIRSTD_GRAY_STATS)}')
-    mean, std = BASICIRSTD_GRAY_STATS[dataset]
+def basicirstd_data_preprocessor(img_norm_cfg: Optional[dict] = None
+                                 ) -> dict:
+    """BasicIRSTD's input: the gray frame standardised with the dataset's
+    statistics (``img_norm_cfg`` of its config, see :func:`normalization`;
+    None in a model base), sides padded to multiples of 32 (``PadImg``)."""
     return dict(type='IRSTDDataPreProcessor', in_channels=1,
-                mean=(mean / 255, ), std=(std / 255, ), size_divisor=32)
+                **normalization(img_norm_cfg), size_divisor=32)
+
+
+def residual_unet_encoder(channels: Sequence[int]) -> dict:
+    """The residual U-Net encoder of DATransNet and SCTransNet (``Res_block``
+    stages with LeakyReLU 0.01) on a 1-channel frame, ``channels`` wide."""
+    return dict(type='UNetEncoder', in_channels=1, channels=tuple(channels),
+                block='residual', block_cfg=dict(negative_slope=0.01))
 
 
 def imagenet_data_preprocessor(size_divisor: Optional[int] = None) -> dict:

@@ -1,21 +1,24 @@
 """The data preprocessors and pipelines that ``serankdet.recipes`` builds for
 several configs."""
-import pytest
 
 from serankdet import recipes
 
 
 def test_basicirstd_data_preprocessor_standardises_with_the_dataset_stats():
-    assert recipes.basicirstd_data_preprocessor('IRSTD-1k') == dict(
+    assert recipes.basicirstd_data_preprocessor(
+        dict(mean=87.4661865234375, std=39.71953201293945)) == dict(
         type='IRSTDDataPreProcessor', in_channels=1,
         mean=(87.4661865234375 / 255, ), std=(39.71953201293945 / 255, ),
         size_divisor=32)
 
 
-def test_basicirstd_data_preprocessor_names_the_unknown_dataset():
-    with pytest.raises(KeyError, match="dataset 'NUDT-SEA'; known: SIRST, "
-                       'NUDT-SIRST, IRSTD-1k'):
-        recipes.basicirstd_data_preprocessor('NUDT-SEA')
+def test_normalization_repeats_per_channel_and_leaves_none_unset():
+    assert recipes.normalization(dict(mean=51, std=102), 3) == dict(
+        mean=(0.2, 0.2, 0.2), std=(0.4, 0.4, 0.4))
+    # a model base: no statistics of its own
+    assert recipes.basicirstd_data_preprocessor() == dict(
+        type='IRSTDDataPreProcessor', in_channels=1, mean=None, std=None,
+        size_divisor=32)
 
 
 def test_imagenet_data_preprocessor_pads_only_when_asked():

@@ -27,6 +27,16 @@ def run_tool(args, cwd, timeout=600, env=None):
     return result
 
 
+def temp_dir_env(folder):
+    """``TMPDIR`` for a tool run: a ``tmp`` folder in ``folder`` (a pytest
+    temporary folder), so that what a run leaves in its temporary folder
+    (torchrun's agent: a ``torchelastic_*`` folder per run, never removed)
+    goes with the test's folder instead of collecting in ``/tmp``."""
+    tmp = osp.join(folder, 'tmp')
+    os.makedirs(tmp, exist_ok=True)
+    return dict(TMPDIR=tmp)
+
+
 def write_tiny_config(folder, num_train=12, num_test=5, max_iters=6,
                       interval=3):
     """A demo config shrunk to seconds: tiny synthetic set, tiny U-Net."""
@@ -91,18 +101,3 @@ def write_config(folder, name, body, base=None):
     with open(path, 'w') as handle:
         handle.write(f'_base_ = [{base!r}]\n{body}\n')
     return path
-
-
-def load_benchmark(name):
-    """``benchmarks/<name>.py`` imported once as a module (the benchmarks
-    are scripts, not a package)."""
-    import importlib.util
-    import sys
-    module_name = f'_serankdet_benchmarks_{name}'
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            module_name, osp.join(REPO_ROOT, 'benchmarks', f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Usage: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [test.py options]
+# Usage: tools/dist_test.sh CONFIG CHECKPOINT PROCESSES_PER_NODE [test.py options]
+# One machine: PROCESSES_PER_NODE processes (one per GPU). Several machines
+# (nodes): run it on each with the same NNODES, MASTER_ADDR (the address of
+# node 0, reachable from the others) and PORT (default 29500), and
+# NODE_RANK 0 ... NNODES-1; e.g. on the second of two nodes:
+#     NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 tools/dist_test.sh CONFIG CHECKPOINT 8
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2

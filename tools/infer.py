@@ -1,14 +1,21 @@
 """Detect small targets in your own frames and list what was found.
 
-    python tools/infer.py CONFIG CKPT INPUT [--out-dir DIR] [--threshold T]
+    python tools/infer.py {CONFIG CKPT | MODEL_NAME} INPUT [--out-dir DIR] [--threshold T]
         [--batch-size N] [--device D] [--tile H W] [--overlap PX|FRACTION]
         [--save-prob [png|npy]] [--save-overlay] [--jsonl] [--amp]
         [--cfg-options key=value ...]
+    python tools/infer.py CONFIG INPUT --backend onnxruntime --onnx MODEL.onnx
+        [the options above but --device and --amp]
 
 INPUT is an image, a folder (searched recursively, sorted) or a quoted glob
 such as 'frames/**/*.tif'; frames may have any size and bit depth (8/16-bit
-PNG/TIFF, JPEG, BMP; gray, colour or with alpha, read as gray). Written into
-the output folder, under each frame's path relative to INPUT:
+PNG/TIFF, JPEG, BMP; gray, colour or with alpha, read as gray; float frames
+hold intensities in [0, 1]). Links to folders are followed, each real folder
+once; the output folder (``--out-dir``, default ``work_dirs/infer``) is never
+searched; entries named like images that are not files (folders, FIFOs,
+dangling links) are listed as skipped. Written into the output folder, under
+each frame's path relative to INPUT, without its extension unless two frames
+differ only in theirs (``dup.png``, ``dup.tif``):
 
 * ``masks/<name>.png``: binary mask, 0 / 255;
 * ``probs/<name>.png`` (16-bit, probability * 65535) or ``.npy`` (float32)
@@ -20,7 +27,24 @@ the output folder, under each frame's path relative to INPUT:
   frames finish, with ``--jsonl``): per frame every target's centroid
   (x, y), bbox (x, y, w, h), area (px), peak_score and mean_score
   (probabilities); ``targets.json`` also records the run's settings and the
-  files that could not be read or processed.
+  files that could not be read or processed, and is rewritten (atomically)
+  after each frame (less often for very long lists).
+
+Every file is written under a temporary name and renamed when complete: a
+frame whose outputs cannot be written (a full disk) stops the run with one
+``error:`` line, leaving no partial file and the frames done listed.
+
+A mask is the model's decision rule (``model.decode_head``: threshold,
+optional area bounds and hysteresis); a checkpoint calibrated by
+``tools/analysis_tools/calibrate.py`` (``CKPT.decision.json``) uses its
+calibrated rule, said at the start, unless ``--threshold`` or a
+``--cfg-options model.decode_head.*`` rule key is given.
+
+``--backend onnxruntime --onnx MODEL.onnx`` runs the graph of
+``tools/deployment/export_onnx.py`` (or ``quantize_onnx.py``) with ONNX
+Runtime on the CPU instead of the checkpoint, with the same reading,
+preprocessing, sliding windows and decision rule (of the config; a
+calibration file belongs to a checkpoint and is not used).
 
 Existing results are never overwritten: a non-empty output folder gets a new
 timestamped subfolder. Large frames: ``--tile H W`` runs sliding windows
@@ -32,13 +56,15 @@ processed first); exit status 2 is a bad argument, config or checkpoint,
 reported in one ``error:`` line.
 """
 import argparse
+import contextlib
+import errno
 import json
 import os
 import os.path as osp
 import sys
 import time
 
-from serankdet.cli import CfgOptionsAction, run_cli
+from serankdet.cli import CfgOptionsAction, add_backend_args, run_cli
 
 
 def parse_overlap(text: str):
@@ -64,13 +90,18 @@ def probability(text: str) -> float:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Detect infrared small targets in image files')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('input', help='image file, folder or glob pattern')
+    parser.add_argument('config', help='model config file, or the name of '
+                        'a shipped model (model-index.yml)')
+    parser.add_argument('checkpoint', help='checkpoint file or model-zoo '
+                        'name; left out after a model-zoo name')
+    parser.add_argument('input', nargs='?',
+                        help='image file, folder or glob pattern')
     parser.add_argument('--out-dir', help='output folder (default '
                         'work_dirs/infer/<timestamp>)')
     parser.add_argument('--threshold', type=probability,
-                        help="probability threshold (default: the head's)")
+                        help='probability threshold (default: the '
+                        "calibrated one of CKPT.decision.json, else the "
+                        "config's model.decode_head.threshold)")
     parser.add_argument('--batch-size', type=int, default=1,
                         help='frames per forward pass (frames of the same '
                         'padded size are batched)')
@@ -94,13 +125,42 @@ def parse_args(argv=None):
                         'a CPU (faster where the CPU has AVX512-BF16/AMX)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
+    add_backend_args(parser)
     return parser.parse_args(argv)
+
+
+#: Where results go without ``--out-dir`` (in a timestamped subfolder).
+DEFAULT_OUT_ROOT = osp.join('work_dirs', 'infer')
+#: targets.json is rewritten after a frame unless the time since its last
+#: rewrite is under this many times what that rewrite took (so rewriting
+#: takes at most about a tenth of the run, however long the list).
+SAVE_BACKOFF = 10
+
+
+def shown(path: str) -> str:
+    """``path`` printable whatever its bytes (a name that is not UTF-8
+    shows its other bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode('utf-8', 'backslashreplace')
+
+
+def output_root(out_dir=None) -> str:
+    """The folder all results go under (``--out-dir`` or
+    :data:`DEFAULT_OUT_ROOT`), never read as input.
+
+    Raises:
+        ValueError: it exists and is not a folder.
+    """
+    root = out_dir or DEFAULT_OUT_ROOT
+    if osp.exists(root) and not osp.isdir(root):
+        raise ValueError(f'--out-dir {shown(root)} is a file, not a folder: '
+                         'give a new or empty folder')
+    return root
 
 
 def make_out_dir(out_dir=None) -> str:
     """A new or empty folder for the results; never one with files in it."""
     stamp = time.strftime('%Y%m%d_%H%M%S')
-    base = out_dir or osp.join('work_dirs', 'infer', stamp)
+    base = out_dir or osp.join(DEFAULT_OUT_ROOT, stamp)
     candidate = base
     if osp.isdir(base) and os.listdir(base):
         candidate = osp.join(base, stamp)
@@ -115,33 +175,103 @@ def make_out_dir(out_dir=None) -> str:
     return candidate
 
 
-def relative_stem(path: str, root: str) -> str:
-    """``path`` relative to ``root`` without extension (output names)."""
-    return osp.splitext(osp.relpath(path, root))[0]
-
-
-def imwrite(path: str, image) -> None:
-    import cv2
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, image):
-        raise OSError(f'could not write {path}')
-
-
-def save_frame(result, stem: str, out_dir: str, args) -> None:
-    """Write the mask and the optional probability map and overlay."""
+def save_frame(result, name: str, out_dir: str, args, record) -> None:
+    """Write the mask and the optional probability map and overlay, each
+    complete or not at all, then call ``record()`` (listing the frame);
+    when a file cannot be written or ``record`` fails with an OSError, the
+    frame's files written are removed and the error is raised."""
     import numpy as np
-    imwrite(osp.join(out_dir, 'masks', stem + '.png'),
-            result.mask.astype(np.uint8) * 255)
+
+    from serankdet.datasets.image_io import imwrite, write_npy
+    outputs = [(imwrite, 'masks', '.png', result.mask.astype(np.uint8) * 255)]
     if args.save_prob == 'npy':
-        path = osp.join(out_dir, 'probs', stem + '.npy')
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        np.save(path, result.probabilities)
+        outputs.append((write_npy, 'probs', '.npy', result.probabilities))
     elif args.save_prob == 'png':
-        imwrite(osp.join(out_dir, 'probs', stem + '.png'),
-                np.round(result.probabilities * 65535).astype(np.uint16))
+        outputs.append((imwrite, 'probs', '.png', np.round(
+            result.probabilities * 65535).astype(np.uint16)))
     if args.save_overlay:  # the inferencer's overlay (RGB), written as BGR
-        imwrite(osp.join(out_dir, 'overlays', stem + '.png'),
-                result.visualization[..., ::-1])
+        outputs.append((imwrite, 'overlays', '.png',
+                        result.visualization[..., ::-1]))
+    written = []
+    try:
+        for write, folder, ext, data in outputs:
+            path = osp.join(out_dir, folder, name + ext)
+            write(path, data)
+            written.append(path)
+        record()
+    except OSError:
+        for path in written:
+            os.remove(path)
+        raise
+
+
+class TargetList:
+    """The frames done and their targets, on disk as frames finish.
+
+    ``targets.jsonl``: one line per frame, appended whole (a line a write
+    fails on is cut off again). ``targets.json``: the run's settings, the
+    frames and the failed files, rewritten atomically (a temporary file
+    renamed) after each frame (less often where rewriting would take more
+    than a tenth of the time, see :data:`SAVE_BACKOFF`) and by
+    :meth:`close`. Either file always holds a complete list, of
+    :attr:`saved` frames.
+    """
+
+    def __init__(self, out_dir: str, run: dict, jsonl: bool):
+        self.path = osp.join(out_dir,
+                             'targets.jsonl' if jsonl else 'targets.json')
+        self.run = run
+        self.frames, self.failed = [], []
+        self.done = self.saved = 0
+        self.handle = open(self.path, 'ab', buffering=0) if jsonl else None
+        self.saved_at, self.save_time = time.monotonic(), 0.0
+
+    def add(self, entry: dict) -> None:
+        """Record a frame done; if it cannot be written (OSError), the
+        list stays as it was."""
+        if self.handle is None:
+            self.frames.append(entry)
+            if time.monotonic() - self.saved_at >= \
+                    SAVE_BACKOFF * self.save_time:
+                try:
+                    self.save()
+                except OSError:
+                    self.frames.pop()
+                    raise
+        else:
+            line = (json.dumps(entry) + '\n').encode()
+            end = self.handle.tell()
+            try:
+                if self.handle.write(line) != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            except OSError as error:
+                self.handle.truncate(end)
+                raise OSError(error.errno, error.strerror,
+                              self.path) from error
+            self.saved += 1
+        self.done += 1
+
+    def fail(self, path: str, error: Exception) -> None:
+        """Record a file that could not be read or processed."""
+        self.failed.append(dict(file=path, error=str(error)))
+
+    def save(self) -> None:
+        """Rewrite targets.json atomically."""
+        from serankdet.datasets.image_io import write_file
+        start = time.monotonic()
+        write_file(self.path, json.dumps(dict(
+            run=self.run, frames=self.frames, failed=self.failed),
+            indent=1).encode())
+        self.saved_at = time.monotonic()
+        self.save_time = self.saved_at - start
+        self.saved = len(self.frames)
+
+    def close(self) -> None:
+        """Finish the list: close targets.jsonl, or save targets.json."""
+        if self.handle is None:
+            self.save()
+        else:
+            self.handle.close()
 
 
 def main(argv=None) -> int:
@@ -149,57 +279,69 @@ def main(argv=None) -> int:
     # imported after parsing: --help and argument errors answer at once
     from mmengine.utils import ProgressBar
 
-    from serankdet.apis.inferencer import IRSTDInferencer, list_images
-    paths = list_images(args.input)
-    root = (args.input if osp.isdir(args.input) else
-            osp.commonpath([osp.dirname(osp.abspath(p)) for p in paths]))
+    from serankdet.apis.inferencer import IRSTDInferencer, find_images
+    from serankdet.cli import resolve_model_args
+    from serankdet.utils import output_names
+    if args.input is None:
+        # MODEL_NAME INPUT or CONFIG INPUT --backend onnxruntime: the
+        # second argument is the input
+        args.checkpoint, args.input = None, args.checkpoint
+    if args.backend == 'pytorch':
+        resolve_model_args(args)
+        if args.checkpoint is None:
+            raise ValueError('a checkpoint is needed: tools/infer.py CONFIG '
+                             'CHECKPOINT INPUT (or MODEL_NAME INPUT)')
+    listing = find_images(args.input, exclude=[output_root(args.out_dir)])
+    for path, reason in listing.skipped:
+        print(f'skipped {shown(path)}: {reason}')
+    paths = listing.paths
+    names = output_names(
+        paths, args.input if osp.isdir(args.input) else None)
     inferencer = IRSTDInferencer(
         model=args.config, weights=args.checkpoint, device=args.device,
         threshold=args.threshold, tile=args.tile, overlap=args.overlap,
         batch_size=args.batch_size, cfg_options=args.cfg_options,
-        amp=args.amp)
+        amp=args.amp, backend=args.backend, onnx_file=args.onnx)
     out_dir = make_out_dir(args.out_dir)
-    jsonl = (open(osp.join(out_dir, 'targets.jsonl'), 'w', encoding='utf-8')
-             if args.jsonl else None)
-    frames, failed, num_targets = [], [], 0
+    run = dict(config=args.config, checkpoint=args.checkpoint,
+               backend=args.backend, onnx=args.onnx, input=args.input, threshold=inferencer.threshold,
+               decision_rule=inferencer.decision_rule.to_dict(),
+               test_cfg=dict(inferencer.model.test_cfg))
+    targets = TargetList(out_dir, run, args.jsonl)
+    num_targets = 0
     progress = ProgressBar(len(paths))
     start = time.perf_counter()
     for path, result in inferencer.stream(paths,
                                           return_vis=args.save_overlay):
         progress.update()
         if isinstance(result, Exception):
-            failed.append(dict(file=path, error=str(result)))
+            targets.fail(path, result)
             continue
-        stem = relative_stem(osp.abspath(path), osp.abspath(root))
-        save_frame(result, stem, out_dir, args)
-        num_targets += len(result.targets)
-        entry = dict(file=path, name=stem, height=result.mask.shape[0],
-                     width=result.mask.shape[1],
+        entry = dict(file=path, name=names[path],
+                     height=result.mask.shape[0], width=result.mask.shape[1],
                      targets=[t.to_dict() for t in result.targets])
-        if jsonl is not None:
-            jsonl.write(json.dumps(entry) + '\n')
-            jsonl.flush()
-        else:
-            frames.append(entry)
+        try:
+            save_frame(result, names[path], out_dir, args,
+                       lambda: targets.add(entry))
+        except OSError:  # e.g. a full disk: stop with the frames done listed
+            with contextlib.suppress(OSError):  # else as last saved
+                targets.close()
+            print(f'\nstopped at {shown(path)}: {targets.saved} of '
+                  f'{len(paths)} frames are listed in {shown(targets.path)}')
+            raise
+        num_targets += len(result.targets)
     elapsed = time.perf_counter() - start
-    if jsonl is not None:
-        jsonl.close()
-    else:
-        run = dict(config=args.config, checkpoint=args.checkpoint,
-                   input=args.input, threshold=inferencer.threshold,
-                   test_cfg=dict(inferencer.model.test_cfg))
-        with open(osp.join(out_dir, 'targets.json'), 'w',
-                  encoding='utf-8') as handle:
-            json.dump(dict(run=run, frames=frames, failed=failed), handle,
-                      indent=1)
-    done = len(paths) - len(failed)
+    targets.close()
+    done = targets.done
     print(f'\n{done} frames, {num_targets} targets, {elapsed:.1f} s '
-          f'({done / max(elapsed, 1e-9):.2f} frames/s); results in {out_dir}')
-    if failed:
-        print(f'error: {len(failed)} file(s) could not be processed:',
-              file=sys.stderr)
-        for item in failed:
-            print(f'  {item["file"]}: {item["error"]}', file=sys.stderr)
+          f'({done / max(elapsed, 1e-9):.2f} frames/s); results in '
+          f'{shown(out_dir)}')
+    if targets.failed:
+        print(f'error: {len(targets.failed)} file(s) could not be '
+              'processed:', file=sys.stderr)
+        for item in targets.failed:
+            print(f'  {shown(item["file"])}: {item["error"]}',
+                  file=sys.stderr)
         return 1
     return 0
 

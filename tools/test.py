@@ -1,18 +1,34 @@
 """Evaluate a checkpoint on a config's test set.
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out FILE] [--show]
-        [--show-dir DIR] [--save-curves FILE [--curve-points N]] [--amp]
-        [--cfg-options key=value ...]
+        [--show-dir DIR] [--save-curves FILE [--curve-points N]] [--force]
+        [--amp] [--cfg-options key=value ...]
+    python tools/test.py MODEL_NAME [options]   # a shipped model, by name
+    python tools/test.py CONFIG --backend onnxruntime --onnx MODEL.onnx [options]
 
 Prints the metric table and writes the metrics as JSON (``--out``, default
 ``test_metrics.json`` in the run's own ``<work_dir>/<timestamp>/`` folder,
-so test runs never overwrite each other). The work dir defaults to
+so test runs never overwrite each other; an existing ``--out`` or
+``--save-curves`` file is replaced only with ``--force``, checked before the
+run starts). The work dir defaults to
 ``test_<checkpoint name>/`` next to the checkpoint (``work_dirs/<config
 name>/`` when that folder is read-only), never to a training run's folder. ``--show-dir`` writes one panel per image
 (image | ground truth | prediction, hits green, misses blue, false alarms
 red). ``--save-curves`` also writes Pd, Fa, IoU, ... at N probability
-thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py).
+thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py);
+without it the metric sweeps those thresholds too, for the Pd at fixed
+false-alarm rates (Pd@Fa=1e-6, 1e-5, 0.1 false objects per image) it
+reports beside the fixed-threshold numbers. A checkpoint calibrated by
+``tools/analysis_tools/calibrate.py`` (``CKPT.decision.json`` beside it) is
+tested with its calibrated decision rule, said at the start, unless
+``--cfg-options`` sets ``model.decode_head.threshold`` (or ``min_area``,
+``max_area``, ``seed_threshold``); the JSON records the rule used.
 ``--amp`` runs the model under autocast (float16 on a GPU, bfloat16 on a CPU).
+``--backend onnxruntime --onnx MODEL.onnx`` (no CKPT) scores the graph of
+``tools/deployment/export_onnx.py`` or ``quantize_onnx.py``: the runner's
+model keeps its data preprocessor, sliding windows and decision rule (the
+config's) while its network runs in ONNX Runtime on the CPU; the work dir
+defaults to ``test_<onnx name>/`` beside the file.
 """
 import argparse
 import inspect
@@ -20,16 +36,22 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import List
+from typing import List, Optional
 
-from serankdet.cli import add_common_args, run_cli
+from serankdet.cli import add_backend_args, add_common_args, run_cli
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test an IRSTD model')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', help='config file, or the name of a '
+                        'shipped model (model-index.yml)')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file or model-zoo name (default '
+                        'with a model-zoo name as config: its weights)')
     parser.add_argument('--out', help='metrics JSON file')
+    parser.add_argument('--force', action='store_true',
+                        help='replace the --out / --save-curves files if '
+                        'they exist')
     parser.add_argument('--show', action='store_true',
                         help='display each panel in a window')
     parser.add_argument('--show-dir', help='folder for per-image panels')
@@ -38,12 +60,14 @@ def parse_args(argv=None):
     parser.add_argument('--save-curves', metavar='FILE',
                         help='write per-threshold Pd/Fa/IoU curves (JSON)')
     parser.add_argument('--curve-points', type=int, default=99,
-                        help='thresholds of --save-curves (default 99)')
+                        help='thresholds of the curves (--save-curves, Pd '
+                        'at fixed false-alarm rates; default 99)')
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision inference: float16 on a GPU, bfloat16 on a '
         'CPU (faster where the CPU has AVX512-BF16/AMX)')
     add_common_args(parser)
+    add_backend_args(parser)
     return parser.parse_args(argv)
 
 
@@ -75,12 +99,15 @@ def _takes_curve_args(metric: dict) -> bool:
     return all(name in params for name in CURVE_ARGS)
 
 
-def add_curve_options(evaluator, points: int, path: str) -> List[str]:
+def add_curve_options(evaluator, points: int,
+                      path: Optional[str] = None) -> List[str]:
     """Make the curve-computing metrics of ``evaluator`` (the config's
     ``test_evaluator``, changed in place) write curves at ``points``
     thresholds to ``path``. Other metrics (e.g. ``DumpResults``) are left
     as they are. With several such metrics, the second writes to
-    ``<stem>.2<ext>``, and so on.
+    ``<stem>.2<ext>``, and so on. Without ``path`` they compute curves
+    (for the Pd at fixed false-alarm rates) at ``points`` thresholds unless
+    the config gives their own ``curve_thresholds``, and write none.
 
     Returns:
         list[str]: the curve files, one per curve-computing metric.
@@ -88,6 +115,10 @@ def add_curve_options(evaluator, points: int, path: str) -> List[str]:
     from serankdet.apis import register_all_modules
     register_all_modules()  # to look the metric types up
     metrics = [m for m in _metric_configs(evaluator) if _takes_curve_args(m)]
+    if path is None:
+        for metric in metrics:
+            metric.setdefault('curve_thresholds', points)
+        return []
     if not metrics:
         types = [m.get('type') for m in _metric_configs(evaluator)]
         raise ValueError(
@@ -117,15 +148,35 @@ def default_work_dir(checkpoint: str, fallback: str) -> str:
 def main(argv=None):
     args = parse_args(argv)
     # imported after parsing: --help and argument errors answer at once
-    from serankdet.cli import (build_runner, check_data_roots, load_config,
-                               tidy_if_failed_early)
+    from serankdet.cli import (build_runner, check_data_roots,
+                               check_output_file, is_rank_zero, load_config,
+                               resolve_model_args, tidy_if_failed_early)
+    from serankdet.evaluation.calibration import (apply_calibration,
+                                                  rule_options)
+    from serankdet.apis.backends import check_backend, use_onnx_backend
     from serankdet.utils import use_mixed_precision
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint "{args.checkpoint}" does not exist')
+    onnx = check_backend(args.backend, args.onnx, args.checkpoint, 'cpu',
+                         args.amp)
+    if not onnx:
+        resolve_model_args(args)
+        if args.checkpoint is None:
+            raise ValueError('a checkpoint is needed: tools/test.py CONFIG '
+                             'CHECKPOINT (or a model-zoo name alone)')
+    weights = args.onnx if onnx else args.checkpoint
+    if not osp.isfile(weights):
+        raise FileNotFoundError(f'{"ONNX file" if onnx else "checkpoint"} '
+                                f'"{weights}" does not exist')
+    for option, path in (('--out', args.out),
+                         ('--save-curves', args.save_curves)):
+        if path:
+            check_output_file(path, option, args.force)
     cfg = load_config(args)
+    calibration = apply_calibration(cfg, args.checkpoint,
+                                    rule_options(args.cfg_options))
+    if calibration:
+        print(calibration)
     if not args.work_dir:
-        cfg.work_dir = default_work_dir(args.checkpoint, cfg.work_dir)
+        cfg.work_dir = default_work_dir(weights, cfg.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.amp:
@@ -136,17 +187,23 @@ def main(argv=None):
         hook.update(draw=True, interval=1, show=args.show,
                     wait_time=max(args.wait_time, 0.01),
                     out_dir=args.show_dir)
-    if args.save_curves:
-        add_curve_options(cfg.test_evaluator, args.curve_points,
-                          args.save_curves)
+    add_curve_options(cfg.test_evaluator, args.curve_points,
+                      args.save_curves)
     check_data_roots(cfg, ('test_dataloader', ))
     with tidy_if_failed_early(cfg.work_dir):
         runner = build_runner(cfg)
+        model = getattr(runner.model, 'module', runner.model)
+        if onnx:  # the runner's model, its network run by onnxruntime
+            use_onnx_backend(model, args.onnx)
         metrics = runner.test()
+    if not is_rank_zero():  # rank 0 writes and reports the metrics
+        return
     out = args.out or osp.join(runner.log_dir, 'test_metrics.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as handle:
         json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                       backend=args.backend, onnx=args.onnx,
+                       decision_rule=model.decode_head.decision_rule.to_dict(),
                        metrics=metrics), handle, indent=2, default=float)
     print(f'metrics written to {out}')
 

@@ -2,12 +2,12 @@
 (shared by ``make_acm.py`` and ``make_alcnet.py``).
 
 Builds the official network (``model/ACM/model_ACM.py`` ``ASKCResUNet`` or
-``model/ACM/model_ALCnet.py`` ``ASKCResNetFPN``, with the defaults
-BasicIRSTD's ``net.py`` uses), imported at run time from a checkout of
-XinyiYing/BasicIRSTD (nothing of it is copied here). Every floating
-state-dict entry is replaced by a value generated from its key
-(``seeded_weights.py``: no weight sits at its initialisation, BatchNorm
-statistics are non-trivial) and the network runs in float64:
+``model/ACM/model_ALCnet.py`` ``ASKCResNetFPN``, with the defaults BasicIRSTD's
+``net.py`` uses), imported at run time from a checkout of XinyiYing/BasicIRSTD
+(nothing of it is copied here). Every floating state-dict entry is replaced by
+a value generated from its key (``serankdet/testing/seeded_weights.py``: no
+weight sits at its initialisation, BatchNorm statistics are non-trivial) and
+the network runs in float64:
 
 - ``input`` (2, 1, 64, 64) -> ``output``: the official output (sigmoid
   probabilities at input size) and ``head_logits``, the logits of its
@@ -19,11 +19,11 @@ statistics are non-trivial) and the network runs in float64:
   ``SoftIoULoss`` (``loss.py``) of ``train_output`` against
   ``train_target``.
 
-The weights are not stored, only their ``shapes`` (the network's own
-names; BasicIRSTD checkpoints prefix them with ``model.``) and
-``generated_checksums`` (``seeded_weights.py``). ``meta['params']`` is the
-official parameter count, ``meta['params_used']`` without modules the
-forward never runs.
+The weights are not stored, only their ``shapes`` (the network's own names;
+BasicIRSTD checkpoints prefix them with ``model.``) and ``generated_checksums``
+(``serankdet/testing/seeded_weights.py``). ``meta['params']`` is the official
+parameter count, ``meta['params_used']`` without modules the forward never
+runs.
 
 The official code imports torchvision (``BasicBlock``,
 ``transforms.Resize``). A CUDA build of torchvision on a CPU-only torch
@@ -40,7 +40,8 @@ import types
 import torch
 from generator_utils import (bn_buffers, box_target, load_module, parse_args,
                              reference_commit, seeded_normal, write_golden)
-from seeded_weights import recipe, seeded_state_dict, state_checksums
+from serankdet.testing.seeded_weights import (recipe, seeded_state_dict,
+                                              state_checksums)
 
 # official class, module file, constructor call (BasicIRSTD net.py: ACM()
 # and ALCNet() with their defaults)

@@ -6,13 +6,14 @@ Usage::
     python benchmarks/golden/make_dnanet.py Infrared-Small-Target-Detection \
         [--out tests/data/golden/dnanet.pt]
 
-Builds the official ``DNANet`` (``model/model_DNANet.py``, imported at run
-time from the checkout; nothing of it is copied here) as its ``train.py``
-does by default: ``Res_CBAM_block``, ``num_blocks=[2, 2, 2, 2]``,
-``nb_filter=[16, 32, 64, 128, 256]``, 3 input channels, deep supervision.
-Every state-dict entry is replaced by a value generated from its key
-(``seeded_weights.py``, so that no weight sits at its initialisation and
-BatchNorm statistics are non-trivial) and the network runs in float64:
+Builds the official ``DNANet`` (``model/model_DNANet.py``, imported at run time
+from the checkout; nothing of it is copied here) as its ``train.py`` does by
+default: ``Res_CBAM_block``, ``num_blocks=[2, 2, 2, 2]``, ``nb_filter=[16, 32,
+64, 128, 256]``, 3 input channels, deep supervision. Every state-dict entry is
+replaced by a value generated from its key
+(``serankdet/testing/seeded_weights.py``, so that no weight sits at its
+initialisation and BatchNorm statistics are non-trivial) and the network runs
+in float64:
 
 - ``input`` (2, 3, 64, 64) -> ``output``: the 4 logit maps in eval mode,
   in the reference's order (``final1``..``final4``; ``final4`` is the
@@ -29,13 +30,14 @@ BatchNorm statistics are non-trivial) and the network runs in float64:
   of a train-mode forward of ``train_input`` after the step.
 
 The weights (18 MB) are not stored, only their ``shapes`` and
-``generated_checksums`` (``seeded_weights.py``). Inputs are float32 values
-(exact in float64).
+``generated_checksums`` (``serankdet/testing/seeded_weights.py``). Inputs are
+float32 values (exact in float64).
 """
 import torch
 from generator_utils import (bn_buffers, box_target, load_module, parse_args,
                              reference_commit, seeded_normal, write_golden)
-from seeded_weights import recipe, seeded_state_dict, state_checksums
+from serankdet.testing.seeded_weights import (recipe, seeded_state_dict,
+                                              state_checksums)
 
 
 def official_training_step(model, loss_fn, inputs, target):

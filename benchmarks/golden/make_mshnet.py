@@ -8,7 +8,7 @@ Usage::
 Imports ``model/MSHNet.py`` and ``model/loss.py`` of the checkout at run time
 (nothing of it is copied here; ``loss.py`` needs scikit-image), builds
 ``MSHNet(3)`` in float64 with every state entry regenerated from a seed per
-key (:func:`seeded_weights.mshnet_seeded_state_dict`: no
+key (:func:`serankdet.testing.seeded_weights.mshnet_seeded_state_dict`: no
 weight at its initial value, non-trivial BatchNorm statistics; the file
 stores the keys, shapes and checksums instead of 4 M weights), and writes:
 
@@ -30,7 +30,8 @@ stores the keys, shapes and checksums instead of 4 M weights), and writes:
 import torch
 from generator_utils import (bn_buffers, box_target, load_module, parse_args,
                              reference_commit, seeded_normal, write_golden)
-from seeded_weights import mshnet_seeded_state_dict, state_checksums
+from serankdet.testing.seeded_weights import (mshnet_seeded_state_dict,
+                                              state_checksums)
 
 REFERENCE_COMMIT = '7c5194b8caeb3329ba8a67c75a6928d4dbeb3582'
 WARM_EPOCH = 5  # main.py --warm-epoch default

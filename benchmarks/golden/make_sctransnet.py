@@ -7,15 +7,15 @@ Usage::
         [--out tests/data/golden/sctransnet.pt] [--commit SHA]
 
 Builds the official ``SCTransNet`` (``model/SCTransNet.py``, imported at run
-time from the checkout; nothing of it is copied here) as its ``train.py``
-does: ``SCTransNet(get_CTranS_config(), n_channels=1, n_classes=1,
-img_size=256, deepsuper=True)``. Third-party package needed: ``einops``;
-``ml_collections`` and ``thop`` are replaced by stubs when absent (the
-module imports them at its top; ``ml_collections.ConfigDict`` is only used
-to hold the config values). Every state-dict entry is replaced by a value
-generated from its key (``seeded_weights.py``: no weight sits at its
-initialisation, BatchNorm and LayerNorm parameters and BatchNorm statistics
-are non-trivial) and the network runs in float64 with one thread:
+time from the checkout; nothing of it is copied here) as its ``train.py`` does:
+``SCTransNet(get_CTranS_config(), n_channels=1, n_classes=1, img_size=256,
+deepsuper=True)``. Third-party package needed: ``einops``; ``ml_collections``
+and ``thop`` are replaced by stubs when absent (the module imports them at its
+top; ``ml_collections.ConfigDict`` is only used to hold the config values).
+Every state-dict entry is replaced by a value generated from its key
+(``serankdet/testing/seeded_weights.py``: no weight sits at its initialisation,
+BatchNorm and LayerNorm parameters and BatchNorm statistics are non-trivial)
+and the network runs in float64 with one thread:
 
 - ``input`` (2, 1, 48, 64) -> ``output``: the 6 maps of the deep-supervised
   forward in eval mode as logits, in the reference's order ``gt5, gt4, gt3,
@@ -32,8 +32,9 @@ are non-trivial) and the network runs in float64 with one thread:
   sigmoid maps, summed) against ``train_target``.
 
 48 x 64 gives a 3 x 4 token grid (the transformer cuts every skip level into
-patches down to 1/16 of the input). The 11.3 M weights are not stored,
-only their ``shapes`` and ``generated_checksums`` (``seeded_weights.py``).
+patches down to 1/16 of the input). The 11.3 M weights are not stored, only
+their ``shapes`` and ``generated_checksums``
+(``serankdet/testing/seeded_weights.py``).
 """
 import contextlib
 import copy
@@ -44,7 +45,8 @@ import torch
 import torch.nn as nn
 from generator_utils import (bn_buffers, box_target, load_module, parse_args,
                              reference_commit, seeded_normal, write_golden)
-from seeded_weights import recipe, seeded_state_dict, state_checksums
+from serankdet.testing.seeded_weights import (recipe, seeded_state_dict,
+                                              state_checksums)
 
 NUM_BATCHES_TRACKED = 5
 INPUT_SHAPE = (2, 1, 48, 64)

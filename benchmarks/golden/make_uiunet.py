@@ -8,10 +8,11 @@ Usage::
 
 Builds the official ``UIUNET(3, 1)`` (``model/uiunet.py`` and
 ``model/fusion.py``, imported at run time from the checkout; nothing of it is
-copied here) as its ``train.py`` and ``test.py`` do. Every state-dict entry
-is replaced by a value generated from its key (``seeded_weights.py``: no
-weight sits at its initialisation, BatchNorm statistics are non-trivial) and
-the network runs in float64 with one thread:
+copied here) as its ``train.py`` and ``test.py`` do. Every state-dict entry is
+replaced by a value generated from its key
+(``serankdet/testing/seeded_weights.py``: no weight sits at its initialisation,
+BatchNorm statistics are non-trivial) and the network runs in float64 with one
+thread:
 
 - ``input`` (2, 3, 64, 40) -> ``output``: the 7 maps ``d0 .. d6`` in eval
   mode as logits (the official forward with its closing ``F.sigmoid``
@@ -23,9 +24,10 @@ the network runs in float64 with one thread:
   and ``train_loss``: ``train.py``'s ``muti_bce_loss_fusion`` (``nn.BCELoss``
   on each of the 7 sigmoid maps, summed) against ``train_target``.
 
-64 x 40 makes the ceil-mode pooling and the upsampling to odd sizes matter
-(40 -> 20 -> 10 -> 5 -> 3 -> 2). The 50.5 M weights are not stored, only
-their ``shapes`` and ``generated_checksums`` (``seeded_weights.py``).
+64 x 40 makes the ceil-mode pooling and the upsampling to odd sizes matter (40
+-> 20 -> 10 -> 5 -> 3 -> 2). The 50.5 M weights are not stored, only their
+``shapes`` and ``generated_checksums``
+(``serankdet/testing/seeded_weights.py``).
 """
 import os.path as osp
 import sys
@@ -35,7 +37,8 @@ import torch
 import torch.nn as nn
 from generator_utils import (bn_buffers, box_target, parse_args,
                              reference_commit, seeded_normal, write_golden)
-from seeded_weights import recipe, seeded_state_dict, state_checksums
+from serankdet.testing.seeded_weights import (recipe, seeded_state_dict,
+                                              state_checksums)
 
 NUM_BATCHES_TRACKED = 5
 INPUT_SHAPE = (2, 3, 64, 40)

@@ -1,6 +1,6 @@
 default_scope = 'serankdet'
 runner_type = 'IRSTDRunner'
-# each schedule sets train_cfg
+# each schedule sets train_cfg and log_processor (by epoch or by iteration)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 env_cfg = dict(
@@ -11,7 +11,6 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='IRSTDVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False

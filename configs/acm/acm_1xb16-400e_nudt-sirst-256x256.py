@@ -10,6 +10,4 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-model = dict(
-    data_preprocessor=recipes.basicirstd_data_preprocessor('NUDT-SIRST'))
-log_processor = dict(by_epoch=True)
+model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))

@@ -11,6 +11,4 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-model = dict(
-    data_preprocessor=recipes.basicirstd_data_preprocessor('IRSTD-1k'))
-log_processor = dict(by_epoch=True)
+model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))

@@ -13,4 +13,3 @@ model = dict(neck=dict(img_size=512))
 # a no-op for IRSTD-1k): no flip, crop, rescale or blur.
 train_pipeline = recipes.pipeline()
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
-log_processor = dict(by_epoch=True)

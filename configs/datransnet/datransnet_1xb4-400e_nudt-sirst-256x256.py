@@ -11,4 +11,3 @@ from serankdet import recipes  # noqa: E402
 # a no-op for NUDT-SIRST): no flip, crop, rescale or blur.
 train_pipeline = recipes.pipeline()
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
-log_processor = dict(by_epoch=True)

@@ -21,4 +21,3 @@ train_pipeline = recipes.pipeline(
 # per epoch, so here that rule is drop_last
 train_dataloader = dict(batch_size=4, drop_last=True,
                         dataset=dict(pipeline=train_pipeline))
-log_processor = dict(by_epoch=True)

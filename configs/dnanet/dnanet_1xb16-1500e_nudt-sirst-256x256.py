@@ -15,4 +15,3 @@ test_pipeline = recipes.legacy_test_pipeline(256)
 train_dataloader = dict(batch_size=16, drop_last=True)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-log_processor = dict(by_epoch=True)

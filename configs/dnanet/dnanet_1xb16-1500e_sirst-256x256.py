@@ -21,4 +21,3 @@ train_dataloader = dict(batch_size=16, drop_last=True,
                         dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-log_processor = dict(by_epoch=True)

@@ -17,4 +17,3 @@ custom_hooks = [*_base_.custom_hooks, dict(type='SetEpochHook')]
 # the warm-up epochs leave the side convs and the fusion conv without
 # gradients
 find_unused_parameters = True
-log_processor = dict(by_epoch=True)

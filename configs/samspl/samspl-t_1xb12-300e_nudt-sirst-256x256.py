@@ -8,10 +8,9 @@ from serankdet import recipes  # noqa: E402
 # The SAM2.1 Hiera-Tiny checkpoint (see README.md); pretrained=None trains on
 # a randomly initialised frozen trunk.
 model = dict(
-    # the reference's NUDT-SIRST statistics, (x - 107.80905151367188) /
-    # 33.02274703979492 on the 0-255 scale, here on the 0-1 scale
-    data_preprocessor=dict(mean=(107.80905151367188 / 255, ) * 3,
-                           std=(33.02274703979492 / 255, ) * 3),
+    # the reference's NUDT-SIRST statistics: the dataset's (img_norm_cfg)
+    data_preprocessor=recipes.normalization(_base_.img_norm_cfg,
+                                            in_channels=3),
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
 # Frames are 256x256 already: the reference's resize and 256 crop are
 # identities; it flips vertically, horizontally and transposes (p=0.5 each).

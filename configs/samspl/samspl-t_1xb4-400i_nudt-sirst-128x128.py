@@ -23,6 +23,7 @@ train_pipeline = [
 train_dataloader = dict(batch_size=4, num_workers=2,
                         sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(pipeline=train_pipeline))
+auto_scale_lr = dict(base_batch_size=4)
 val_dataloader = dict(num_workers=2, dataset=dict(indices=100))
 test_dataloader = val_dataloader
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]

@@ -9,9 +9,7 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-model = dict(
-    data_preprocessor=recipes.basicirstd_data_preprocessor('IRSTD-1k'))
-log_processor = dict(by_epoch=True)
+model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))
 # SCTransNet's crop: drawn again until it holds a target in half of the draws
 train_dataloader = dict(dataset=dict(
     pipeline=recipes.with_crop_rule(_base_.train_pipeline, 'redraw')))

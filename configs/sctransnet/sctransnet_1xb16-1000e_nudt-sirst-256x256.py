@@ -8,9 +8,7 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-model = dict(
-    data_preprocessor=recipes.basicirstd_data_preprocessor('NUDT-SIRST'))
-log_processor = dict(by_epoch=True)
+model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))
 # SCTransNet's crop rule (no effect here: the frames are the crop size)
 train_dataloader = dict(dataset=dict(
     pipeline=recipes.with_crop_rule(_base_.train_pipeline, 'redraw')))

@@ -4,15 +4,15 @@
 # crops of frames zero-padded (normalised) to at least 256, vertical and
 # horizontal flips and transposition (BasicIRSTD's, on which the reference
 # builds); test at native size padded to a multiple of 32; evaluation every
-# epoch from epoch 500. The reference's SIRST statistics are the model
-# base's.
+# epoch from epoch 500; the input standardised with the reference's SIRST
+# statistics (the dataset's).
 _base_ = [
     '../_base_/models/sctransnet.py', '../_base_/datasets/basicirstd_sirst.py',
     '../_base_/schedules/sctransnet_1000e.py', '../_base_/default_runtime.py'
 ]
 from serankdet import recipes  # noqa: E402
 
-log_processor = dict(by_epoch=True)
+model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))
 # SCTransNet's crop: drawn again until it holds a target in half of the draws
 train_dataloader = dict(dataset=dict(
     pipeline=recipes.with_crop_rule(_base_.train_pipeline, 'redraw')))

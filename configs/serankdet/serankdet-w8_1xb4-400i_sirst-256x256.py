@@ -22,6 +22,7 @@ data_root = 'datasets/SIRST'
 train_dataloader = dict(batch_size=4, num_workers=2,
                         sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(data_root=data_root))
+auto_scale_lr = dict(base_batch_size=4)
 val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=400, val_interval=400)

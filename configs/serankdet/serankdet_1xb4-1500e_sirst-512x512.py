@@ -3,14 +3,8 @@
 # paper IoU / nIoU 81.27 / 79.66.
 _base_ = [
     '../_base_/models/serankdet.py', '../_base_/datasets/sirst.py',
-    '../_base_/schedules/serankdet_500e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/serankdet_1500e.py', '../_base_/default_runtime.py'
 ]
-from serankdet import recipes  # noqa: E402
-
-max_epochs = 1500
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
 # the reference's build_dataset drops the last partial training batch
 train_dataloader = dict(batch_size=4, drop_last=True)
 find_unused_parameters = True
-log_processor = dict(by_epoch=True)

@@ -8,4 +8,3 @@ _base_ = [
 # the reference's build_dataset drops the last partial training batch
 train_dataloader = dict(batch_size=4, drop_last=True)
 find_unused_parameters = True
-log_processor = dict(by_epoch=True)

@@ -3,14 +3,9 @@
 # paper IoU / nIoU 94.28 / 93.69.
 _base_ = [
     '../_base_/models/serankdet.py', '../_base_/datasets/nudt_sirst.py',
-    '../_base_/schedules/serankdet_500e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/serankdet_1500e.py', '../_base_/default_runtime.py'
 ]
-from serankdet import recipes  # noqa: E402
-
-max_epochs = 1500
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
 # the reference's build_dataset drops the last partial training batch
 train_dataloader = dict(batch_size=8, drop_last=True)
+auto_scale_lr = dict(base_batch_size=8)
 find_unused_parameters = False
-log_processor = dict(by_epoch=True)

@@ -12,5 +12,5 @@ train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
 # the reference's build_dataset drops the last partial training batch
 train_dataloader = dict(batch_size=8, drop_last=True)
+auto_scale_lr = dict(base_batch_size=8)
 find_unused_parameters = False
-log_processor = dict(by_epoch=True)

@@ -16,4 +16,3 @@ test_pipeline = recipes.legacy_test_pipeline(resize_size)
 train_dataloader = recipes.uiunet_train_dataloader(train_pipeline)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-log_processor = dict(by_epoch=True)

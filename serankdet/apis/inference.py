@@ -10,6 +10,7 @@ from mmengine.runner.checkpoint import load_state_dict
 
 from serankdet.registry import MODELS
 from serankdet.utils import load_checkpoint_file
+from .model_zoo import resolve_checkpoint, resolve_model
 from .setup_env import register_all_modules
 
 # Transforms that need a ground-truth mask; dropped for inference.
@@ -23,9 +24,12 @@ def init_model(config: Union[str, Config],
     """Build the model of ``config`` and load ``checkpoint`` (strictly).
 
     Args:
-        config: config path or :class:`Config`.
-        checkpoint: our checkpoint (``state_dict`` inside or bare); weights
-            only, loaded without unpickling arbitrary objects.
+        config: config path, :class:`Config`, or the name of a shipped
+            model (``model-index.yml``; then ``checkpoint`` defaults to its
+            weights, checked against their SHA-256).
+        checkpoint: our checkpoint (``state_dict`` inside or bare) or a
+            model-zoo name; weights only, loaded without unpickling
+            arbitrary objects.
         device: e.g. 'cpu', 'cuda:0'.
         cfg_options: overrides merged into the config.
 
@@ -34,9 +38,12 @@ def init_model(config: Union[str, Config],
     """
     register_all_modules()
     if isinstance(config, str):
+        config, checkpoint = resolve_model(config, checkpoint)
         if not osp.isfile(config):
             raise FileNotFoundError(f'config file "{config}" does not exist')
         config = Config.fromfile(config)
+    else:
+        checkpoint = resolve_checkpoint(checkpoint)
     if cfg_options:
         config.merge_from_dict(cfg_options)
     model = MODELS.build(config.model)

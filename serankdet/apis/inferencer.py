@@ -5,19 +5,23 @@ for IRSTD models, as ``MMSegInferencer`` is for mmseg's: built from a config
 (path, :class:`Config` or dict) and a checkpoint, or from the
 ``INFERENCERS`` registry. It runs on paths or arrays of any size and bit
 depth, in batches, optionally with sliding-window (tiled) inference; frames
-larger than the model takes in one pass run in sliding windows by themselves
+larger than the model takes in one pass, or whose pass would need more than
+``model.test_cfg.max_memory``, run in sliding windows by themselves
 (:meth:`IRSTDSegmentor.auto_slide_cfg`). Each frame gives a
 :class:`FrameResult`: the binary mask, the target probability map and the
 list of detected targets (:class:`Target`, one per 8-connected component of
 the mask, as the metrics count them).
 """
 import copy
+import fnmatch
 import glob
+import logging
 import os
 import os.path as osp
+import stat
 from dataclasses import dataclass, field
-from typing import (Iterable, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import cv2
 import numpy as np
@@ -25,23 +29,27 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
+from mmengine.logging import print_log
 from mmengine.runner.amp import autocast
 from mmengine.runner.checkpoint import load_state_dict
-from mmengine.structures import PixelData
 from rich.progress import track
 from scipy import ndimage
 
-from serankdet.datasets.image_io import IMG_EXTENSIONS, InvalidSampleError
-from serankdet.engine.runner import check_state_dict
-from serankdet.evaluation.functional import binarize, label_components
+from serankdet.datasets.image_io import (IMG_EXTENSIONS, InvalidSampleError,
+                                         imwrite)
+from serankdet.evaluation.calibration import apply_calibration, rule_options
+from serankdet.evaluation.functional import DecisionRule, label_components
 from serankdet.registry import INFERENCERS, MODELS
-from serankdet.utils import load_checkpoint_file, warn_if_bfloat16_emulated
+from serankdet.utils import (check_state_dict, load_checkpoint_file,
+                             output_names, warn_if_bfloat16_emulated)
 from serankdet.visualization.irstd_visualizer import (DISPLAY_SIDE, HIT,
                                                        display_scale,
                                                        draw_rings, enlarge,
                                                        legend_strip,
                                                        to_uint8_gray)
+from .backends import check_backend, use_onnx_backend
 from .inference import _ANNOTATION_TRANSFORMS
+from .model_zoo import find_zoo_model, resolve_checkpoint, resolve_model
 from .setup_env import register_all_modules
 
 ImageInput = Union[str, np.ndarray]
@@ -81,8 +89,9 @@ class FrameResult:
     """What the detector found in one frame.
 
     Attributes:
-        mask (np.ndarray): (H, W) bool, ``probabilities > threshold``
-            (evaluated on the logits, exactly).
+        mask (np.ndarray): (H, W) bool, the mask of the model's decision
+            rule (``probabilities > threshold``, evaluated on the logits
+            exactly, then the rule's optional area bounds and hysteresis).
         probabilities (np.ndarray): (H, W) float32 target probability
             (sigmoid of the main logits) at the frame's size.
         targets (list[Target]): components of ``mask``, in raster order of
@@ -169,31 +178,172 @@ def draw_overlay(image: np.ndarray, mask: np.ndarray,
     return np.concatenate([rgb, legend], axis=0)
 
 
-def list_images(spec: str) -> List[str]:
+@dataclass
+class ImageListing:
+    """What :func:`find_images` found.
+
+    Attributes:
+        paths (list[str]): the image files, sorted.
+        skipped (list[tuple[str, str]]): ``(path, reason)`` of each entry
+            passed over: an entry named like an image that is not a regular
+            file (a folder, a FIFO, a device, a dangling link), a folder
+            reached again through a link (symbolic link loops), an excluded
+            folder, a folder that cannot be listed.
+    """
+    paths: List[str]
+    skipped: List[Tuple[str, str]]
+
+
+def _take_image(path: str, listing: ImageListing) -> None:
+    """Add ``path`` (named like an image) to the paths of ``listing`` if it
+    is a regular file, to its skipped entries with the reason otherwise."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        reason = ('a dangling link' if osp.islink(path) else
+                  f'cannot be read: {error.strerror}')
+    else:
+        reason = (None if stat.S_ISREG(mode) else
+                  'a folder, not an image' if stat.S_ISDIR(mode) else
+                  'not a regular file (a FIFO, socket or device)')
+    if reason is None:
+        listing.paths.append(path)
+    else:
+        listing.skipped.append((path, reason))
+
+
+def _folder_id(path: str) -> Tuple[int, int]:
+    """(device, inode) of the folder ``path`` (links followed)."""
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+class _GlobPattern:
+    """The part of a glob pattern below its first folder with a wildcard,
+    matched component by component as :func:`glob.glob` with
+    ``recursive=True`` does (``**`` is any number of folders; wildcards
+    match no hidden name, one starting with ``.``, unless the pattern's
+    component does), so that a folder walk can follow it."""
+
+    def __init__(self, parts: Sequence[str]):
+        self.parts = tuple(parts)
+
+    @staticmethod
+    def _name_matches(name: str, pattern: str) -> bool:
+        if name.startswith('.') and not pattern.startswith('.'):
+            return False
+        return fnmatch.fnmatchcase(name, pattern)
+
+    def _matches(self, names: Tuple[str, ...], parts: Tuple[str, ...],
+                 prefix: bool) -> bool:
+        if not names:
+            return prefix or all(part == '**' for part in parts)
+        if not parts:
+            return False
+        if parts[0] == '**':
+            return self._matches(names, parts[1:], prefix) or (
+                not names[0].startswith('.')
+                and self._matches(names[1:], parts, prefix))
+        return self._name_matches(names[0], parts[0]) and self._matches(
+            names[1:], parts[1:], prefix)
+
+    def matches(self, names: Tuple[str, ...]) -> bool:
+        """Whether the path of components ``names`` matches."""
+        return self._matches(names, self.parts, prefix=False)
+
+    def may_contain(self, names: Tuple[str, ...]) -> bool:
+        """Whether a path under the folder ``names`` may match."""
+        return self._matches(names, self.parts, prefix=True)
+
+
+def _split_glob(spec: str) -> Tuple[str, _GlobPattern]:
+    """``spec`` as (its leading folders without wildcards, the rest)."""
+    parts = spec.split(os.sep)
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = os.sep.join(parts[:first])
+    if first == 1 and not parts[0]:  # '/*...': the root folder
+        base = os.sep
+    return base, _GlobPattern(part for part in parts[first:] if part)
+
+
+def _walk_images(folder: str, exclude: Sequence[str],
+                 listing: ImageListing,
+                 pattern: Optional[_GlobPattern] = None) -> None:
+    """Add the images under ``folder`` (``''``: the working folder) to
+    ``listing``, following links to folders but visiting each real folder
+    once (by device and inode); with ``pattern``, only the paths below
+    ``folder`` it matches, entering only folders that may hold some."""
+    excluded = {_folder_id(path) for path in exclude if osp.isdir(path)}
+    visited = set()
+    top = folder or os.curdir
+
+    def unlisted(error: OSError) -> None:
+        listing.skipped.append((error.filename, f'cannot be listed: '
+                                f'{error.strerror}'))
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unlisted,
+                                                followlinks=True):
+        below = () if dirpath == top else tuple(
+            osp.relpath(dirpath, top).split(os.sep))
+        here = osp.join(folder, *below)
+        key = _folder_id(dirpath)
+        if key in excluded or key in visited:
+            listing.skipped.append((here, 'excluded (the output folder)'
+                                    if key in excluded else
+                                    'a link to a folder listed already'))
+            dirnames.clear()
+            continue
+        visited.add(key)
+        for name in dirnames + filenames:
+            if name.lower().endswith(IMG_EXTENSIONS) and (
+                    pattern is None or pattern.matches(below + (name, ))):
+                _take_image(osp.join(here, name), listing)
+        if pattern is not None:
+            dirnames[:] = [name for name in dirnames
+                           if pattern.may_contain(below + (name, ))]
+
+
+def find_images(spec: str, exclude: Sequence[str] = ()) -> ImageListing:
     """Image files named by ``spec``: a file, a folder or a glob pattern.
 
     Folders are searched recursively for the extensions of
-    :data:`~serankdet.datasets.image_io.IMG_EXTENSIONS` (any case); globs
-    may use ``**``. A file is taken whatever its extension. The list is
-    sorted.
+    :data:`~serankdet.datasets.image_io.IMG_EXTENSIONS` (any case),
+    following links to folders but entering each real folder once (a link
+    loop ends), and never entering the folders of ``exclude`` (e.g. where
+    the results go). Globs may use ``**``; they are followed by the same
+    walk, from their last folder without a wildcard, so a link loop lists
+    no frame twice. A file is taken whatever its extension. Entries named like images that are not regular files are
+    skipped, and said so in :attr:`ImageListing.skipped`.
 
     Raises:
-        FileNotFoundError: nothing matches ``spec``.
+        FileNotFoundError: no image file matches ``spec``.
     """
+    listing = ImageListing(paths=[], skipped=[])
     if osp.isfile(spec):
-        return [spec]
-    if osp.isdir(spec):
-        paths = glob.glob(osp.join(glob.escape(spec), '**', '*'),
-                          recursive=True)
-    else:
-        paths = glob.glob(spec, recursive=True)
-    paths = sorted(p for p in paths if osp.isfile(p)
-                   and p.lower().endswith(IMG_EXTENSIONS))
-    if not paths:
+        listing.paths.append(spec)
+    elif osp.isdir(spec):
+        _walk_images(spec, exclude, listing)
+    elif glob.has_magic(spec):
+        base, pattern = _split_glob(spec)
+        if osp.isdir(base or os.curdir):
+            _walk_images(base, exclude, listing, pattern)
+    if not listing.paths:
         raise FileNotFoundError(
             f'no image ({", ".join(IMG_EXTENSIONS)}) found at "{spec}": '
             'give an image file, a folder or a glob pattern')
-    return paths
+    listing.paths.sort()
+    listing.skipped.sort()
+    return listing
+
+
+def list_images(spec: str, exclude: Sequence[str] = ()) -> List[str]:
+    """The paths of :func:`find_images`; what was skipped is logged as a
+    warning, one line per entry."""
+    listing = find_images(spec, exclude)
+    for path, reason in listing.skipped:
+        print_log(f'skipped {path}: {reason}', logger='current',
+                  level=logging.WARNING)
+    return listing.paths
 
 
 def tile_test_cfg(tile: Union[int, Sequence[int]],
@@ -244,6 +394,28 @@ def tile_test_cfg(tile: Union[int, Sequence[int]],
     return dict(mode='slide', crop_size=tile, stride=tuple(strides))
 
 
+def _check_device(device: Optional[str]) -> None:
+    """Refuse a device that is not a torch device or that this machine
+    lacks (None picks the available device).
+
+    Raises:
+        ValueError: naming the device and the devices there are.
+    """
+    if device is None:
+        return
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f'device {device!r} is not a torch device '
+                         f'({error})') from None
+    if device.type == 'cuda' and (device.index or 0) >= \
+            torch.cuda.device_count():
+        raise ValueError(
+            f'device {str(device)!r}: this machine has '
+            f'{torch.cuda.device_count()} CUDA GPU(s) usable by torch '
+            f'{torch.__version__}; use device \'cpu\' (--device cpu)')
+
+
 def _pipeline_input(item: ImageInput) -> dict:
     """First step of the inference pipeline: what its image loader reads
     (``img_path`` for a path, the array in ``img`` otherwise)."""
@@ -253,13 +425,6 @@ def _pipeline_input(item: ImageInput) -> dict:
         return dict(img_path=os.fspath(item))
     raise TypeError(f'a frame is a path or an (H, W[, C]) array, got '
                     f'{type(item).__name__}')
-
-
-def _output_name(sample, index: int) -> str:
-    """File name stem for a frame's outputs: the source's, or the running
-    index for arrays."""
-    path = sample.metainfo.get('img_path')
-    return osp.splitext(osp.basename(path))[0] if path else f'{index:08d}'
 
 
 @INFERENCERS.register_module()
@@ -288,15 +453,23 @@ class IRSTDInferencer(BaseInferencer):
 
     Args:
         model (str | Config | dict): the model's config (a path or the
-            config itself). A config stored in a checkpoint is never used:
-            it would be executed code.
-        weights (str, optional): checkpoint, loaded weights-only (see
+            config itself), or the name of a shipped model
+            (``model-index.yml``; its weights are then the default). A
+            config stored in a checkpoint is never used: it would be
+            executed code.
+        weights (str, optional): checkpoint or model-zoo name (checked
+            against its SHA-256), loaded weights-only (see
             :func:`~serankdet.utils.load_checkpoint_file`) and strictly
             (None: random initialisation, for timing only).
         device (str, optional): e.g. 'cpu' (default), 'cuda:0'; None picks
             the available device.
-        threshold (float, optional): probability threshold; defaults to the
-            head's ``threshold``.
+        threshold (float, optional): probability threshold, replacing that
+            of the model's decision rule (``model.decode_head``) for this
+            inferencer. None: the calibrated threshold of ``weights``
+            (``<weights>.decision.json`` of
+            ``tools/analysis_tools/calibrate.py``, said in the log) when it
+            has one and ``cfg_options`` sets no decision-rule key, else the
+            config's.
         tile (int | Sequence[int], optional): sliding-window size (h, w);
             None keeps the config's ``test_cfg`` (usually whole frames).
         overlap (int | float): window overlap, pixels or a tile fraction
@@ -306,6 +479,15 @@ class IRSTDInferencer(BaseInferencer):
         cfg_options (dict, optional): config overrides.
         amp (bool): run the model under autocast (float16 on a GPU,
             bfloat16 on a CPU); the logits are returned as float32.
+        backend (str): what runs the network, one of
+            :data:`~serankdet.apis.backends.BACKENDS`: 'pytorch' (default)
+            or 'onnxruntime' (``onnx_file`` on the CPU, with the same
+            reading, preprocessing, windows and decision rule; see
+            :func:`~serankdet.apis.backends.use_onnx_backend`).
+        onnx_file (str, optional): the graph of
+            ``tools/deployment/export_onnx.py`` (or its int8 version of
+            ``quantize_onnx.py``) for ``backend='onnxruntime'``, which
+            holds the weights: ``weights`` must then be None.
         scope (str): registry scope of the config's types.
         show_progress (bool): show a progress bar over the batches.
     """
@@ -325,32 +507,61 @@ class IRSTDInferencer(BaseInferencer):
                  batch_size: int = 1,
                  cfg_options: Optional[dict] = None,
                  amp: bool = False,
+                 backend: str = 'pytorch',
+                 onnx_file: Optional[str] = None,
                  scope: str = 'serankdet',
                  show_progress: bool = False):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        _check_device(device)
+        onnx = check_backend(backend, onnx_file, weights, device, amp)
         register_all_modules()
+        # model-zoo names (model-index.yml) become the config and the
+        # SHA-256-checked weights (the ONNX file holds its own)
+        if isinstance(model, (str, os.PathLike)):
+            zoo_model = find_zoo_model(os.fspath(model)) if onnx else None
+            model, weights = ((zoo_model.config, None) if zoo_model else
+                              resolve_model(os.fspath(model), weights))
+        else:
+            weights = resolve_checkpoint(weights)
         self.weights = weights
         # running indices naming the outputs of array inputs (as mmseg's)
         self.num_visualized_imgs = 0
         self.num_pred_imgs = 0
-        super().__init__(model=self._load_config(model, cfg_options),
-                         weights=weights, device=device, scope=scope,
-                         show_progress=show_progress)
+        # output names of the path frames of the running call
+        self._names: Dict[str, str] = {}
+        cfg = self._load_config(model, cfg_options)
+        calibration = apply_calibration(
+            cfg, weights, rule_options(cfg_options) +
+            (['threshold'] if threshold is not None else []))
+        if calibration:
+            print_log(calibration, logger='current')
+        super().__init__(model=cfg, weights=weights, device=device,
+                         scope=scope, show_progress=show_progress)
         if tile is not None:
             self.model.test_cfg = tile_test_cfg(
                 tile, overlap, self.model.data_preprocessor.size_divisor)
-        head_threshold = self.model.decode_head.threshold
-        self.threshold = float(
-            head_threshold if threshold is None else threshold)
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f'threshold is a probability in (0, 1), got '
-                             f'{self.threshold}')
+        self.backend = backend
+        if onnx:
+            use_onnx_backend(self.model, onnx_file)
+        if threshold is not None:
+            head = self.model.decode_head
+            head.decision_rule = head.decision_rule.with_threshold(threshold)
         self.batch_size = batch_size
         self.device_type = next(self.model.parameters()).device.type
         self.amp = amp
         if amp:
             warn_if_bfloat16_emulated(self.device_type)
+
+    @property
+    def decision_rule(self) -> DecisionRule:
+        """The model's decision rule, which gives every mask."""
+        return self.model.decode_head.decision_rule
+
+    @property
+    def threshold(self) -> float:
+        """The probability threshold of :attr:`decision_rule`."""
+        return self.decision_rule.threshold
 
     @staticmethod
     def _load_config(model, cfg_options: Optional[dict]) -> Config:
@@ -461,8 +672,11 @@ class IRSTDInferencer(BaseInferencer):
             wait_time (float): seconds each shown overlay stays.
             out_dir (str): when given, write each mask (0 / 255 PNG) into
                 ``out_dir/pred_out_dir`` and each overlay into
-                ``out_dir/img_out_dir``, named after the file (arrays: a
-                running index).
+                ``out_dir/img_out_dir``, named after the file's path
+                relative to the folder given (or to the deepest folder
+                holding the files) without its extension, with it where
+                two frames would share a name (``dup.png``, ``dup.tif``);
+                arrays: a running index.
 
         Raises:
             FileNotFoundError / InvalidSampleError: a frame cannot be read,
@@ -516,8 +730,10 @@ class IRSTDInferencer(BaseInferencer):
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         preprocess_kwargs, forward_kwargs, visualize_kwargs, \
             postprocess_kwargs = self._dispatch_kwargs(**kwargs)
-        chunks = self.preprocess(self._inputs_to_list(inputs),
-                                 batch_size=batch_size, **preprocess_kwargs)
+        frames = self._inputs_to_list(inputs)
+        self._names = self._frame_names(inputs, frames)
+        chunks = self.preprocess(frames, batch_size=batch_size,
+                                 **preprocess_kwargs)
         if self.show_progress:
             chunks = track(chunks, description='Inference')
         for items, data in chunks:
@@ -553,6 +769,28 @@ class IRSTDInferencer(BaseInferencer):
             return inputs
         raise TypeError(f'inputs must be a path, an array or an iterable of '
                         f'them, got {type(inputs).__name__}')
+
+    @staticmethod
+    def _frame_names(inputs, frames) -> Dict[str, str]:
+        """The output names of the path frames (:func:`output_names`:
+        relative to a folder given as input, else to the deepest folder
+        holding them; unique); none for frames consumed lazily."""
+        if not isinstance(frames, list):
+            return {}
+        folder = (os.fspath(inputs) if isinstance(inputs, (str, os.PathLike))
+                  and osp.isdir(inputs) else None)
+        return output_names((os.fspath(frame) for frame in frames
+                             if isinstance(frame, (str, os.PathLike))),
+                            folder)
+
+    def _output_name(self, sample, index: int) -> str:
+        """File name (without extension) of a frame's outputs: its name
+        among the frames of the call, the file's stem for a frame consumed
+        lazily, the running ``index`` for an array."""
+        path = sample.metainfo.get('img_path')
+        if path is None:
+            return f'{index:08d}'
+        return self._names.get(path) or osp.splitext(osp.basename(path))[0]
 
     def preprocess(self, inputs: Iterable[ImageInput], batch_size: int = 1,
                    **kwargs) -> Iterator[tuple]:
@@ -613,17 +851,14 @@ class IRSTDInferencer(BaseInferencer):
             yield item, self._complete(sample, image)
 
     def _complete(self, sample, image: torch.Tensor):
-        """Threshold the logits at :attr:`threshold` into ``pred_sem_seg``
-        and keep the frame as read in ``img`` (resized to the output size
-        for test pipelines that resize)."""
-        logits = sample.seg_logits.data[0].float().cpu().numpy()
-        mask = binarize(logits, self.threshold, from_logits=True)
+        """Keep the frame as read in ``img`` (resized to the output size
+        for test pipelines that resize); ``pred_sem_seg`` is the mask of
+        the model's :attr:`decision_rule`."""
+        shape = tuple(sample.pred_sem_seg.data.shape[-2:])
         frame = image[0].numpy()
-        if frame.shape != mask.shape:
-            frame = cv2.resize(frame, mask.shape[::-1],
+        if frame.shape != shape:
+            frame = cv2.resize(frame, shape[::-1],
                                interpolation=cv2.INTER_AREA)
-        sample.pred_sem_seg = PixelData(
-            data=torch.from_numpy(mask)[None].long())
         sample.set_field(frame, 'img')
         return sample
 
@@ -654,10 +889,10 @@ class IRSTDInferencer(BaseInferencer):
             overlay = draw_overlay(
                 sample.img, sample.pred_sem_seg.data[0].cpu().numpy(),
                 sample.metainfo.get('img_max_value'))
-            name = _output_name(sample, self.num_visualized_imgs)
+            name = self._output_name(sample, self.num_visualized_imgs)
             if img_out_dir:
-                _imwrite(osp.join(img_out_dir, name + '.png'),
-                         overlay[..., ::-1])
+                imwrite(osp.join(img_out_dir, name + '.png'),
+                        overlay[..., ::-1])
             if show:
                 self._show_visualizer().show(overlay, win_name=name,
                                              wait_time=wait_time)
@@ -690,15 +925,15 @@ class IRSTDInferencer(BaseInferencer):
             visualization (list, optional): from :meth:`visualize`.
             return_datasample (bool): return ``preds`` themselves.
             pred_out_dir (str): write each mask (0 / 255 PNG) into this
-                folder, named after the file (arrays: a running index).
+                folder, named as :meth:`__call__` says.
         """
         results = []
         for index, sample in enumerate(preds):
             mask = sample.pred_sem_seg.data[0].cpu().numpy().astype(bool)
             if pred_out_dir:
-                name = _output_name(sample, self.num_pred_imgs)
-                _imwrite(osp.join(pred_out_dir, name + '.png'),
-                         mask.astype(np.uint8) * 255)
+                name = self._output_name(sample, self.num_pred_imgs)
+                imwrite(osp.join(pred_out_dir, name + '.png'),
+                        mask.astype(np.uint8) * 255)
             self.num_pred_imgs += 1
             if return_datasample:
                 results.append(sample)
@@ -716,8 +951,3 @@ class IRSTDInferencer(BaseInferencer):
                                visualization[index])))
         return results
 
-
-def _imwrite(path: str, image: np.ndarray) -> None:
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    if not cv2.imwrite(path, image):
-        raise OSError(f'could not write {path}')

@@ -8,10 +8,11 @@ file's SHA-256 (``Metadata.SHA256``). ``mim`` reads the same files.
     >>> from serankdet.apis import init_model
     >>> model = init_model('acm_sirst-5050')     # config and weights
 """
-import hashlib
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
+
+from serankdet.utils.file_hash import file_sha256
 
 #: the folder holding ``model-index.yml``, ``configs/`` and
 #: ``checkpoints/`` (the repository; an editable install reads it in place)
@@ -60,14 +61,6 @@ def load_model_index(root: Optional[str] = None) -> Dict[str, ZooModel]:
                 sha256=entry['Metadata']['SHA256'],
                 results=tuple(entry.get('Results', ())))
     return models
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_zoo_model(name: str,

@@ -10,12 +10,42 @@ import sys
 
 class CfgOptionsAction(argparse.Action):
     """mmengine's ``DictAction`` (``key=value`` pairs into a dict), imported
-    only when the option is given."""
+    only when the option is given.
+
+    Its grammar is ``KEY=VALUE``, ``KEY=V1,V2`` and nested ``[...]`` /
+    ``(...)``; what it cannot take is refused here with one message
+    (``ValueError``, printed by :func:`~serankdet.cli.errors.run_cli`)
+    instead of a ``RecursionError`` or a silent string: a pair without
+    ``=``, unbalanced brackets, and ``dict(...)`` / ``{...}`` values, which
+    it does not parse (``KEY.SUBKEY=VALUE`` sets one entry of a dict,
+    ``KEY.INDEX.SUBKEY=VALUE`` one of a list).
+    """
 
     def __call__(self, parser, namespace, values, option_string=None):
         from mmengine.config import DictAction
+        for pair in values:
+            _check_cfg_option(pair)
         DictAction(self.option_strings, self.dest)(parser, namespace, values,
                                                    option_string)
+
+
+def _check_cfg_option(pair: str) -> None:
+    """Raise ``ValueError`` for a ``--cfg-options`` pair that mmengine's
+    ``DictAction`` would fail on or misread (see :class:`CfgOptionsAction`).
+    """
+    key, equals, value = pair.partition('=')
+    if not equals or not key:
+        raise ValueError(f'--cfg-options {pair}: expected KEY=VALUE, e.g. '
+                         'train_dataloader.batch_size=2')
+    for opening, closing in ('()', '[]'):
+        if value.count(opening) != value.count(closing):
+            raise ValueError(f'--cfg-options {pair}: unbalanced '
+                             f'"{opening}" and "{closing}"')
+    if 'dict(' in value or '{' in value:
+        raise ValueError(
+            f'--cfg-options {pair}: dict values are not supported; set '
+            f'each entry on its own, e.g. {key}.KEY=VALUE (a list item: '
+            f'{key}.0.KEY=VALUE)')
 
 
 def add_common_args(parser):
@@ -31,6 +61,19 @@ def add_common_args(parser):
         help='also print the environment report, the full config and the '
         'hook table (always written to the log file of the run)')
     add_launcher_args(parser)
+
+
+def add_backend_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backend`` and ``--onnx`` (what runs the network; see
+    :mod:`serankdet.apis.backends`)."""
+    parser.add_argument(
+        '--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+        help="what runs the network: 'pytorch' (default) or 'onnxruntime' "
+        '(the --onnx graph on the CPU; same preprocessing, windows and '
+        'decision rule; no checkpoint)')
+    parser.add_argument('--onnx', metavar='FILE',
+                        help='ONNX graph of tools/deployment/export_onnx.py '
+                        'or quantize_onnx.py, for --backend onnxruntime')
 
 
 def add_launcher_args(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +93,9 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
 
 def is_rank_zero() -> bool:
     """Whether this process speaks for the run (rank 0, or not launched
-    distributed); readable before the process group exists."""
-    return os.environ.get('RANK', '0') == '0'
+    distributed); readable before the process group exists (``RANK`` of
+    the PyTorch launchers, ``SLURM_PROCID`` of ``srun``)."""
+    return os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) == '0'
 
 
 def prepare_distributed_process() -> None:

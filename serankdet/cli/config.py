@@ -12,9 +12,11 @@ from mmengine.runner import Runner
 
 import serankdet.registry as serankdet_registry
 from serankdet.apis import register_all_modules
+from serankdet.datasets.config_datasets import config_datasets
 from serankdet.registry import RUNNERS
 from serankdet.utils import patch_cpu_distributed
 from .args import export_local_rank, prepare_distributed_process
+from .errors import require_packages
 
 #: Top-level config keys the runner reads (besides base-config variables
 #: such as ``data_root``, which the runner ignores).
@@ -22,7 +24,7 @@ RUNNER_KEYS = frozenset(
     [name for name in inspect.signature(Runner.__init__).parameters
      if name not in ('self', 'cfg')] +
     ['runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports',
-     'unsafe_resume', 'verbose'])
+     'unsafe_resume', 'verbose', 'sync_bn'])
 #: Usual base-config variables one edit away from a runner key.
 CONFIG_VARIABLES = frozenset(
     ['train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline',
@@ -33,9 +35,22 @@ class ConfigError(ValueError):
     """A config names an unknown type or a misspelled key."""
 
 
+def resolve_model_args(args) -> None:
+    """Model-zoo names in a tool's ``config`` / ``checkpoint`` arguments
+    become the shipped config and its SHA-256-checked weights
+    (:func:`serankdet.apis.model_zoo.resolve_model`)."""
+    from serankdet.apis.model_zoo import resolve_model
+    args.config, args.checkpoint = resolve_model(args.config,
+                                                 args.checkpoint)
+
+
 def load_config(args) -> Config:
-    """Read ``args.config``, apply overrides, work dir and launcher, and
-    check it (:func:`check_config`)."""
+    """Read ``args.config`` (a path or a model-zoo name), apply overrides,
+    work dir and launcher, and check it (:func:`check_config`)."""
+    from serankdet.apis.model_zoo import find_zoo_model
+    zoo_model = find_zoo_model(args.config)
+    if zoo_model is not None:
+        args.config = zoo_model.config
     if not osp.isfile(args.config):
         raise FileNotFoundError(
             f'config file "{args.config}" does not exist; configs live in '
@@ -43,7 +58,7 @@ def load_config(args) -> Config:
     export_local_rank(args)
     if args.launcher != 'none':
         prepare_distributed_process()
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     merge_cfg_options(cfg, args.cfg_options)
     check_config(cfg)
     cfg.launcher = args.launcher
@@ -56,6 +71,94 @@ def load_config(args) -> Config:
     if args.launcher != 'none':
         patch_cpu_distributed(cfg)
     return cfg
+
+
+#: File types ``Config.fromfile`` reads.
+CONFIG_TYPES = ('.py', '.json', '.yml', '.yaml')
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile(path)``, with the errors of a file that is no
+    config as :class:`ConfigError`.
+
+    Raises:
+        ConfigError: ``path`` is not a ``.py``, ``.json`` or ``.yml``
+            file, has a syntax error (the message gives the file and line),
+            defines nothing or sets a ``vis_backends`` the visualizer
+            does not use.
+    """
+    if osp.splitext(path)[1] not in CONFIG_TYPES:
+        raise ConfigError(f'config file "{path}": a config is a '
+                          f'{"/".join(CONFIG_TYPES)} file')
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as error:
+        if error.lineno is None:  # mmengine's message names the file
+            raise ConfigError(str(error)) from error
+        raise ConfigError(
+            f'config file "{_file_being_read(error, path)}", line '
+            f'{error.lineno}: {error.msg}') from error
+    if not cfg.keys():
+        raise ConfigError(f'config file "{path}" defines nothing; a config '
+                          'inherits a model, data and schedule (see '
+                          'configs/README.md)')
+    _check_vis_backends(cfg)
+    return cfg
+
+
+def read_config_with_options(path: str,
+                             cfg_options: Optional[dict] = None) -> Config:
+    """``path`` read (:func:`read_config`) with ``--cfg-options`` merged
+    (:func:`merge_cfg_options`): the config of a tool that runs no training
+    or test (no work dir, no launcher)."""
+    cfg = read_config(path)
+    merge_cfg_options(cfg, cfg_options)
+    return cfg
+
+
+def _file_being_read(error: BaseException, default: str) -> str:
+    """The config file (``path`` or one of its ``_base_`` files) that
+    mmengine's ``Config._file2dict`` was reading when ``error`` was raised:
+    its parse errors do not name the file."""
+    filename, trace = default, error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_name == '_file2dict':
+            filename = trace.tb_frame.f_locals.get('filename', filename)
+        trace = trace.tb_next
+    return filename
+
+
+def use_auto_scale_lr(cfg: Config) -> None:
+    """``--auto-scale-lr``: switch on mmengine's linear scaling of the
+    learning rate by (processes x ``train_dataloader.batch_size``) /
+    ``auto_scale_lr.base_batch_size``.
+
+    Raises:
+        ConfigError: the config states no ``base_batch_size``.
+    """
+    scaling = cfg.get('auto_scale_lr') or {}
+    if 'base_batch_size' not in scaling:
+        raise ConfigError(
+            '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
+            '(the total batch its learning rate is set for); add '
+            'auto_scale_lr = dict(enable=False, base_batch_size=N) to it')
+    cfg.auto_scale_lr = dict(scaling, enable=True)
+
+
+def use_tensorboard(cfg: Config) -> None:
+    """``--tensorboard``: add mmengine's ``TensorboardVisBackend`` to the
+    visualizer, which then writes the logged scalars as TensorBoard events
+    in ``<work_dir>/<timestamp>/vis_data/``.
+
+    Raises:
+        MissingPackageError: the ``tensorboard`` package is not installed.
+    """
+    require_packages(['tensorboard'], 'pip install tensorboard',
+                     '--tensorboard')
+    backends = cfg.visualizer.setdefault('vis_backends', [])
+    if not any(backend.get('type') == 'TensorboardVisBackend'
+               for backend in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
 
 
 def _current_value(config: dict, key: str):
@@ -104,55 +207,44 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
     cfg.merge_from_dict(options)
 
 
-def _datasets(node, path: str) -> Iterator[Tuple[str, dict]]:
-    """(key path, dict) of a dataloader's dataset and of the datasets it
-    wraps (``ConcatDataset.datasets``, ``RepeatDataset.dataset``)."""
-    if not isinstance(node, dict):
-        return
-    yield path, node
-    if isinstance(node.get('dataset'), dict):
-        yield from _datasets(node['dataset'], f'{path}.dataset')
-    for index, child in enumerate(node.get('datasets') or []):
-        yield from _datasets(child, f'{path}.datasets[{index}]')
-
-
 def check_data_roots(cfg: Config, dataloaders: Sequence[str]) -> None:
     """Fail before anything is built, printed or created when a data set
-    folder the run will read is missing.
+    folder or split file the run will read is missing.
 
-    Checks ``data_root`` and its ``data_prefix`` folders of every dataset of
-    ``dataloaders`` (e.g. ``('train_dataloader', 'val_dataloader')``);
-    datasets whose class writes its own data on first use
-    (``CREATES_DATA_ROOT``, the synthetic set) are skipped.
+    Checks ``data_root``, its ``data_prefix`` folders and its ``ann_file``
+    of every dataset of ``dataloaders`` (e.g. ``('train_dataloader',
+    'val_dataloader')``; wrapped datasets followed,
+    :func:`~serankdet.datasets.config_datasets.config_datasets`); datasets
+    whose class writes its own data on first use (``CREATES_DATA_ROOT``,
+    the synthetic set) are skipped.
 
     Raises:
-        FileNotFoundError: naming the config key and the missing folder.
+        FileNotFoundError: naming the config key and the missing folder or
+            file.
     """
     from serankdet.registry import DATASETS
-    for name in dataloaders:
-        loader = cfg.get(name)
-        if not isinstance(loader, dict):
+    for dataset in config_datasets(cfg, dataloaders):
+        cls = dataset.cfg.get('type')
+        if isinstance(cls, str):
+            cls = DATASETS.get(cls)
+        if dataset.data_root is None or getattr(cls, 'CREATES_DATA_ROOT',
+                                                False):
             continue
-        for path, dataset in _datasets(loader.get('dataset'),
-                                       f'{name}.dataset'):
-            root = dataset.get('data_root')
-            cls = dataset.get('type')
-            if isinstance(cls, str):
-                cls = DATASETS.get(cls)
-            if not isinstance(root, str) or getattr(
-                    cls, 'CREATES_DATA_ROOT', False):
-                continue
-            folders = [(f'{path}.data_root', root)] + [
-                (f'{path}.data_prefix.{key}', osp.join(root, prefix))
-                for key, prefix in (dataset.get('data_prefix') or {}).items()
-                if isinstance(prefix, str) and prefix]
-            for key, folder in folders:
-                if not osp.isdir(folder):
-                    raise FileNotFoundError(
-                        f'{key}: folder {folder} does not exist (working '
-                        f'directory {os.getcwd()}). Get the data set (see '
-                        'datasets/README.md) or point the config at your '
-                        f'copy: --cfg-options {path}.data_root=/path/to/it')
+        overrides = ' '.join(
+            f'{other.key}.data_root=/path/to/it'
+            for other in config_datasets(cfg)
+            if other.data_root == dataset.data_root)
+        for key, folder in dataset.given_folders():
+            if not osp.isdir(folder):
+                raise FileNotFoundError(
+                    f'{key}: folder {folder} does not exist (working '
+                    f'directory {os.getcwd()}). Get the data set (see '
+                    'datasets/README.md) or point the config at your '
+                    f'copy: --cfg-options {overrides}')
+        if dataset.ann_file and not osp.isfile(dataset.ann_file):
+            raise FileNotFoundError(
+                f'{dataset.key}.ann_file: split file {dataset.ann_file} '
+                'does not exist (ann_file is relative to data_root)')
 
 
 def build_runner(cfg: Config):
@@ -242,6 +334,21 @@ def check_config(cfg: Config) -> None:
         raise ConfigError(
             f"unknown type {node['type']!r} at {path}.type: no registry "
             f"holds it{suggest(node['type'], names)}")
+
+
+def _check_vis_backends(cfg: Config) -> None:
+    """A child config's ``vis_backends = [...]`` changes the variable, not
+    the ``visualizer.vis_backends`` its base built from it: refuse what
+    would be silently ignored."""
+    backends = cfg.get('vis_backends')
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, dict) and backends is not None and \
+            backends != visualizer.get('vis_backends'):
+        raise ConfigError(
+            'vis_backends differs from visualizer.vis_backends, which the '
+            'visualizer uses (a base config built it from the variable '
+            'before the change); set visualizer = dict(vis_backends='
+            'vis_backends) too, or train with --tensorboard')
 
 
 def _check_epochs_end(cfg: Config) -> None:

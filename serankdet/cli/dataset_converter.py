@@ -6,6 +6,7 @@ answers at once.
 """
 import argparse
 import glob
+import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional
 
@@ -33,9 +34,10 @@ def parse_args(name: str, description: str,
         'the folder it was extracted to')
     parser.add_argument(
         'dst', metavar='DST', nargs='?', default=osp.join('datasets', name),
-        help=f'folder to create (default: datasets/{name}, where the '
-        'dataset config looks); must be absent, empty or an earlier '
-        'conversion of this dataset')
+        help=f'folder to create (default: datasets/{name} in the working '
+        'directory, where the dataset config looks when you train from the '
+        'repository root); must be absent, empty or an earlier conversion '
+        'of this dataset')
     parser.add_argument(
         '--split', help="the release's split to follow (default: the one "
         'the dataset config describes; an unknown name lists the choices)')
@@ -70,14 +72,18 @@ def experiment_configs(dataset_config: str) -> List[str]:
 def next_steps(spec, dst: str) -> str:
     """How to check and train on the converted dataset: the dataset config,
     the experiment configs using it and, where ``dst`` is not the config's
-    data root, the overrides that point the three dataloaders at it."""
-    lines = [f'check: python tools/misc/check_dataset.py {dst}',
-             f'dataset config: {spec.config}']
+    data root, the overrides that point the three dataloaders at it. The
+    commands are run from the repository root (said where the converter ran
+    elsewhere); ``dst`` is given as an absolute path."""
+    root = osp.abspath(dst)
+    lines = [] if osp.realpath(os.getcwd()) == osp.realpath(REPO_ROOT) else [
+        f'run these from {REPO_ROOT}:']
+    lines += [f'check: python tools/misc/check_dataset.py {root}',
+              f'dataset config: {spec.config}']
     # data_root is relative to the working directory (the repository root)
-    expected = osp.join('datasets', spec.name)
+    expected = osp.join(REPO_ROOT, 'datasets', spec.name)
     overrides = ''
     if osp.realpath(dst) != osp.realpath(expected):
-        root = osp.abspath(dst)
         overrides = ' --cfg-options ' + ' '.join(
             f'{loader}_dataloader.dataset.data_root={root}'
             for loader in ('train', 'val', 'test'))

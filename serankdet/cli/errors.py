@@ -1,4 +1,5 @@
 """One ``error:`` line instead of a traceback for errors users cause."""
+import errno
 import inspect
 import os
 import re
@@ -15,6 +16,23 @@ _BATCH_OF_ONE = 'Expected more than 1 value per channel when training'
 _UNEXPECTED_ARG = re.compile(
     r"(?P<cls>\w+)\.__init__\(\) got an unexpected keyword argument "
     r"'(?P<arg>\w+)'")
+
+
+class MissingPackageError(ModuleNotFoundError):
+    """An optional package a tool needs is not installed; the message says
+    how to install it."""
+
+
+def require_packages(names, install: str, purpose: str) -> None:
+    """Raise :class:`MissingPackageError` naming the first of ``names``
+    that is not installed, ``purpose`` (what needs it) and the ``install``
+    command."""
+    import importlib.util
+    for name in names:
+        if importlib.util.find_spec(name) is None:
+            raise MissingPackageError(
+                f'{purpose} needs the {name} package: install with '
+                f'`{install}`', name=name)
 
 
 def _strip_worker_traceback(message: str, error: BaseException) -> str:
@@ -35,6 +53,7 @@ def describe_error(error: BaseException) -> Optional[str]:
     from serankdet.models.converters import ConversionError
     from serankdet.utils import UnsafeCheckpointError
     from .config import registered_names, registries, suggest
+    from .work_dir import WorkDirInUseError
     message = str(error.args[0]) if error.args else str(error)
     if isinstance(error, KeyError):
         match = _NOT_REGISTERED.match(message)
@@ -61,7 +80,13 @@ def describe_error(error: BaseException) -> Optional[str]:
                 'set leaves one in its last batch); set '
                 'train_dataloader.drop_last=True or another '
                 'train_dataloader.batch_size')
-    if isinstance(error, (ValueError, FileNotFoundError, NonFiniteLossError,
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = f' writing {error.filename}' if error.filename else ''
+        return f'the disk is full{where}; free some space and run again'
+    if isinstance(error, (ValueError, FileNotFoundError, FileExistsError,
+                          PermissionError, MissingPackageError,
+                          WorkDirInUseError,
+                          NonFiniteLossError,
                           UnsafeCheckpointError, ConversionError)):
         return _strip_worker_traceback(str(error), error)
     return None
@@ -76,8 +101,17 @@ def run_cli(main: Callable, argv=None) -> int:
     succeeded = False
     try:
         status = main(argv) or 0
+        sys.stdout.flush()  # a closed pipe is found here, not at exit
         succeeded = True
         return status
+    except BrokenPipeError:
+        # the reader of the output went away (`| head`): nothing more can
+        # be written there, at exit either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print('error: the output pipe was closed (e.g. by `| head`) before '
+              'the tool finished writing; run it without the pipe to see '
+              'all of it', file=sys.stderr)
+        return 2
     except Exception as error:
         message = describe_error(error)
         if message is None or os.environ.get(DEBUG_ENV, '0') != '0':

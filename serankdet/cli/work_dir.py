@@ -11,12 +11,51 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from serankdet.engine import find_resume_checkpoint
+from serankdet.utils.file_lock import LockHeldError, exclusive_lock
 from .args import is_rank_zero
 
 
 def _holds_checkpoints(folder: str) -> bool:
     return (osp.isfile(osp.join(folder, 'last_checkpoint'))
             or bool(glob.glob(osp.join(folder, '*.pth'))))
+
+
+#: File in a work dir that a training run holds locked while it runs.
+LOCK_FILE = '.serankdet.lock'
+
+
+class WorkDirInUseError(RuntimeError):
+    """Another run holds the lock of the work dir."""
+
+
+@contextlib.contextmanager
+def lock_work_dir(work_dir: str):
+    """Hold the work dir for one run: an exclusive lock on
+    :data:`LOCK_FILE` in it (:func:`~serankdet.utils.file_lock.
+    exclusive_lock`: released and removed when the run ends; the lock of a
+    killed run is released by the system, so it never blocks). Only rank 0
+    locks. A work dir this call creates is removed again when the run
+    leaves it empty.
+
+    Raises:
+        WorkDirInUseError: another run holds the work dir; nothing has
+            been written.
+    """
+    if not is_rank_zero():
+        yield
+        return
+    created = not osp.isdir(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    try:
+        with exclusive_lock(osp.join(work_dir, LOCK_FILE)):
+            yield
+    except LockHeldError as error:
+        raise WorkDirInUseError(
+            f'work dir {work_dir} is in use by another run ({error.holder}); '
+            'wait for it to end or give another --work-dir') from None
+    finally:
+        if created and not os.listdir(work_dir):
+            os.rmdir(work_dir)
 
 
 def use_fresh_work_dir(cfg: Config) -> None:
@@ -46,6 +85,34 @@ def use_fresh_work_dir(cfg: Config) -> None:
             f'this run writes to {new_dir} (use --resume to continue the '
             'earlier run)', logger='current')
     cfg.work_dir = new_dir
+
+
+def check_output_file(path: str, option: str, force: bool = False) -> None:
+    """Fail before a run starts when its result could not be written to
+    ``path`` (given with ``option``, e.g. ``--out``) or would replace a
+    file without ``force``.
+
+    Raises:
+        FileExistsError: ``path`` is a folder, an existing file and
+            ``force`` is not set, or below a file.
+        PermissionError: the folder ``path`` would be written in (or its
+            nearest existing parent) is not writable.
+    """
+    if osp.isdir(path):
+        raise FileExistsError(f'{option} {path} is a folder; give a file '
+                              'name')
+    if osp.lexists(path) and not force:
+        raise FileExistsError(f'{option} {path} already exists; give '
+                              'another name or add --force to replace it')
+    folder = osp.dirname(osp.abspath(path))
+    while not osp.lexists(folder):
+        folder = osp.dirname(folder)
+    if not osp.isdir(folder):
+        raise FileExistsError(f'{option} {path}: {folder} is a file, not a '
+                              'folder')
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f'{option} {path}: cannot write in {folder}; '
+                              'give a path in a writable folder')
 
 
 def resume_latest(cfg: Config) -> None:

@@ -4,6 +4,7 @@ from serankdet.utils.compat import mmcv_ops_importable
 with mmcv_ops_importable():
     from .image_io import IMG_EXTENSIONS, InvalidSampleError
     from .irstd import IRSTDDataset
+    from .samplers import NegativeRatioSampler, target_free_flags
     from .synthetic import (SyntheticIRSTDDataset, ensure_synthetic_dataset,
                             load_synthetic_targets, make_synthetic_sample,
                             write_synthetic_dataset)
@@ -11,6 +12,7 @@ with mmcv_ops_importable():
 
 __all__ = [
     'IMG_EXTENSIONS', 'InvalidSampleError', 'IRSTDDataset',
+    'NegativeRatioSampler', 'target_free_flags',
     'SyntheticIRSTDDataset', 'ensure_synthetic_dataset',
     'load_synthetic_targets', 'make_synthetic_sample',
     'write_synthetic_dataset'

@@ -13,7 +13,9 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
+from .config_datasets import config_datasets
 from .image_io import IMG_EXTENSIONS, InvalidSampleError, imread_unchanged
+from .irstd import read_split_file
 
 #: Bits per sample of the pixel types OpenCV decodes to.
 _BITS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16,
@@ -94,35 +96,21 @@ def layout_splits(root: str) -> List[Split]:
 
 
 def config_splits(cfg) -> List[Split]:
-    """The splits a config reads: the dataset of each of its dataloaders
-    (``data_root`` + ``data_prefix``, and ``ann_file`` when set); a folder
-    read by several dataloaders is checked once."""
+    """The splits a config reads: every dataset of its dataloaders
+    (wrapped datasets followed, :func:`config_datasets`), its
+    ``data_prefix`` folders and, when set, the stems of its ``ann_file``; a
+    folder read by several dataloaders is checked once."""
     splits, seen = [], set()
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset')
-        if not dataset:
+    for dataset in config_datasets(cfg):
+        img_dir = dataset.folder('img_path')
+        mask_dir = dataset.folder('seg_map_path')
+        if (img_dir, mask_dir, dataset.ann_file) in seen:
             continue
-        root = dataset.get('data_root', '')
-        prefix = dataset.get('data_prefix', {})
-        img_dir = osp.join(root, prefix.get('img_path', 'images'))
-        mask_dir = osp.join(root, prefix.get('seg_map_path', 'masks'))
-        ann_file = dataset.get('ann_file', '')
-        key = (img_dir, mask_dir, ann_file)
-        if key in seen:
-            continue
-        seen.add(key)
-        stems = None
-        if ann_file:
-            ann_path = osp.join(root, ann_file)
-            if not osp.isfile(ann_path):
-                raise FileNotFoundError(
-                    f'{loader}: split file {ann_path} does not exist')
-            with open(ann_path, encoding='utf-8') as handle:
-                stems = [osp.splitext(line.strip())[0] if osp.splitext(
-                    line.strip())[1].lower() in IMG_EXTENSIONS
-                    else line.strip() for line in handle if line.strip()]
-        splits.append(Split(loader.replace('_dataloader', ''), img_dir,
-                            mask_dir, stems))
+        seen.add((img_dir, mask_dir, dataset.ann_file))
+        stems = read_split_file(dataset.ann_file) if dataset.ann_file \
+            else None
+        name = dataset.key.replace('_dataloader.dataset', '')
+        splits.append(Split(name, img_dir, mask_dir, stems))
     if not splits:
         raise ValueError('the config defines no dataloader with a dataset')
     return splits

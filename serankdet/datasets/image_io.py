@@ -10,15 +10,52 @@ palette and low bit depths to 8 bit) and reduced to one channel:
   the same conversion DATransNet uses; it differs from PIL ``convert('L')``
   by at most one gray level);
 * BGRA / gray+alpha: the alpha channel is dropped, then as above.
+
+Float frames are intensities on ``[0, 1]`` (full scale 1.0, or the
+``max_value`` given to the loader): :func:`check_intensities` rejects
+frames with NaN or infinite pixels and frames outside that range.
+
+Before decoding, the size in the file's header (PNG, JPEG, BMP, TIFF) is
+checked against :func:`max_image_pixels`, so a small file that expands to
+gigabytes is refused with a message instead of allocated; a multi-page TIFF
+is read at its first page, with a warning.
+
+Every image and array the toolbox writes goes through :func:`imwrite` and
+:func:`write_npy`: encoded in memory (``cv2.imencode``, ``np.save``) and
+written by :func:`write_file` to ``.<name>.partial``, renamed when
+complete, so a full disk or a kill leaves no partial file, and file names
+need not be valid UTF-8 (Linux names are bytes; only Python's file
+functions take them, OpenCV's do not).
 """
-from typing import Optional
+import io
+import logging
+import os
+import os.path as osp
+import struct
+import warnings
+from typing import Optional, Tuple
 
 import cv2
 import mmengine.fileio as fileio
 import numpy as np
+from mmengine.logging import print_log
+from PIL import (BmpImagePlugin, JpegImagePlugin, PngImagePlugin,
+                 TiffImagePlugin)
 
 #: File extensions (lower case) indexed as images or masks.
 IMG_EXTENSIONS = ('.png', '.bmp', '.jpg', '.jpeg', '.tif', '.tiff')
+#: Environment variable overriding :data:`DEFAULT_MAX_IMAGE_PIXELS`.
+MAX_IMAGE_PIXELS_ENV = 'SERANKDET_MAX_IMAGE_PIXELS'
+#: Most pixels (width x height) a frame may have to be decoded: 2**27, e.g.
+#: 16384 x 8192; 128 MiB as 8-bit gray, 1 GiB while a 16-bit colour file is
+#: decoded, about 2.5 GiB for the float copies inference makes of a frame.
+DEFAULT_MAX_IMAGE_PIXELS = 1 << 27
+#: PIL's header parser of each format, by the file's first bytes.
+_HEADER_READERS = {b'\x89PNG': PngImagePlugin.PngImageFile,
+                   b'\xff\xd8': JpegImagePlugin.JpegImageFile,
+                   b'BM': BmpImagePlugin.BmpImageFile,
+                   b'II': TiffImagePlugin.TiffImageFile,
+                   b'MM': TiffImagePlugin.TiffImageFile}
 
 
 class InvalidSampleError(ValueError):
@@ -42,6 +79,83 @@ def max_value_of(dtype: np.dtype, name: str = 'image') -> float:
     raise InvalidSampleError(
         f'{name}: unsupported pixel type {dtype}; IR frames must be 8/16-bit '
         'unsigned integers or floats in [0, 1]')
+
+
+def check_intensities(img: np.ndarray, max_value: float,
+                      name: str = 'image') -> None:
+    """Check that a float frame holds finite intensities in
+    ``[0, max_value]`` (the scale the data preprocessor divides by).
+
+    Integer frames pass unchecked: their range is their bit depth.
+
+    Raises:
+        InvalidSampleError: NaN or infinite pixels, or pixels outside the
+            range, with their count or extremes and what to do.
+    """
+    if img.dtype.kind != 'f':
+        return
+    finite = np.isfinite(img)
+    if not finite.all():
+        raise InvalidSampleError(
+            f'{name}: {img.size - int(finite.sum())} pixels are NaN or '
+            'infinite; a frame must hold finite intensities')
+    low = float(img.min(initial=np.inf))
+    high = float(img.max(initial=-np.inf))
+    if low < 0 or high > max_value:
+        raise InvalidSampleError(
+            f'{name}: float pixels range from {low:g} to {high:g}, but float '
+            f'frames are intensities on [0, {max_value:g}]; scale the frame '
+            'to [0, 1] or set the loader\'s max_value to its full scale')
+
+
+def max_image_pixels() -> int:
+    """Most pixels a frame may have to be decoded:
+    ``$SERANKDET_MAX_IMAGE_PIXELS`` or :data:`DEFAULT_MAX_IMAGE_PIXELS`."""
+    value = os.environ.get(MAX_IMAGE_PIXELS_ENV, '')
+    if not value:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f'{MAX_IMAGE_PIXELS_ENV}={value!r} is not a '
+                         'positive number of pixels')
+    return int(value)
+
+
+def image_header(content: bytes) -> Optional[Tuple[int, int, int]]:
+    """(width, height, pages) of an encoded PNG, JPEG, BMP or TIFF file,
+    from its header alone (PIL's image plugins parse headers lazily; used
+    directly, as ``Image.open`` applies a pixel limit of its own); None
+    for other formats and for headers that cannot be parsed (the decoder
+    then reports the file)."""
+    reader = next((reader for magic, reader in _HEADER_READERS.items()
+                   if content.startswith(magic)), None)
+    if reader is None:
+        return None
+    try:
+        with warnings.catch_warnings():  # corrupt metadata: the decoder's
+            warnings.simplefilter('ignore')
+            with reader(io.BytesIO(content)) as image:
+                return (image.width, image.height,
+                        getattr(image, 'n_frames', 1))
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error):
+        return None
+
+
+def _check_header(content: bytes, path: str) -> None:
+    """Refuse a frame above :func:`max_image_pixels` before it is decoded;
+    warn that only the first page of a multi-page TIFF is read."""
+    header = image_header(content)
+    if header is None:
+        return
+    width, height, pages = header
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise InvalidSampleError(
+            f'{path} is {width}x{height} = {width * height} pixels, more than '
+            f'the {limit} a frame may have to be decoded; split it into '
+            f'smaller frames or set {MAX_IMAGE_PIXELS_ENV} to a larger budget')
+    if pages > 1:
+        print_log(f'{path} holds {pages} pages: only the first is read',
+                  logger='current', level=logging.WARNING)
 
 
 def to_gray(img: np.ndarray, name: str = 'image') -> np.ndarray:
@@ -151,16 +265,23 @@ def imread_unchanged(path: str,
 
     Raises:
         FileNotFoundError: the file does not exist.
-        InvalidSampleError: the file is truncated, corrupt or not an image.
+        InvalidSampleError: the file is truncated, corrupt, not an image or
+            larger than :func:`max_image_pixels`.
     """
     try:
         content = fileio.get(path, backend_args=backend_args)
     except FileNotFoundError:
         raise FileNotFoundError(f'file {path} does not exist') from None
+    _check_header(content, path)
     reason = _truncated(content)
     if reason is not None:
         raise InvalidSampleError(f'cannot decode {path}: {reason}')
-    img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(np.frombuffer(content, np.uint8),
+                           cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # e.g. a 0-byte file (!buf.empty())
+        reason = 'the file is empty' if not content else f'OpenCV: {error.err}'
+        raise InvalidSampleError(f'cannot decode {path}: {reason}') from None
     if img is None:
         raise InvalidSampleError(
             f'cannot decode {path}: not a readable PNG/TIFF/JPEG/BMP file '
@@ -192,3 +313,50 @@ def imread_mask(path: str,
         # channels 0-2 are colour (gray+alpha decodes as BGRA), 3 is alpha
         mask = mask[..., :3].any(axis=2)
     return (mask != 0).astype(np.uint8)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` as the file ``path``, creating its folder: into
+    ``.<name>.partial`` beside it, renamed to ``path`` once complete.
+
+    Raises:
+        OSError: the folder or file cannot be written (e.g. the disk is
+            full), with ``path`` as its filename; the partial file is
+            removed and an existing ``path`` is left as it was.
+    """
+    folder, name = osp.split(path)
+    partial = osp.join(folder, f'.{name}.partial')
+    try:
+        os.makedirs(folder or '.', exist_ok=True)
+        with open(partial, 'wb') as handle:
+            handle.write(data)
+        os.replace(partial, path)
+    except OSError as error:
+        if osp.lexists(partial):
+            os.unlink(partial)
+        raise OSError(error.errno, error.strerror, path) from error
+
+
+def imwrite(path: str, image: np.ndarray) -> None:
+    """Write an image in the format of the extension of ``path``
+    (``cv2.imencode``; colour in BGR order) with :func:`write_file`.
+
+    Raises:
+        ValueError: OpenCV cannot encode ``image`` in that format.
+        OSError: as :func:`write_file`.
+    """
+    ext = osp.splitext(path)[1]
+    if not ext.isascii():  # OpenCV cannot take surrogate escapes
+        raise ValueError(f'{path}: {ext!r} is not an image format')
+    ok, encoded = cv2.imencode(ext, image)
+    if not ok:
+        raise ValueError(f'cannot encode a {image.dtype} array of shape '
+                         f'{image.shape} as {ext!r} for {path}')
+    write_file(path, encoded.tobytes())
+
+
+def write_npy(path: str, array: np.ndarray) -> None:
+    """Write ``array`` as a ``.npy`` file with :func:`write_file`."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    write_file(path, buffer.getvalue())

@@ -13,6 +13,26 @@ from .image_io import (IMG_EXTENSIONS, InvalidSampleError, imread_gray,
 from .transforms.copy_paste import TargetCopyPaste, build_target_bank
 
 
+def read_split_file(path: str,
+                    img_suffix: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
+    """The sorted stems a split file lists, one per line (file names with an
+    image extension of ``img_suffix`` or bare stems; CRLF and blank lines
+    are fine)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'split file {path} does not exist (ann_file is relative to '
+            'data_root)')
+    with open(path, encoding='utf-8') as f:
+        lines = [line.strip() for line in f]
+    suffixes = _lower_suffixes(img_suffix)
+    stems = set()
+    for line in lines:
+        if line:
+            root, ext = osp.splitext(line)
+            stems.add(root if ext.lower() in suffixes else line)
+    return sorted(stems)
+
+
 @DATASETS.register_module()
 class IRSTDDataset(BaseSegDataset):
     """Images and binary target masks paired by file stem.
@@ -195,18 +215,7 @@ class IRSTDDataset(BaseSegDataset):
             return None
 
     def _read_split_file(self) -> List[str]:
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'split file {self.ann_file} does not exist (ann_file is '
-                'relative to data_root)')
-        with open(self.ann_file, encoding='utf-8') as f:
-            lines = [line.strip() for line in f]
-        stems = set()
-        for line in lines:
-            if line:
-                root, ext = osp.splitext(line)
-                stems.add(root if ext.lower() in self.img_suffix else line)
-        return sorted(stems)
+        return read_split_file(self.ann_file, self.img_suffix)
 
     def _handle_invalid(self, invalid: List[Exception]) -> None:
         if not invalid:

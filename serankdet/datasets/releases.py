@@ -13,6 +13,7 @@ too), checks every pair and writes hard links to (or copies of) the files.
 The source is never changed; nothing is written before every check passed.
 """
 import fnmatch
+import glob
 import json
 import os
 import os.path as osp
@@ -25,11 +26,23 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from PIL import Image
 
+from serankdet.utils.file_hash import file_sha256
+from serankdet.utils.file_lock import LockHeldError, exclusive_lock
 from .image_io import IMG_EXTENSIONS
 
-#: Written into every converted dataset: what was converted, and the files
-#: written (a later conversion may replace exactly those).
+#: Written into every converted dataset: what was converted, the files
+#: written and their SHA-256 (a later conversion may replace exactly those,
+#: unchanged).
 MARKER = '.serankdet_conversion.json'
+
+#: Most bytes one archive may extract (its members' uncompressed sizes):
+#: 64 GiB, several times the largest release.
+MAX_EXTRACT_BYTES = 64 << 30
+
+#: Folders a conversion into ``<parent>/<name>`` works in beside it: the
+#: extracted archives, the output being assembled, the replaced conversion
+#: being removed (``.<name>.extract-XXXX`` ...).
+_WORK_FOLDERS = ('extract', 'partial', 'old')
 
 ARCHIVE_SUFFIXES = ('.zip', '.tar', '.tar.gz', '.tgz', '.tar.bz2',
                     '.tar.xz')
@@ -273,6 +286,7 @@ class ConversionReport:
     counts: Dict[str, int]
     linked: int = 0
     copied: int = 0
+    extracted: int = 0
     replaced_earlier: bool = False
 
     def format(self) -> str:
@@ -288,10 +302,12 @@ class ConversionReport:
             lines.append(f'  {split}: {count} image/mask pairs{note}')
         how = ', '.join(
             f'{count} {kind}' for kind, count in (
-                ('hard links', self.linked), ('copies', self.copied))
+                ('hard links', self.linked), ('copies', self.copied),
+                ('files extracted from archives', self.extracted))
             if count)
         lines.append(
-            f'written to {self.destination} ({how}; the source is unchanged'
+            f'written to {osp.abspath(self.destination)} ({how}; the source '
+            'is unchanged'
             + ('; the earlier conversion there was replaced)'
                if self.replaced_earlier else ')'))
         return '\n'.join(lines)
@@ -334,6 +350,8 @@ def _extract(archive: str, into: str) -> None:
                 members = {info.filename: info for info in handle.infolist()
                            if not _is_junk(info.filename)
                            and not info.is_dir()}
+                _check_extracted_size(
+                    archive, sum(info.file_size for info in members.values()))
                 target = _target_folder(archive, list(members), into)
                 for name, info in members.items():
                     destination = osp.join(target, *name.split('/'))
@@ -345,6 +363,7 @@ def _extract(archive: str, into: str) -> None:
             with tarfile.open(archive) as handle:
                 members = [m for m in handle.getmembers()
                            if m.isfile() and not _is_junk(m.name)]
+                _check_extracted_size(archive, sum(m.size for m in members))
                 target = _target_folder(archive, [m.name for m in members],
                                         into)
                 for member in members:
@@ -359,13 +378,34 @@ def _extract(archive: str, into: str) -> None:
             'again, or give the folder it was extracted to') from error
 
 
+def _check_extracted_size(archive: str, size: int) -> None:
+    """Refuse an archive whose files add up to more than
+    :data:`MAX_EXTRACT_BYTES` (a decompression bomb) before extracting."""
+    if size > MAX_EXTRACT_BYTES:
+        raise DatasetConversionError(
+            f'{archive} would extract {size} bytes, more than the '
+            f'{MAX_EXTRACT_BYTES} bytes one archive may extract; refusing '
+            'to extract it (extract it yourself and give the folder)')
+
+
 def _target_folder(archive: str, names: List[str], into: str) -> str:
+    """Where the members ``names`` of ``archive`` are extracted; refuses
+    members outside the archive's folder and a path that is both a file
+    and a folder."""
     for name in names:
         parts = name.replace('\\', '/').split('/')
         if name.startswith(('/', '\\')) or '..' in parts or ':' in parts[0]:
             raise DatasetConversionError(
                 f'{archive} holds a file outside its own folder ({name}); '
                 'refusing to extract it')
+    folders = {name.rsplit('/', 1)[0] for name in names if '/' in name}
+    folders |= {folder.rsplit('/', i)[0] for folder in folders
+                for i in range(1, folder.count('/') + 1)}
+    both = sorted(folders & set(names))
+    if both:
+        raise DatasetConversionError(
+            f'{archive} holds {both[0]} both as a file and as a folder; '
+            'refusing to extract it (download it again)')
     tops = {name.split('/')[0] for name in names}
     single_folder = len(tops) == 1 and all('/' in name for name in names)
     return into if single_folder else osp.join(into, _archive_stem(archive))
@@ -536,8 +576,13 @@ def _detect(spec: DatasetSpec, view: _ReleaseView, split: Optional[str],
 def _read_split_file(path: str) -> List[str]:
     """Stems listed in a split file (CRLF, blank lines, a missing final
     newline and image extensions are all accepted)."""
-    with open(path, encoding='utf-8-sig') as handle:
-        lines = [line.strip() for line in handle]
+    try:
+        with open(path, encoding='utf-8-sig') as handle:
+            lines = [line.strip() for line in handle]
+    except UnicodeDecodeError:
+        raise DatasetConversionError(
+            f'split file {osp.normpath(path)} is not UTF-8 text; save it as '
+            'UTF-8') from None
     stems = []
     for line in lines:
         if line:
@@ -591,12 +636,16 @@ def _index(view: _ReleaseView, folders: Sequence[str], suffixes: Sequence[str],
     return index
 
 
-def _image_size(path: str) -> Optional[Tuple[int, int]]:
+def _image_size(path: str) -> Tuple[Optional[Tuple[int, int]], str]:
+    """(width, height) of an image file from its header, or None and why
+    it cannot be read."""
     try:
         with Image.open(path) as image:
-            return image.size
+            return image.size, ''
+    except Image.DecompressionBombError as error:
+        return None, str(error)
     except (OSError, SyntaxError, ValueError):
-        return None
+        return None, 'unreadable (corrupt, truncated or not an image)'
 
 
 def _collect(spec: DatasetSpec, form: ReleaseForm, split: str, root: str,
@@ -648,11 +697,12 @@ def _collect(spec: DatasetSpec, form: ReleaseForm, split: str, root: str,
                  for stem in sorted(set(replace_masks) - set(owners))]
     for stems in pairs.values():
         for stem, (image, mask) in stems.items():
-            image_size, mask_size = _image_size(image), _image_size(mask)
-            for path, size in ((image, image_size), (mask, mask_size)):
-                if size is None:
-                    problems.append(f'{view.display(path)}: unreadable '
-                                    '(corrupt, truncated or not an image)')
+            (image_size, image_problem), (mask_size, mask_problem) = (
+                _image_size(image), _image_size(mask))
+            for path, problem in ((image, image_problem),
+                                  (mask, mask_problem)):
+                if problem:
+                    problems.append(f'{view.display(path)}: {problem}')
             if image_size and mask_size and image_size != mask_size:
                 fix = spec.mask_fixes.get(stem)
                 problems.append(
@@ -678,45 +728,72 @@ def _files_below(folder: str) -> List[str]:
         for current, _, names in os.walk(folder) for name in names)
 
 
-def _check_destination(dst: str, spec: DatasetSpec, src: str) -> bool:
+def _entries_below(folder: str) -> List[str]:
+    """Every file, folder and link below ``folder`` (links not followed),
+    relative to it."""
+    return sorted(
+        osp.relpath(osp.join(current, name), folder)
+        for current, dirs, names in os.walk(folder) for name in dirs + names)
+
+
+def _read_marker(dst: str, spec: DatasetSpec) -> Optional[dict]:
+    """The record of an earlier conversion of ``spec`` in ``dst``, or None
+    (no record, another dataset's, unreadable)."""
+    try:
+        with open(osp.join(dst, MARKER)) as handle:
+            record = json.load(handle)
+        if record.get('dataset') == spec.name and isinstance(
+                record['files'], list):
+            return record
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def _check_destination(dst: str, spec: DatasetSpec) -> bool:
     """Whether ``dst`` holds an earlier conversion of this dataset that may
-    be replaced; raises where writing there could lose data."""
-    src_real, dst_real = osp.realpath(src), osp.realpath(dst)
-    if dst_real == src_real or dst_real.startswith(src_real + os.sep):
-        raise DatasetConversionError(
-            f'{dst} is inside the source {src}: the source is never written '
-            'to; choose a destination outside it')
+    be replaced: exactly what that conversion wrote, unchanged (compared by
+    SHA-256). Raises where writing there could lose anything else (a file,
+    folder or link added, a file changed since)."""
     if not osp.lexists(dst):
         return False
     if osp.islink(dst) or not osp.isdir(dst):
         raise DatasetConversionError(
             f'{dst} exists and is not a folder (a link or a file): choose '
             'another destination; nothing was written')
-    files = _files_below(dst)
-    if not files:
+    entries = _entries_below(dst)
+    if not entries:
         return False
-    marker = osp.join(dst, MARKER)
-    written = None
-    if osp.isfile(marker):
-        try:
-            with open(marker) as handle:
-                record = json.load(handle)
-            if record.get('dataset') == spec.name:
-                written = set(record['files']) | {MARKER}
-        except (ValueError, KeyError, TypeError):
-            written = None
-    if written is None:
+    record = _read_marker(dst, spec)
+    if record is None:
         raise DatasetConversionError(
             f'{dst} is not empty and is not an earlier {spec.name} conversion '
             'by this tool: choose a new (or empty) destination; nothing was '
             'written')
-    extra = sorted(set(files) - written)
-    if extra:
+    written = {MARKER}
+    for path in record['files']:  # each file and the folders above it
+        while path and path not in written:
+            written.add(path)
+            path = osp.dirname(path)
+    added = [entry for entry in entries if entry not in written
+             and osp.dirname(entry) in written | {''}]
+    hashes = record.get('sha256') or {}
+    changed = [path for path in record['files']
+               if osp.lexists(osp.join(dst, path)) and (
+                   osp.islink(osp.join(dst, path))
+                   or not osp.isfile(osp.join(dst, path))
+                   or hashes.get(path) != file_sha256(osp.join(dst, path)))]
+    found = [(what, paths) for what, paths in (
+        ('files, folders or links this tool did not write', added),
+        ('files changed since it wrote them', changed)) if paths]
+    if found:
+        listed = '; '.join(
+            f'{what} ({", ".join(paths[:5])}'
+            f'{", ..." if len(paths) > 5 else ""})' for what, paths in found)
         raise DatasetConversionError(
-            f'{dst} holds an earlier {spec.name} conversion plus files this '
-            f'tool did not write ({", ".join(extra[:5])}'
-            f'{", ..." if len(extra) > 5 else ""}): move them away or choose '
-            'another destination; nothing was written')
+            f'{dst} holds an earlier {spec.name} conversion plus {listed}: '
+            'move them away or choose another destination; nothing was '
+            'written')
     return True
 
 
@@ -767,8 +844,11 @@ def convert_release(dataset: str, src: str, dst: str,
     written: a missing image or mask, masks without image, a stem in both
     splits, an unreadable file or an image/mask size mismatch raises
     :class:`DatasetConversionError` listing all of them. The output is
-    assembled next to ``dst`` (archives are extracted there too) and moved
-    into place in one step.
+    assembled next to ``dst`` (archives are extracted there too, at most
+    :data:`MAX_EXTRACT_BYTES` from one archive) and moved into place in one
+    step. One conversion into ``dst`` runs at a time (a lock on
+    ``.<name>.lock`` beside it); it first removes the work folders a killed
+    conversion into ``dst`` left there.
     """
     if dataset not in DATASET_RELEASES:
         raise DatasetConversionError(
@@ -786,11 +866,35 @@ def convert_release(dataset: str, src: str, dst: str,
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'the replacement mask for {stem}, {path}, does not exist')
-    replace_earlier = _check_destination(dst, spec, src)
+    src_real, dst_real = osp.realpath(src), osp.realpath(dst)
+    if dst_real == src_real or dst_real.startswith(src_real + os.sep):
+        raise DatasetConversionError(
+            f'{dst} is inside the source {src}: the source is never written '
+            'to; choose a destination outside it')
     dst = osp.normpath(dst)
     parent = osp.dirname(osp.abspath(dst))
     os.makedirs(parent, exist_ok=True)
     name = osp.basename(osp.abspath(dst))
+    try:
+        with exclusive_lock(osp.join(parent, f'.{name}.lock')):
+            # no other conversion into dst runs: these are a killed one's
+            for prefix in _WORK_FOLDERS:
+                for folder in glob.glob(osp.join(parent,
+                                                 f'.{name}.{prefix}-*')):
+                    shutil.rmtree(folder)
+            return _convert(spec, src, dst, parent, name, split, copy,
+                            split_dir, replace_masks)
+    except LockHeldError as error:
+        raise DatasetConversionError(
+            f'another conversion into {dst} is running ({error.holder}): '
+            'wait for it to end; nothing was written') from None
+
+
+def _convert(spec: DatasetSpec, src: str, dst: str, parent: str, name: str,
+             split: Optional[str], copy: bool, split_dir: Optional[str],
+             replace_masks: Dict[str, str]) -> ConversionReport:
+    """:func:`convert_release` once it holds the destination's lock."""
+    replace_earlier = _check_destination(dst, spec)
     staging = _new_folder(parent, f'.{name}.extract-')
     output = None
     try:
@@ -809,14 +913,19 @@ def convert_release(dataset: str, src: str, dst: str,
                 for kind, path in (('images', image), ('masks', mask)):
                     ext = osp.splitext(path)[1]
                     target = osp.join(output, split_name, kind, stem + ext)
-                    if _place(path, target, copy):
+                    linked = _place(path, target, copy)
+                    if path.startswith(staging + os.sep):
+                        report.extracted += 1
+                    elif linked:
                         report.linked += 1
                     else:
                         report.copied += 1
+        files = _files_below(output)
         with open(osp.join(output, MARKER), 'w') as handle:
             json.dump(dict(dataset=spec.name, form=form.name, split=split,
-                           source=osp.abspath(src),
-                           files=_files_below(output)), handle, indent=1)
+                           source=osp.abspath(src), files=files,
+                           sha256={path: file_sha256(osp.join(output, path))
+                                   for path in files}), handle, indent=1)
         _move_into_place(output, dst, replace_earlier, parent, name)
         output = None
         return report

@@ -3,18 +3,19 @@ atomic saving."""
 import os
 import os.path as osp
 import re
-from typing import Dict, List
 
+import torch
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import RUNNERS
-from serankdet.utils.checkpoint import (load_checkpoint_file,
+from serankdet.utils.checkpoint import (check_state_dict, load_checkpoint_file,
                                         unsafe_checkpoint_loading)
 from .console_filter import quiet_console
 from .hooks.checkpoint_hook import PARTIAL_SUFFIX
@@ -25,82 +26,38 @@ _MMENGINE_CHECKPOINT_HOOK = ('CheckpointHook', 'mmengine.CheckpointHook',
                              CheckpointHook)
 
 
-class CheckpointMismatchError(ValueError):
-    """A checkpoint's weights do not fit the model (other model/variant)."""
+class SyncBatchNormError(ValueError):
+    """SyncBatchNorm is asked for where torch cannot run it."""
 
 
-class DecisionRuleMismatchError(ValueError):
-    """The metric scores other pixels than the model's predicted masks."""
-
-
-def check_decision_rule(model, evaluator) -> None:
-    """Raise :class:`DecisionRuleMismatchError` when an
-    :class:`~serankdet.evaluation.IRSTDMetric` of ``evaluator`` thresholds
-    at another probability than ``model.decode_head.threshold``, which
-    makes the predicted masks (``pred_sem_seg``: panels, saved masks,
-    ``tools/infer.py``) differ from the pixels that are scored."""
-    head = getattr(model, 'decode_head', None)
-    threshold = getattr(head, 'threshold', None)
-    if threshold is None:
+def check_sync_bn(sync_bn) -> None:
+    """Raise :class:`SyncBatchNormError` when the config asks for SyncBN
+    (``sync_bn``, set by ``tools/train.py --sync-bn``) and CUDA is
+    unavailable: torch's (and mmcv's) SyncBatchNorm run on GPUs only, and
+    would fail at the first training step of a distributed CPU (gloo)
+    run."""
+    if sync_bn is None or torch.cuda.is_available():
         return
-    for metric in evaluator.metrics:
-        if isinstance(metric, IRSTDMetric) and metric.threshold != threshold:
-            raise DecisionRuleMismatchError(
-                f'the metric thresholds at {metric.threshold} but '
-                f'model.decode_head.threshold is {threshold}: the predicted '
-                'masks (panels, saved masks) would not be the pixels that '
-                'are scored. Set the same value in both (e.g. --cfg-options '
-                f'model.decode_head.threshold={metric.threshold}).')
-
-
-def check_state_dict(model_state: Dict, checkpoint_state: Dict,
-                     filename: str, model_name: str = 'the model',
-                     max_listed: int = 5) -> None:
-    """Raise :class:`CheckpointMismatchError` unless both state dicts have
-    the same keys with the same shapes.
-
-    The message counts the missing keys, unexpected keys and shape
-    mismatches and lists the first ``max_listed`` of each.
-    """
-    missing = [k for k in model_state if k not in checkpoint_state]
-    unexpected = [k for k in checkpoint_state if k not in model_state]
-    shapes = [k for k in model_state if k in checkpoint_state
-              and hasattr(checkpoint_state[k], 'shape')
-              and tuple(checkpoint_state[k].shape) != tuple(
-                  model_state[k].shape)]
-    if not (missing or unexpected or shapes):
-        return
-
-    def listing(title: str, keys: List[str], describe) -> str:
-        if not keys:
-            return ''
-        lines = [f'\n  {len(keys)} {title}:']
-        lines += [f'    {describe(k)}' for k in keys[:max_listed]]
-        if len(keys) > max_listed:
-            lines.append(f'    ... and {len(keys) - max_listed} more')
-        return '\n'.join(lines)
-
-    def shape(state, key):
-        return 'x'.join(map(str, state[key].shape)) or 'scalar'
-
-    raise CheckpointMismatchError(
-        f'checkpoint {filename} does not fit {model_name} (saved from '
-        'another model or variant?); nothing was loaded.' +
-        listing('weights of the model missing from the checkpoint', missing,
-                lambda k: f'{k} ({shape(model_state, k)})') +
-        listing('checkpoint weights the model does not have', unexpected,
-                lambda k: f'{k} ({shape(checkpoint_state, k)})') +
-        listing('shape mismatches (checkpoint vs model)', shapes,
-                lambda k: f'{k}: {shape(checkpoint_state, k)} vs '
-                f'{shape(model_state, k)}') +
-        '\nUse the config the checkpoint was trained with, or convert '
-        'foreign weights with tools/model_converters/official2serankdet.py.')
+    raise SyncBatchNormError(
+        f'sync_bn={sync_bn!r} (--sync-bn): SyncBatchNorm needs CUDA GPUs '
+        'and this machine has none; distributed training on CPUs (gloo) '
+        'keeps BatchNorm statistics per process. Run without --sync-bn.')
 
 
 class _TextCachedConfig(Config):
     """A run's config whose text is formatted once: mmengine stores
     ``cfg.pretty_text`` in every checkpoint and formats it with yapf each
     time (about a second for a large config)."""
+
+    @classmethod
+    def of(cls, cfg: Config) -> '_TextCachedConfig':
+        """A new config of this class holding ``cfg``'s dict, text, file
+        name and imported names (shared, not copied: the runner copies)."""
+        cached = cls.__new__(cls)
+        for key, value in vars(cfg).items():
+            # Config.__setattr__ writes config keys
+            super(Config, cached).__setattr__(key, value)
+        return cached
 
     @property
     def pretty_text(self) -> str:
@@ -111,7 +68,7 @@ class _TextCachedConfig(Config):
 
 @RUNNERS.register_module()
 class IRSTDRunner(Runner):
-    """mmengine ``Runner`` with six changes.
+    """mmengine ``Runner`` with these changes.
 
     - Every checkpoint load, :meth:`resume` included, goes through the
       weights-only allowlist (:mod:`serankdet.utils.checkpoint`): a file
@@ -120,16 +77,19 @@ class IRSTDRunner(Runner):
       for a foreign training state the user trusts.
     - :meth:`load_checkpoint` (``load_from``, testing, resuming) is strict by
       default: a checkpoint of another model or variant raises
-      :class:`CheckpointMismatchError` listing the mismatched keys and
-      shapes, before any weight is copied (no half-loaded model).
+      :class:`~serankdet.utils.CheckpointMismatchError` listing the
+      mismatched keys and shapes, before any weight is copied (no
+      half-loaded model).
     - :meth:`save_checkpoint` writes to ``<name>.partial``, flushes it to
-      disk and renames it; the checkpoint hook is
+      disk and renames it (a failed write, e.g. on a full disk, removes
+      it and raises ``OSError`` naming the checkpoint); the checkpoint hook is
       :class:`~serankdet.engine.hooks.AtomicCheckpointHook` (also where a
       config names mmengine's ``CheckpointHook``), which removes old
       checkpoints only after the new one is complete.
-    - Evaluators are checked against the model: an :class:`IRSTDMetric`
-      must threshold where the model's head does
-      (:func:`check_decision_rule`).
+    - Every :class:`IRSTDMetric` it builds scores with the model's decision
+      rule (``model.decode_head.decision_rule``, see
+      :meth:`IRSTDMetric.use_decision_rule`): the metric, the panels and
+      the saved masks follow ``model.decode_head.threshold`` alone.
     - ``resume=True`` without ``load_from`` resumes the newest complete
       checkpoint of the work dir (:func:`find_resume_checkpoint`) and
       refuses to start afresh over checkpoints it cannot use.
@@ -139,13 +99,44 @@ class IRSTDRunner(Runner):
       only, unless the config sets ``verbose=True`` (``--verbose``)
       (:mod:`~serankdet.engine.console_filter`).
 
+    - ``sync_bn`` without CUDA is refused (:func:`check_sync_bn`) before
+      the model is wrapped, and ``auto_scale_lr`` logs the scaled rates.
+
     The config is not changed during a run; its text is formatted once.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Config.__setattr__ writes config keys: set the class directly
-        object.__setattr__(self.cfg, '__class__', _TextCachedConfig)
+    def __init__(self, *args, cfg=None, **kwargs):
+        if isinstance(cfg, dict):
+            cfg = Config(cfg)
+        super().__init__(
+            *args, cfg=None if cfg is None else _TextCachedConfig.of(cfg),
+            **kwargs)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        """mmengine's wrapping (which converts every BatchNorm to SyncBN
+        when ``sync_bn`` is set and the run is distributed), after
+        :func:`check_sync_bn`."""
+        check_sync_bn(self.cfg.get('sync_bn'))
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def scale_lr(self, optim_wrapper, auto_scale_lr=None) -> None:
+        """mmengine's linear learning-rate scaling (``auto_scale_lr``),
+        then the scaled rates in the log."""
+        wrappers = (list(optim_wrapper.values()) if isinstance(
+            optim_wrapper, OptimWrapperDict) else [optim_wrapper])
+
+        def rates():
+            return [group['lr'] for wrapper in wrappers
+                    for group in wrapper.optimizer.param_groups]
+
+        before = rates()
+        super().scale_lr(optim_wrapper, auto_scale_lr)
+        if auto_scale_lr and auto_scale_lr.get('enable', False):
+            changes = dict.fromkeys(
+                f'{old:.6g} -> {new:.6g}'
+                for old, new in zip(before, rates()))
+            self.logger.info('auto_scale_lr: learning rate '
+                             f'{", ".join(changes)}')
 
     def register_default_hooks(self, hooks=None) -> None:
         hooks = dict(hooks or {})
@@ -165,7 +156,12 @@ class IRSTDRunner(Runner):
         evaluator = super().build_evaluator(evaluator)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model
-        check_decision_rule(model, evaluator)
+        rule = getattr(getattr(model, 'decode_head', None), 'decision_rule',
+                       None)
+        if rule is not None:
+            for metric in evaluator.metrics:
+                if isinstance(metric, IRSTDMetric):
+                    metric.use_decision_rule(rule)
         return evaluator
 
     def load_or_resume(self) -> None:
@@ -204,9 +200,19 @@ class IRSTDRunner(Runner):
 
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
         partial = filename + PARTIAL_SUFFIX
-        super().save_checkpoint(out_dir, partial, *args, **kwargs)
+        written = osp.join(out_dir, partial)
+        try:
+            super().save_checkpoint(out_dir, partial, *args, **kwargs)
+        except OSError as error:
+            # e.g. a full disk: no half-written file stays, and the error
+            # names the checkpoint (a failed write names no file)
+            if is_main_process() and osp.exists(written):
+                os.remove(written)
+            if error.errno is None or error.filename:
+                raise
+            raise OSError(error.errno, error.strerror,
+                          osp.join(out_dir, filename)) from error
         if is_main_process():  # only the main process writes checkpoints
-            written = osp.join(out_dir, partial)
             # on disk before the rename: a power cut cannot leave the new
             # name on an incomplete file either
             with open(written, 'rb+') as handle:

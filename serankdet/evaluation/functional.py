@@ -6,6 +6,10 @@ folder-inference tool:
 
 * :func:`binarize`: scores (logits or probabilities) -> boolean mask, with
   the threshold always given as a probability.
+* :class:`DecisionRule`: the model's rule from scores to a target mask
+  (threshold, then optional area bounds and hysteresis per component); the
+  segmentor's predictions, the metric, the inferencer and the panels all
+  apply this one rule.
 * :func:`label_components`: 8-connected components with areas and centroids,
   numbered like ``skimage.measure.label(mask, connectivity=2)``.
 * :func:`match_components` / :func:`match_targets`: one-to-one matching of
@@ -15,9 +19,9 @@ folder-inference tool:
   metric accumulates over a data set.
 """
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -248,6 +252,118 @@ def label_components(mask: np.ndarray) -> Components:
     return Components(mask.shape, (y0, x0), crop_labels, stats, centroids)
 
 
+@dataclass(frozen=True)
+class DecisionRule:
+    """The rule from a score map to a target mask (the model's, owned by
+    ``model.decode_head``).
+
+    A pixel is a candidate when ``sigmoid(logit) > threshold``
+    (:func:`binarize`, exact). Each 8-connected component of the
+    candidates is kept when ``min_area <= area <= max_area`` and, with
+    ``seed_threshold``, when its peak probability exceeds
+    ``seed_threshold`` (hysteresis: a target is seeded above the high
+    threshold and grown above the low one). Without area bounds and seed
+    the mask is the thresholded map; both are off by default.
+
+    Attributes:
+        threshold (float): probability in (0, 1).
+        min_area (int): smallest kept component, pixels (0 or 1: no bound).
+        max_area (int, optional): largest kept component, pixels.
+        seed_threshold (float, optional): probability in (0, 1) that the
+            peak of a kept component must exceed; it has no effect at or
+            below the threshold.
+    """
+    threshold: float = 0.5
+    min_area: int = 0
+    max_area: Optional[int] = None
+    seed_threshold: Optional[float] = None
+
+    def __post_init__(self):
+        probabilities = dict(threshold=self.threshold)
+        if self.seed_threshold is not None:
+            probabilities['seed_threshold'] = self.seed_threshold
+        for key, value in probabilities.items():
+            if not (_is_real(value) and 0.0 < value < 1.0):
+                raise ValueError(f'decode_head.{key} is a probability in '
+                                 f'(0, 1), got {value!r}')
+        if not (_is_int(self.min_area) and self.min_area >= 0):
+            raise ValueError(f'decode_head.min_area is a pixel count >= 0, '
+                             f'got {self.min_area!r}')
+        if self.max_area is not None and not (
+                _is_int(self.max_area)
+                and self.max_area >= max(1, self.min_area)):
+            raise ValueError(
+                f'decode_head.max_area is a pixel count >= 1 and >= '
+                f'min_area ({self.min_area}), got {self.max_area!r}')
+
+    @property
+    def filters_components(self) -> bool:
+        """Whether components are filtered after thresholding."""
+        return (self.min_area > 1 or self.max_area is not None
+                or self.seed_threshold is not None)
+
+    def with_threshold(self, threshold: float) -> 'DecisionRule':
+        """The same rule at another ``threshold``."""
+        return replace(self, threshold=float(threshold))
+
+    def to_dict(self) -> dict:
+        """``threshold``, ``min_area``, ``max_area``, ``seed_threshold``."""
+        return asdict(self)
+
+    def apply(self, scores: np.ndarray, from_logits: bool = True
+              ) -> np.ndarray:
+        """(H, W) bool target mask of (H, W) or (1, H, W) ``scores``
+        (logits when ``from_logits``, else probabilities)."""
+        scores = _as_2d(scores, 'scores')
+        return self.select(binarize(scores, self.threshold, from_logits),
+                           scores, from_logits)
+
+    def select(self, candidates: np.ndarray, scores: np.ndarray,
+               from_logits: bool = True) -> np.ndarray:
+        """The components of ``candidates`` that pass the area bounds and
+        the seed.
+
+        Args:
+            candidates (np.ndarray): (H, W) bool thresholded map, at
+                :attr:`threshold` or, for a curve, at any other one.
+            scores (np.ndarray): (H, W) the scores it was thresholded from.
+            from_logits (bool): whether ``scores`` are logits.
+
+        Returns:
+            np.ndarray: (H, W) bool mask, ``candidates`` itself when the
+            rule filters nothing.
+        """
+        if not self.filters_components:
+            return candidates
+        comps = label_components(candidates)
+        if comps.num == 0:
+            return candidates
+        keep = np.zeros(comps.num + 1, dtype=bool)
+        keep[1:] = comps.areas >= self.min_area
+        if self.max_area is not None:
+            keep[1:] &= comps.areas <= self.max_area
+        (y0, x0), (h, w) = comps.offset, comps.crop_labels.shape
+        if self.seed_threshold is not None:
+            seeds = binarize(scores[y0:y0 + h, x0:x0 + w],
+                             self.seed_threshold, from_logits)
+            seeded = np.zeros_like(keep)
+            seeded[comps.crop_labels[seeds]] = True
+            keep &= seeded
+        mask = np.zeros(candidates.shape, dtype=bool)
+        mask[y0:y0 + h, x0:x0 + w] = keep[comps.crop_labels]
+        return mask
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(
+        value, bool)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(
+        value, bool)
+
+
 @dataclass
 class TargetMatch:
     """Result of matching predicted components to ground-truth targets.
@@ -464,7 +580,7 @@ def normalize_thresholds(
 
 def image_statistics(scores: np.ndarray,
                      gt: np.ndarray,
-                     threshold: float = 0.5,
+                     rule: Optional[DecisionRule] = None,
                      *,
                      from_logits: bool = True,
                      distance: float = 3.0,
@@ -478,14 +594,16 @@ def image_statistics(scores: np.ndarray,
     Args:
         scores (np.ndarray): (H, W) or (1, H, W) logits or probabilities.
         gt (np.ndarray): (H, W) or (1, H, W) mask, non-zero = target.
-        threshold (float): probability threshold (see :func:`binarize`).
+        rule (DecisionRule, optional): the decision rule giving the
+            predicted mask (default: ``DecisionRule()``, threshold 0.5).
         from_logits (bool): whether ``scores`` are logits.
         distance (float): matching radius in px.
         matching (str): ``'hungarian'`` or ``'greedy'``.
         fa_area_dedup (bool): reproduce the reference area-keyed Fa bug.
         curve_thresholds (int | Sequence[float], optional): probability grid
             at which to count as well, normalised (sorted) by
-            :func:`normalize_thresholds`.
+            :func:`normalize_thresholds`; ``rule`` at each of these
+            thresholds (its area bounds and seed kept).
 
     Returns:
         dict: ints ``tp``, ``fp``, ``fn`` (pixels), ``pixels`` (H*W),
@@ -512,7 +630,8 @@ def image_statistics(scores: np.ndarray,
         return (tp, n_pred_pixels - tp, n_gt_pixels - tp, match.num_pred,
                 match.num_matched) + _false_alarms(match, fa_area_dedup)
 
-    pred = binarize(scores, threshold, from_logits)
+    rule = rule or DecisionRule()
+    pred = rule.apply(scores, from_logits)
     tp, fp, fn, n_pred, n_matched, fa_pixels, fa_objects = counts(
         pred, int(np.count_nonzero(pred)))
     union = tp + fp + fn
@@ -530,12 +649,15 @@ def image_statistics(scores: np.ndarray,
     if curve_thresholds is not None:
         rows, last_size = [], -1
         for thr in normalize_thresholds(curve_thresholds):
-            pred = binarize(scores, thr, from_logits)
-            size = int(np.count_nonzero(pred))
-            # Masks at increasing thresholds are nested: the same pixel
-            # count means the same mask, so its counts are reused.
+            candidates = binarize(scores, thr, from_logits)
+            size = int(np.count_nonzero(candidates))
+            # Thresholded maps at increasing thresholds are nested: the same
+            # pixel count means the same map (and the same mask after the
+            # rule's filtering), so its counts are reused.
             if size != last_size:
-                row, last_size = counts(pred, size), size
+                pred = rule.select(candidates, scores, from_logits)
+                row = counts(pred, int(np.count_nonzero(pred)))
+                last_size = size
             rows.append(row)
         stats['curve'] = np.array(rows, dtype=np.int64)
     return stats

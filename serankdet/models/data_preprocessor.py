@@ -27,6 +27,8 @@ class IRSTDDataPreProcessor(BaseDataPreprocessor):
     Args:
         in_channels (int): channels the network takes (1 or 3).
         mean (Sequence[float] | float): per-channel mean on the [0, 1] scale.
+            None (in the model bases that standardise with the dataset's
+            statistics) is refused: the config gives its dataset's.
         std (Sequence[float] | float): per-channel std on the [0, 1] scale.
         size_divisor (int, optional): pad sides to a multiple of this, e.g.
             the network's total stride. None: pad only to the batch maximum.
@@ -35,13 +37,21 @@ class IRSTDDataPreProcessor(BaseDataPreprocessor):
 
     def __init__(self,
                  in_channels: int = 1,
-                 mean: Sequence[float] = (0.0, ),
-                 std: Sequence[float] = (1.0, ),
+                 mean: Optional[Sequence[float]] = (0.0, ),
+                 std: Optional[Sequence[float]] = (1.0, ),
                  size_divisor: Optional[int] = None,
                  pad_val: float = 0.0):
         super().__init__()
         if in_channels not in (1, 3):
             raise ValueError(f'in_channels must be 1 or 3, got {in_channels}')
+        if mean is None or std is None:
+            raise ValueError(
+                'model.data_preprocessor: mean and std are not set; this '
+                'model standardises its input with the statistics of the '
+                'dataset: give them in the config, e.g. model = dict('
+                'data_preprocessor=recipes.normalization('
+                '_base_.img_norm_cfg)) with a dataset config that states '
+                'img_norm_cfg (configs/_base_/datasets/)')
         mean = [mean] * in_channels if isinstance(mean, Number) else list(mean)
         std = [std] * in_channels if isinstance(std, Number) else list(std)
         if len(mean) != in_channels or len(std) != in_channels:

@@ -30,7 +30,7 @@ import os.path as osp
 import pickle
 import re
 import threading
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -178,3 +178,51 @@ def load_checkpoint_file(filename, map_location=None):
             f'checkpoint {filename} could not be read ({reason}); it is '
             'incomplete (a copy or download cut short) or not a PyTorch '
             'checkpoint.') from None
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's weights do not fit the model (other model/variant)."""
+
+
+def check_state_dict(model_state: Dict, checkpoint_state: Dict,
+                     filename: str, model_name: str = 'the model',
+                     max_listed: int = 5) -> None:
+    """Raise :class:`CheckpointMismatchError` unless both state dicts have
+    the same keys with the same shapes.
+
+    The message counts the missing keys, unexpected keys and shape
+    mismatches and lists the first ``max_listed`` of each.
+    """
+    missing = [k for k in model_state if k not in checkpoint_state]
+    unexpected = [k for k in checkpoint_state if k not in model_state]
+    shapes = [k for k in model_state if k in checkpoint_state
+              and hasattr(checkpoint_state[k], 'shape')
+              and tuple(checkpoint_state[k].shape) != tuple(
+                  model_state[k].shape)]
+    if not (missing or unexpected or shapes):
+        return
+
+    def listing(title: str, keys: List[str], describe) -> str:
+        if not keys:
+            return ''
+        lines = [f'\n  {len(keys)} {title}:']
+        lines += [f'    {describe(k)}' for k in keys[:max_listed]]
+        if len(keys) > max_listed:
+            lines.append(f'    ... and {len(keys) - max_listed} more')
+        return '\n'.join(lines)
+
+    def shape(state, key):
+        return 'x'.join(map(str, state[key].shape)) or 'scalar'
+
+    raise CheckpointMismatchError(
+        f'checkpoint {filename} does not fit {model_name} (saved from '
+        'another model or variant?); nothing was loaded.' +
+        listing('weights of the model missing from the checkpoint', missing,
+                lambda k: f'{k} ({shape(model_state, k)})') +
+        listing('checkpoint weights the model does not have', unexpected,
+                lambda k: f'{k} ({shape(checkpoint_state, k)})') +
+        listing('shape mismatches (checkpoint vs model)', shapes,
+                lambda k: f'{k}: {shape(checkpoint_state, k)} vs '
+                f'{shape(model_state, k)}') +
+        '\nUse the config the checkpoint was trained with, or convert '
+        'foreign weights with tools/model_converters/official2serankdet.py.')

@@ -5,12 +5,14 @@ import cv2
 import numpy as np
 from mmengine.visualization import Visualizer
 
-from serankdet.evaluation.functional import match_targets
+from serankdet.datasets.image_io import imwrite
+from serankdet.evaluation.functional import label_components, match_targets
 from serankdet.registry import VISUALIZERS
 
 HIT = (0, 200, 0)          # predicted component matched to a target (RGB)
 FALSE_ALARM = (230, 30, 30)  # predicted component matched to nothing
 MISS = (40, 90, 255)       # target no predicted component matched
+TARGET = (255, 200, 0)     # target of a sample without prediction
 
 
 def to_uint8_gray(image: np.ndarray, max_value: Optional[float] = None):
@@ -91,6 +93,19 @@ def legend_strip(width: int, entries) -> np.ndarray:
     return strip
 
 
+def _mask_panel(mask: np.ndarray) -> np.ndarray:
+    """(H, W, 3) white-on-black picture of a boolean mask."""
+    return np.repeat((mask * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _join(panels, legend) -> np.ndarray:
+    """Equal-height panels side by side with gray gaps, the legend below."""
+    gap = np.full((panels[0].shape[0], GAP, 3), 128, np.uint8)
+    row = np.concatenate(
+        [part for panel in panels for part in (gap, panel)][1:], axis=1)
+    return np.concatenate([row, legend_strip(row.shape[1], legend)], axis=0)
+
+
 @VISUALIZERS.register_module()
 class IRSTDVisualizer(Visualizer):
     """Draws IRSTD results as three panels side by side, with a legend.
@@ -108,27 +123,31 @@ class IRSTDVisualizer(Visualizer):
     """
 
     def draw_panel(self, image: np.ndarray, gt_mask: Optional[np.ndarray],
-                   pred_mask: np.ndarray, distance: float = 3.0,
+                   pred_mask: Optional[np.ndarray], distance: float = 3.0,
                    max_value: Optional[float] = None,
                    matching: str = 'hungarian',
                    display_side: int = DISPLAY_SIDE) -> np.ndarray:
         """Return the (s*H + LEGEND_HEIGHT, 3*s*W + 2*GAP, 3) uint8 RGB
         panel, ``s`` the enlargement factor (1 when ``display_side`` is 0
-        or the frame is large enough).
+        or the frame is large enough). Without ``pred_mask`` (a sample as
+        the pipeline gives it to the model): ``image | ground truth``, the
+        targets circled on the frame and counted in the legend.
 
         Args:
             image: (H, W) or (C, H, W) frame at native depth.
             gt_mask: (H, W) ground truth (non-zero = target) or None.
-            pred_mask: (H, W) binary prediction.
+            pred_mask: (H, W) binary prediction or None.
             distance, matching: the metric's matching rule
                 (:func:`serankdet.evaluation.functional.match_targets`).
             display_side: enlarge until the longer side reaches this.
         """
         gray = to_uint8_gray(image, max_value)
         rgb = np.repeat(gray[..., None], 3, axis=2)
-        pred = np.asarray(pred_mask).squeeze() != 0
-        height, width = pred.shape
+        height, width = gray.shape
         scale = display_scale(height, width, display_side)
+        if pred_mask is None:
+            return self._draw_targets(rgb, gt_mask, scale)
+        pred = np.asarray(pred_mask).squeeze() != 0
 
         result = (rgb // 2).copy()
         if gt_mask is None:
@@ -140,8 +159,7 @@ class IRSTDVisualizer(Visualizer):
                       (None, 'no ground truth')]
         else:
             gt = np.asarray(gt_mask).squeeze() != 0
-            gt_panel = np.repeat((gt * 255).astype(np.uint8)[..., None], 3,
-                                 axis=2)
+            gt_panel = _mask_panel(gt)
             match = match_targets(pred, gt, distance, matching)
             result[match.missed_mask()] = MISS
             result[pred] = HIT
@@ -157,11 +175,23 @@ class IRSTDVisualizer(Visualizer):
         draw_rings(result, match.gt, match.missed, MISS, scale)
         draw_rings(result, match.pred, match.false_alarms, FALSE_ALARM,
                     scale)
-        gap = np.full((height * scale, GAP, 3), 128, np.uint8)
-        panels = np.concatenate(
-            [enlarge(rgb, scale), gap, enlarge(gt_panel, scale), gap, result], axis=1)
-        return np.concatenate([panels, legend_strip(panels.shape[1], legend)],
-                              axis=0)
+        return _join([enlarge(rgb, scale), enlarge(gt_panel, scale), result],
+                     legend)
+
+    @staticmethod
+    def _draw_targets(rgb: np.ndarray, gt_mask: Optional[np.ndarray],
+                      scale: int) -> np.ndarray:
+        """``image | ground truth`` of a sample without prediction."""
+        height, width = rgb.shape[:2]
+        gt = (np.zeros((height, width), bool) if gt_mask is None else
+              np.asarray(gt_mask).squeeze() != 0)
+        targets = label_components(gt)
+        frame = enlarge(rgb, scale)
+        draw_rings(frame, targets, range(1, targets.num + 1), TARGET, scale)
+        legend = [(TARGET, f'targets {targets.num}'),
+                  (None, f'{width}x{height}' if gt_mask is not None else
+                   f'{width}x{height}, no ground truth')]
+        return _join([frame, enlarge(_mask_panel(gt), scale)], legend)
 
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,
                        draw_gt: bool = True, draw_pred: bool = True,
@@ -170,23 +200,28 @@ class IRSTDVisualizer(Visualizer):
                        max_value: Optional[float] = None,
                        distance: float = 3.0,
                        matching: str = 'hungarian') -> np.ndarray:
-        """Draw the panel of one sample; show, save or log it.
+        """Draw the panel of one sample; show, save or log it. A sample
+        without ``pred_sem_seg`` (as the pipeline gives it) is drawn as
+        ``image | ground truth``.
 
         ``wait_time`` is clamped above 0: a zero wait blocks forever on a
         headless backend.
         """
         gt = (data_sample.gt_sem_seg.data.cpu().numpy()
               if draw_gt and 'gt_sem_seg' in data_sample else None)
-        pred = data_sample.pred_sem_seg.data.cpu().numpy()
-        if gt is not None and gt.shape[-2:] != pred.shape[-2:]:
-            gt = None  # training-size masks of a resized protocol
-        panel = self.draw_panel(image, gt, pred if draw_pred else
-                                np.zeros_like(pred), distance=distance,
+        pred = None  # a sample from the pipeline (browse_dataset)
+        if 'pred_sem_seg' in data_sample:
+            pred = data_sample.pred_sem_seg.data.cpu().numpy()
+            if not draw_pred:
+                pred = np.zeros_like(pred)
+            if gt is not None and gt.shape[-2:] != pred.shape[-2:]:
+                gt = None  # training-size masks of a resized protocol
+        panel = self.draw_panel(image, gt, pred, distance=distance,
                                 max_value=max_value, matching=matching)
         if show:
             self.show(panel, win_name=name, wait_time=max(wait_time, 0.01))
         if out_file is not None:
-            cv2.imwrite(out_file, panel[..., ::-1])
+            imwrite(out_file, panel[..., ::-1])
         else:
             self.add_image(name, panel, step)
         return panel

@@ -1,5 +1,4 @@
 """Hook writing result panels during validation and testing."""
-import os
 import os.path as osp
 from typing import Optional
 
@@ -7,6 +6,7 @@ from mmengine.hooks import Hook
 
 from serankdet.evaluation import IRSTDMetric
 from serankdet.registry import HOOKS
+from serankdet.utils import output_names
 from .irstd_visualizer import IRSTDVisualizer
 
 
@@ -23,8 +23,8 @@ class IRSTDVisualizationHook(Hook):
     """Draw ``image | ground truth | prediction`` panels of test samples.
 
     Targets are matched with the test metric's ``distance`` and
-    ``matching``; the prediction is the model's mask, whose threshold the
-    runner has checked against the metric's (``check_decision_rule``).
+    ``matching``; the prediction is the model's mask (``pred_sem_seg``, of
+    the model's decision rule, with which the runner's metric scores too).
 
     Args:
         draw (bool): draw at all (off by default; ``tools/test.py
@@ -32,8 +32,12 @@ class IRSTDVisualizationHook(Hook):
         interval (int): draw every ``interval``-th batch.
         show (bool): display panels in a window.
         wait_time (float): seconds a shown panel stays (> 0).
-        out_dir (str, optional): folder for ``<image stem>.png`` panels;
-            default ``<log_dir>/panels``.
+        out_dir (str, optional): folder for the ``<name>.png`` panels;
+            default ``<log_dir>/panels``. A frame's name is its path
+            relative to the deepest folder holding every test frame,
+            without its extension unless two frames differ only in theirs
+            (``dup.png`` and ``dup.tif`` get two panels; see
+            :func:`~serankdet.utils.output_names`).
     """
     priority = 'NORMAL'
 
@@ -45,6 +49,18 @@ class IRSTDVisualizationHook(Hook):
         self.show = show
         self.wait_time = wait_time
         self.out_dir = out_dir
+        self._names = {}
+
+    def before_test(self, runner) -> None:
+        """Name the panels of the test set's frames, all at once so that
+        no two frames share one (also under DDP, each process naming the
+        whole set alike)."""
+        if not self.draw:
+            return
+        dataset = runner.test_loop.dataloader.dataset
+        self._names = output_names(
+            dataset.get_data_info(index)['img_path']
+            for index in range(len(dataset)))
 
     def after_test_iter(self, runner, batch_idx, data_batch=None,
                         outputs=None):
@@ -55,12 +71,11 @@ class IRSTDVisualizationHook(Hook):
         if not isinstance(visualizer, IRSTDVisualizer):
             visualizer = IRSTDVisualizer.get_instance('irstd_panels')
         out_dir = self.out_dir or osp.join(runner.log_dir, 'panels')
-        os.makedirs(out_dir, exist_ok=True)
         rule = matching_rule(runner.test_loop.evaluator)
         for image, sample in zip(data_batch['inputs'], outputs):
-            stem = osp.splitext(osp.basename(sample.img_path))[0]
+            name = self._names[sample.img_path]
             visualizer.add_datasample(
-                stem, image.cpu().numpy(), sample, show=self.show,
+                name, image.cpu().numpy(), sample, show=self.show,
                 wait_time=self.wait_time,
-                out_file=osp.join(out_dir, f'{stem}.png'),
+                out_file=osp.join(out_dir, f'{name}.png'),
                 max_value=sample.metainfo.get('img_max_value'), **rule)

@@ -1,5 +1,6 @@
 """IRSTDInferencer: built like MMSegInferencer, inputs of every kind, target
 lists, batching, tiling, safe checkpoint loading."""
+import os
 import os.path as osp
 import textwrap
 
@@ -13,9 +14,10 @@ from mmseg.structures import SegDataSample
 
 from serankdet.apis import IRSTDInferencer, Target, inference_model, init_model
 from serankdet.apis.inferencer import (draw_overlay, extract_targets,
-                                       list_images, tile_test_cfg)
+                                       find_images, list_images,
+                                       tile_test_cfg)
 from serankdet.datasets.image_io import InvalidSampleError
-from serankdet.engine.runner import CheckpointMismatchError
+from serankdet.utils import CheckpointMismatchError
 from serankdet.models.segmentors.irstd_segmentor import (IRSTDSegmentor,
                                                          _window_starts)
 from serankdet.registry import INFERENCERS
@@ -266,7 +268,8 @@ def test_amp_runs_in_low_precision_and_returns_float32(tiny):
         lambda module, args, out: conv_dtypes.append(out.dtype))
     mixed = inferencer(frames)
     # the inferencer runs on its device, 'cpu' here: bfloat16 autocast
-    assert conv_dtypes == [torch.bfloat16, torch.bfloat16]
+    # (one pass per frame, after the segmentor's memory probe)
+    assert conv_dtypes == [torch.bfloat16] * 3
     for one, amp in zip(exact, mixed):
         assert amp.probabilities.dtype == np.float32
         # bfloat16 keeps ~3 significant digits
@@ -627,3 +630,160 @@ def test_serankdet_slides_by_itself_above_its_limit(monkeypatch):
     assert result.mask.shape == (512, 600)
     np.testing.assert_array_equal(result.probabilities,
                                   by_hand(image).probabilities)
+
+
+# --- hostile input (issue 29) ---
+
+def test_find_images_ends_link_loops_and_says_what_it_skipped(tmp_path):
+    """``L/sub/loop -> ..`` twice made 17 files 697 paths, and two such
+    links a listing that never returned: each real folder is entered
+    once. Entries named like images that are no files are listed as
+    skipped; so is an excluded folder."""
+    root = tmp_path / 'L'
+    (root / 'sub' / 'deeper').mkdir(parents=True)
+    names = [f'{i:02d}.png' for i in range(17)]
+    for i, name in enumerate(names):
+        folder = root if i < 9 else root / 'sub' / 'deeper'
+        (folder / name).write_bytes(b'')
+    os.symlink('..', root / 'sub' / 'loop')
+    os.symlink('..', root / 'sub' / 'deeper' / 'loop')
+    os.mkfifo(root / 'fifo.png')
+    (root / 'folder.png').mkdir()
+    (root / 'folder.png' / 'inside.png').write_bytes(b'')
+    os.symlink('gone.png', root / 'dangling.png')
+    (root / 'out' / 'masks').mkdir(parents=True)
+    (root / 'out' / 'masks' / 'written.png').write_bytes(b'')
+    listing = find_images(str(root), exclude=[str(root / 'out')])
+    expected = [str(root / n) for n in names[:9]] + [
+        str(root / 'folder.png' / 'inside.png')] + [
+        str(root / 'sub' / 'deeper' / n) for n in names[9:]]
+    assert listing.paths == sorted(expected)
+    assert listing.skipped == [
+        (str(root / 'dangling.png'), 'a dangling link'),
+        (str(root / 'fifo.png'),
+         'not a regular file (a FIFO, socket or device)'),
+        (str(root / 'folder.png'), 'a folder, not an image'),
+        (str(root / 'out'), 'excluded (the output folder)'),
+        (str(root / 'sub' / 'deeper' / 'loop'),
+         'a link to a folder listed already'),
+        (str(root / 'sub' / 'loop'), 'a link to a folder listed already')]
+    # list_images logs each skipped entry and returns the paths
+    assert list_images(str(root)) == sorted(
+        expected + [str(root / 'out' / 'masks' / 'written.png')])
+    with pytest.raises(FileNotFoundError, match='no image'):
+        list_images(str(root / 'fifo.png'))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs no GPU')
+def test_a_device_this_machine_lacks_is_refused(tiny):
+    config, _ = tiny
+    with pytest.raises(ValueError) as error:
+        IRSTDInferencer(config, device='cuda:0')
+    assert str(error.value) == (
+        "device 'cuda:0': this machine has 0 CUDA GPU(s) usable by torch "
+        f"{torch.__version__}; use device 'cpu' (--device cpu)")
+    with pytest.raises(ValueError, match="device 'gpu' is not a torch"):
+        IRSTDInferencer(config, device='gpu')
+
+
+def test_frames_above_the_memory_budget_run_in_windows(tiny, monkeypatch):
+    """Every model runs a frame whose pass would need more than
+    ``test_cfg.max_memory`` in windows that fit, exactly as those windows
+    set by hand."""
+    config, checkpoint = tiny
+    auto = IRSTDInferencer(config, checkpoint)
+    model = auto.model
+    probe = torch.zeros(1, 1, 8, 8)
+    per_pixel = model.activation_bytes_per_pixel(probe)
+    assert per_pixel > 0
+    # whole up to the default budget: 8 GiB
+    assert model.max_whole_pixels(probe) == int((8 << 30) / per_pixel)
+    # a budget of 64x64 pixels: a 100x130 frame runs in 64x64 windows
+    budget = int(np.ceil(64 * 64 * per_pixel))
+    auto = IRSTDInferencer(config, checkpoint, cfg_options={
+        'model.test_cfg': dict(mode='whole', max_memory=budget)})
+    assert auto.model.auto_slide_cfg(auto.model.max_whole_pixels(probe)) \
+        == dict(mode='slide', crop_size=(64, 64), stride=(56, 56))
+    by_hand = IRSTDInferencer(config, checkpoint, tile=64, overlap=8)
+    windows = []
+    encode = IRSTDSegmentor.encode_decode
+    monkeypatch.setattr(
+        IRSTDSegmentor, 'encode_decode',
+        lambda self, x, metas=None: windows.append(tuple(x.shape[-2:]))
+        or encode(self, x, metas))
+    image = frame((100, 130), seed=5)
+    result = auto(image)
+    assert windows == [(64, 64)] * 6  # rows at 0, 36; columns 0, 56, 66
+    np.testing.assert_array_equal(result.probabilities,
+                                  by_hand(image).probabilities)
+    windows.clear()
+    auto(frame((60, 64), seed=5))  # within the budget: whole
+    assert windows == [(60, 64)]
+
+
+def test_float_frames_with_nan_are_reported_not_detected(tiny, tmp_path):
+    config, checkpoint = tiny
+    inferencer = IRSTDInferencer(config, checkpoint)
+    image = np.full((20, 24), 0.2, np.float32)
+    image[3, 4] = np.nan
+    [(_, error)] = inferencer.stream([image])
+    assert isinstance(error, InvalidSampleError)
+    assert str(error) == ('input array: 1 pixels are NaN or infinite; a '
+                          'frame must hold finite intensities')
+
+
+def test_glob_takes_each_real_folder_once(tmp_path, monkeypatch):
+    """``'L/**/*.png'`` with ``L/sub/loop -> ..`` went round the loop
+    until the path was too long: 3 files came back 41 times each (with a
+    second loop link in ``sub/deeper`` the listing had not ended after
+    20 s). A glob now walks from its last folder without a wildcard as a
+    folder input does; the output folder is left out as for folders."""
+    root = tmp_path / 'L'
+    (root / 'sub' / 'deeper').mkdir(parents=True)
+    for name in ('a.png', 'sub/b.png', 'sub/deeper/c.png', 'sub/notes.txt',
+                 '.hidden/d.png'):
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_bytes(b'')
+    os.symlink('..', root / 'sub' / 'loop')
+    (root / 'out').mkdir()
+    (root / 'out' / 'mask.png').write_bytes(b'')
+    listing = find_images(str(root / '**' / '*.png'),
+                          exclude=[str(root / 'out')])
+    assert listing.paths == [str(root / n) for n in (
+        'a.png', 'sub/b.png', 'sub/deeper/c.png')]
+    assert listing.skipped == [
+        (str(root / 'out'), 'excluded (the output folder)'),
+        (str(root / 'sub' / 'loop'), 'a link to a folder listed already')]
+    # the paths are written as the pattern is (relative stays relative)
+    # and wildcards in the middle select folders as glob.glob does
+    monkeypatch.chdir(tmp_path)
+    assert find_images('L/*/b.png').paths == ['L/sub/b.png']
+    assert find_images('*/sub/*/*.png').paths == ['L/sub/deeper/c.png']
+    assert find_images('L/.*/*.png').paths == ['L/.hidden/d.png']
+    with pytest.raises(FileNotFoundError, match='no image'):
+        find_images('L/*.tif')
+
+
+def test_outputs_of_frames_sharing_a_stem_do_not_collide(tiny, tmp_path):
+    """``inferencer(folder, out_dir=...)`` named outputs by stem:
+    ``dup.png`` and ``dup.tif`` (or ``a/x.png`` and ``b/x.png``) wrote one
+    mask, the later frame's. Names are unique as tools/infer.py's."""
+    config, checkpoint = tiny
+    inferencer = IRSTDInferencer(config, checkpoint)
+    frames = tmp_path / 'frames'
+    (frames / 'a').mkdir(parents=True)
+    (frames / 'b').mkdir()
+    image = np.zeros((16, 24), np.uint8)
+    for name, width in (('dup.png', 24), ('dup.tif', 12), ('a/x.png', 20),
+                        ('b/x.png', 8)):
+        cv2.imwrite(str(frames / name), image[:, :width])
+    for inputs in (str(frames), str(frames / '**' / '*.*'),
+                   sorted(str(p) for p in frames.rglob('*.*'))):
+        out = tmp_path / f'out{len(os.listdir(tmp_path))}'
+        inferencer(inputs, out_dir=str(out), return_vis=True)
+        widths = {osp.relpath(path, out / 'masks'): cv2.imread(path, 0).shape[1]
+                  for path in map(str, (out / 'masks').rglob('*.png'))}
+        assert widths == {'dup.png.png': 24, 'dup.tif.png': 12,
+                          'a/x.png': 20, 'b/x.png': 8}
+        assert sorted(os.listdir(out / 'overlays')) == [
+            'a', 'b', 'dup.png.png', 'dup.tif.png']

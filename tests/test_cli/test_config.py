@@ -29,6 +29,22 @@ def test_missing_root_names_the_key_and_folder(tmp_path):
         check_data_roots(_cfg(missing), ('train_dataloader', ))
 
 
+def test_missing_root_hint_overrides_every_loader(tmp_path):
+    missing = str(tmp_path / 'SIRST')
+    dataset = dict(type='IRSTDDataset', data_root=missing)
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(type='ConcatDataset',
+                                           datasets=[dataset])),
+        val_dataloader=dict(dataset=dataset),
+        test_dataloader=dict(dataset=dataset)))
+    with pytest.raises(FileNotFoundError) as error:
+        check_data_roots(cfg, ('train_dataloader', ))
+    assert str(error.value).endswith(
+        '--cfg-options train_dataloader.dataset.datasets.0.data_root='
+        '/path/to/it val_dataloader.dataset.data_root=/path/to/it '
+        'test_dataloader.dataset.data_root=/path/to/it')
+
+
 def test_missing_prefix_in_a_wrapped_dataset(tmp_path):
     (tmp_path / 'trainval/images').mkdir(parents=True)
     with pytest.raises(FileNotFoundError,

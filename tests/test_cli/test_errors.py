@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from serankdet.cli import ConfigError, build_runner, check_config
-from serankdet.engine.runner import CheckpointMismatchError, check_state_dict
+from serankdet.utils import CheckpointMismatchError, check_state_dict
 from serankdet.registry import MODELS
 from tests.conftest import REPO_ROOT
 from tests.tool_runner import run_tool_cli, write_config
@@ -172,6 +172,9 @@ def test_missing_image_folder_under_existing_root(
         f'{root}/test/images does not exist (working directory '
         f'{os.getcwd()}). Get the data set (see datasets/README.md) or point '
         'the config at your copy: --cfg-options '
+        # the tiny config's train and val sets read the same root
+        'train_dataloader.dataset.data_root=/path/to/it '
+        'val_dataloader.dataset.data_root=/path/to/it '
         'test_dataloader.dataset.data_root=/path/to/it')
 
 

@@ -15,6 +15,7 @@ import copy
 import glob
 import json
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -22,6 +23,16 @@ from mmengine.config import Config
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 SNAPSHOT = osp.join(REPO_ROOT, 'tests', 'data', 'config_snapshot.json')
+
+
+#: ``<GPUs>xb<batch per GPU>`` in a config name
+NAME_BATCH = re.compile(r'_(\d+)xb(\d+)-')
+
+
+def name_total_batch(name: str) -> int:
+    """GPUs x batch per GPU of a config name (``..._1xb16-400e_...``)."""
+    gpus, batch = NAME_BATCH.search(name).groups()
+    return int(gpus) * int(batch)
 
 
 def config_names():
@@ -101,6 +112,21 @@ DROP_LAST_SINCE_ISSUE_13 = (
     'datransnet/datransnet_1xb4-400e_sirst-256x256.py',
 )
 
+#: the gray-level statistics of their frames that the dataset bases state
+#: since issue 32 (``img_norm_cfg``, BasicIRSTD's; before, the model bases
+#: of ACM and SCTransNet held SIRST's), by data root
+IMG_NORM_CFG_SINCE_ISSUE_32 = {
+    'datasets/SIRST': {'mean': 101.06385040283203,
+                       'std': 34.619606018066406},
+    'datasets/NUDT-SIRST': {'mean': 107.80905151367188,
+                            'std': 33.02274703979492},
+    'datasets/IRSTD-1k': {'mean': 87.4661865234375,
+                          'std': 39.71953201293945},
+}
+#: configs that set a data root of their own over ``irstd_common.py``
+#: instead of inheriting their dataset's base
+OWN_DATA_ROOT = ('serankdet/serankdet-w8_1xb4-400i_sirst-256x256.py', )
+
 
 def _deliberate_changes(name, before):
     """The settings changed on purpose since the snapshot (issues 17, 13),
@@ -119,6 +145,10 @@ def _deliberate_changes(name, before):
     * mmengine's ``Kaiming`` / ``Xavier`` initialisers (SAM-SPL's and
       DNANet's heads, SCTransNet's whole model) run inside ``WeightsOnly``,
       so that biases keep PyTorch's default as in the references (issue 13).
+    * every config states the total batch of its name as
+      ``auto_scale_lr.base_batch_size`` (issue 33).
+    * the dataset bases of SIRST, NUDT-SIRST and IRSTD-1k state the
+      statistics of their frames, ``img_norm_cfg`` (issue 32).
     """
     hooks = before['default_hooks']
     if 'timer' not in hooks:
@@ -138,6 +168,12 @@ def _deliberate_changes(name, before):
         sampler['type'] = 'InfiniteSampler'
     if name in DROP_LAST_SINCE_ISSUE_13:
         before['train_dataloader']['drop_last'] = True
+    before['auto_scale_lr'] = {'enable': False,
+                               'base_batch_size': name_total_batch(name)}
+    if name not in OWN_DATA_ROOT and \
+            before['data_root'] in IMG_NORM_CFG_SINCE_ISSUE_32:
+        before['img_norm_cfg'] = IMG_NORM_CFG_SINCE_ISSUE_32[
+            before['data_root']]
     model = before['model']
     head = model['decode_head']
     if head.get('init_cfg'):

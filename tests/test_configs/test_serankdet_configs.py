@@ -1,5 +1,4 @@
 """SeRankDet paper configs: recipe values and the per-epoch LR sequence."""
-import glob
 import os.path as osp
 
 import pytest
@@ -69,12 +68,27 @@ def test_paper_config(name):
         assert lrs[-1] == pytest.approx(1.8675e-6, rel=1e-4)
 
 
-def test_width_reduced_config_builds_small_model():
-    path, = glob.glob(osp.join(CONFIG_DIR, 'serankdet-w8_*.py'))
-    cfg = Config.fromfile(path)
+@pytest.mark.parametrize('name', ['serankdet-w8_1xb4-400i_sirst-256x256.py',
+                                  'serankdet-w8_1xb4-10k_sirst-256x256.py'])
+def test_width_reduced_config_builds_small_model(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
     assert model.backbone.channels == [8, 16, 32, 64, 128]
     # the reference K per stage is kept by scaling the budget with the width
     assert model.backbone.topks == [512, 256, 128, 64, 32]
     assert sum(p.numel() for p in model.parameters()) == 3_435_054
+
+
+def test_flagship_schedule_stops_when_validation_iou_stops_rising():
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, 'serankdet-w8_1xb4-10k_sirst-256x256.py'))
+    assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == (10200,
+                                                                      425)
+    warmup, poly = cfg.param_scheduler
+    assert (warmup.end, poly.begin, poly.end) == (425, 425, 10200)
+    assert cfg.default_hooks.checkpoint.interval == 425
+    (stopper, ) = [hook for hook in cfg.custom_hooks
+                   if hook.type == 'EarlyStoppingHook']
+    assert (stopper.monitor, stopper.rule, stopper.min_delta,
+            stopper.patience) == ('irstd/IoU', 'greater', 0.005, 6)

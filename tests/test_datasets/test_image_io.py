@@ -1,5 +1,8 @@
 """Reading frames at native bit depth and masks as {0, 1}."""
+import errno
 import io
+import os
+import zlib
 
 import cv2
 import numpy as np
@@ -200,3 +203,107 @@ def test_bytes_after_the_end_are_accepted(tmp_path):
         path = tmp_path / f'a{ext}'
         path.write_bytes(_encoded(ext) + b'\x00trailing\xff\xd8\xff\xda')
         assert imread_unchanged(str(path)).shape == (40, 48)
+
+
+# --- hostile input (issue 29): sizes from headers, float ranges, writing ---
+
+@pytest.mark.parametrize('ext', ['.png', '.jpg', '.bmp', '.tif'])
+def test_header_gives_the_size_without_decoding(tmp_path, ext, monkeypatch):
+    ok, encoded = cv2.imencode(ext, np.zeros((37, 53), np.uint8))
+    assert ok
+    monkeypatch.setattr(image_io.cv2, 'imdecode', None)  # never called
+    assert image_io.image_header(encoded.tobytes()) == (53, 37, 1)
+
+
+def test_frames_above_the_pixel_budget_are_refused_before_decoding(
+        tmp_path, monkeypatch):
+    # a PNG header announcing 16000x16000 (the rest of the file missing):
+    # refused by its size, neither allocated nor reported as truncated
+    ihdr = b'IHDR' + (16000).to_bytes(4, 'big') * 2 + bytes([8, 0, 0, 0, 0])
+    header = (b'\x89PNG\r\n\x1a\n' + (13).to_bytes(4, 'big') + ihdr
+              + zlib.crc32(ihdr).to_bytes(4, 'big')
+              + (1 << 20).to_bytes(4, 'big') + b'IDAT')
+    (tmp_path / 'huge.png').write_bytes(header)
+    monkeypatch.delenv(image_io.MAX_IMAGE_PIXELS_ENV, raising=False)
+    with pytest.raises(InvalidSampleError) as error:
+        imread_gray(str(tmp_path / 'huge.png'))
+    assert str(error.value) == (
+        f'{tmp_path / "huge.png"} is 16000x16000 = 256000000 pixels, more '
+        'than the 134217728 a frame may have to be decoded; split it into '
+        'smaller frames or set SERANKDET_MAX_IMAGE_PIXELS to a larger budget')
+    assert image_io.max_image_pixels() == 1 << 27  # the default
+    # a real frame over a budget set by the environment is refused alike
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((30, 40), np.uint8))
+    monkeypatch.setenv(image_io.MAX_IMAGE_PIXELS_ENV, '1199')
+    with pytest.raises(InvalidSampleError, match='40x30 = 1200 pixels'):
+        _load(tmp_path / 'a.png')
+    monkeypatch.setenv(image_io.MAX_IMAGE_PIXELS_ENV, 'lots')
+    with pytest.raises(ValueError, match="SERANKDET_MAX_IMAGE_PIXELS='lots'"):
+        _load(tmp_path / 'a.png')
+
+
+def test_multipage_tiff_reads_page_one_with_a_warning(tmp_path, monkeypatch):
+    pages = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5)
+    with tifffile.TiffWriter(tmp_path / 'stack.tif') as tiff:
+        for page in pages:
+            tiff.write(page)
+    warnings = []
+    monkeypatch.setattr(image_io, 'print_log',
+                        lambda msg, **kwargs: warnings.append(msg))
+    np.testing.assert_array_equal(_load(tmp_path / 'stack.tif')['img'],
+                                  pages[0])
+    assert warnings == [f'{tmp_path / "stack.tif"} holds 3 pages: only the '
+                        'first is read']
+
+
+def test_float_frames_must_be_finite_and_in_range(tmp_path):
+    imgf = np.array([[0.0, 0.25], [np.nan, 1.0]], np.float32)
+    tifffile.imwrite(tmp_path / 'nan.tif', imgf)
+    with pytest.raises(InvalidSampleError,
+                       match=r'nan\.tif: 1 pixels are NaN or infinite'):
+        _load(tmp_path / 'nan.tif')
+    imgf[1, 0] = np.inf
+    with pytest.raises(InvalidSampleError, match='input array: 1 pixels'):
+        LoadIRSTDImageFromFile()(dict(img=imgf))
+    kelvin = np.array([[250.0, 300.0]], np.float32)
+    tifffile.imwrite(tmp_path / 'kelvin.tif', kelvin)
+    with pytest.raises(InvalidSampleError) as error:
+        _load(tmp_path / 'kelvin.tif')
+    assert str(error.value) == (
+        f'{tmp_path / "kelvin.tif"}: float pixels range from 250 to 300, '
+        'but float frames are intensities on [0, 1]; scale the frame to '
+        "[0, 1] or set the loader's max_value to its full scale")
+    results = LoadIRSTDImageFromFile(max_value=300.0)(
+        dict(img_path=str(tmp_path / 'kelvin.tif')))
+    assert results['img_max_value'] == 300.0
+
+
+def test_writers_take_any_name_and_leave_nothing_partial(tmp_path,
+                                                         monkeypatch):
+    # a name that is not UTF-8: Python's file functions take it
+    path = os.fsdecode(os.fsencode(str(tmp_path)) + b'/out/b\xff.png')
+    image = np.arange(12, dtype=np.uint16).reshape(3, 4)
+    image_io.imwrite(path, image)
+    assert os.listdir(os.fsencode(str(tmp_path / 'out'))) == [b'b\xff.png']
+    np.testing.assert_array_equal(
+        cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED),
+        image)
+    image_io.write_npy(str(tmp_path / 'out' / 'p.npy'), image)
+    np.testing.assert_array_equal(np.load(tmp_path / 'out' / 'p.npy'), image)
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            super().write(bytes(data)[:len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(image_io, 'open',
+                        lambda fd, mode: FullDisk(fd, 'wb'), raising=False)
+    with pytest.raises(OSError) as error:
+        image_io.write_npy(str(tmp_path / 'out' / 'p.npy'), image * 2)
+    assert error.value.errno == errno.ENOSPC
+    assert error.value.filename == str(tmp_path / 'out' / 'p.npy')
+    # the earlier file is intact, no partial file is left
+    np.testing.assert_array_equal(np.load(tmp_path / 'out' / 'p.npy'), image)
+    assert sorted(os.listdir(tmp_path / 'out')) == ['b\udcff.png', 'p.npy']
+    with pytest.raises(ValueError, match='not an image format'):
+        image_io.imwrite(os.fsdecode(b'x.p\xffng'), image)

@@ -1,6 +1,7 @@
 """IRSTDDataset indexing, error handling and the real SIRST/NUDT-SIRST data."""
 import logging
 import os.path as osp
+import re
 
 import cv2
 import numpy as np
@@ -289,3 +290,20 @@ def test_real_nudt_sirst_index(shared_datasets_dir):
     item = ds[0]
     assert tuple(item['inputs'].shape) == (1, 256, 256)
     assert item['data_samples'].gt_sem_seg.data.max() == 1
+
+
+def test_empty_file_is_an_invalid_sample_naming_it(root, warnings_logged):
+    """A 0-byte image: OpenCV's ``!buf.empty()`` assertion becomes the
+    dataset's invalid-sample error, on every path that decodes it."""
+    empty = root / 'trainval' / 'images' / 'e.png'
+    empty.write_bytes(b'')
+    _write(root / 'trainval' / 'masks' / 'e.png')
+    message = f'cannot decode {empty}: the file is empty'
+    with pytest.raises(InvalidSampleError, match=re.escape(message)):
+        _dataset(root, check_files=True)
+    ds = _dataset(root, on_invalid='skip')
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
+        'a', 'b', 'c']
+    assert f'  {message}' in warnings_logged[0]
+    with pytest.raises(InvalidSampleError, match=re.escape(message)):
+        _dataset(root).prepare_data(3)

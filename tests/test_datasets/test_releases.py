@@ -393,8 +393,8 @@ def test_destination_never_overwrites_user_data(tmp_path):
     assert sorted(os.listdir(out / 'trainval/images')) == ['Misc_1.png']
     write(str(out / 'trainval' / 'work' / 'log.txt'), 'mine')
     with pytest.raises(DatasetConversionError,
-                       match=r'plus files this tool did not write '
-                       r'\(trainval/work/log.txt\)'):
+                       match=r'plus files, folders or links this tool did '
+                       r'not write \(trainval/work\): move them away'):
         convert_release('sirst', release.root, str(out))
     assert snapshot(out)['trainval/work/log.txt'] == b'mine'
     with pytest.raises(DatasetConversionError,
@@ -490,3 +490,134 @@ def test_every_dataset_has_a_converter_and_a_config():
         assert spec.config == f'configs/_base_/datasets/{key}.py'
         with open(osp.join(root, spec.config)) as handle:
             assert f"data_root = 'datasets/{spec.name}'" in handle.read()
+
+
+def test_reconversion_keeps_what_the_user_added_or_changed(tmp_path):
+    """Issue 29, case 8: what is not exactly what the earlier conversion
+    wrote (compared by content, not name) is never replaced."""
+    release = sirst_release(tmp_path / 'sirst')
+    out = tmp_path / 'out'
+    convert_release('sirst', release.root, str(out), copy=True)
+    (out / 'my_results').mkdir()
+    os.symlink(tmp_path / 'sirst', out / 'trainval' / 'source')
+    with pytest.raises(DatasetConversionError,
+                       match=r'plus files, folders or links this tool did '
+                       r'not write \(my_results, trainval/source\): move '
+                       'them away or choose another destination; nothing '
+                       'was written'):
+        convert_release('sirst', release.root, str(out), copy=True)
+    assert (out / 'my_results').is_dir()
+    assert (out / 'trainval' / 'source').is_symlink()
+    os.rmdir(out / 'my_results')
+    os.remove(out / 'trainval' / 'source')
+    mask = out / 'test' / 'masks' / 'Misc_4.png'
+    edited = png_bytes(99, mask=True)
+    mask.write_bytes(edited)  # a corrected mask, edited in the copy
+    with pytest.raises(DatasetConversionError,
+                       match=r'plus files changed since it wrote them '
+                       r'\(test/masks/Misc_4.png\)'):
+        convert_release('sirst', release.root, str(out), copy=True)
+    assert mask.read_bytes() == edited
+    mask.write_bytes(release.expected['test/masks/Misc_4.png'])
+    report = convert_release('sirst', release.root, str(out), copy=True)
+    assert report.replaced_earlier
+    assert_converted(out, release, dict(trainval=3, test=2))
+
+
+def test_destination_holding_an_empty_folder_is_refused_first(tmp_path):
+    release = sirst_release(tmp_path / 'sirst')
+    (tmp_path / 'out' / 'empty').mkdir(parents=True)
+    with pytest.raises(DatasetConversionError,
+                       match='is not empty and is not an earlier SIRST '
+                       'conversion by this tool'):
+        convert_release('sirst', release.root, str(tmp_path / 'out'))
+    assert sorted(os.listdir(tmp_path)) == ['out', 'sirst']
+
+
+def test_archive_with_a_path_as_file_and_folder(tmp_path):
+    archive = str(tmp_path / 'odd.zip')
+    with zipfile.ZipFile(archive, 'w') as handle:
+        handle.writestr('sirst/images', b'a file')
+        handle.writestr('sirst/images/Misc_1.png', png_bytes(0))
+    with pytest.raises(DatasetConversionError,
+                       match=r'odd\.zip holds sirst/images both as a file '
+                       'and as a folder; refusing to extract it'):
+        convert_release('sirst', archive, str(tmp_path / 'out'))
+    assert sorted(os.listdir(tmp_path)) == ['odd.zip']
+
+
+def test_archive_extracting_too_much_is_refused(tmp_path, monkeypatch):
+    import serankdet.datasets.releases as releases
+    release = sirst_release(tmp_path / 'sirst')
+    archive = str(tmp_path / 'sirst.zip')
+    zip_folder(release.root, archive, junk=False)
+    with zipfile.ZipFile(archive) as handle:
+        size = sum(info.file_size for info in handle.infolist())
+    monkeypatch.setattr(releases, 'MAX_EXTRACT_BYTES', size - 1)
+    with pytest.raises(DatasetConversionError,
+                       match=rf'sirst\.zip would extract {size} bytes, more '
+                       rf'than the {size - 1} bytes one archive may extract'):
+        convert_release('sirst', archive, str(tmp_path / 'out'))
+    assert sorted(os.listdir(tmp_path)) == ['sirst', 'sirst.zip']
+
+
+def test_decompression_bomb_header_is_a_problem_of_the_file(tmp_path):
+    import struct
+    import zlib
+    release = sirst_release(tmp_path / 'sirst')
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data)))
+
+    bomb = (b'\x89PNG\r\n\x1a\n' + chunk(
+        b'IHDR', struct.pack('>IIBBBBB', 100000, 100000, 8, 0, 0, 0, 0)) +
+            chunk(b'IDAT', zlib.compress(b'\0' * 100)) + chunk(b'IEND', b''))
+    write(osp.join(release.root, 'images', 'Misc_2.png'), bomb)
+    with pytest.raises(DatasetConversionError,
+                       match=r'1 problem, nothing was written:\n  '
+                       r'images/Misc_2\.png: Image size \(10000000000 '
+                       r'pixels\) exceeds limit'):
+        convert_release('sirst', release.root, str(tmp_path / 'out'))
+
+
+def test_split_file_that_is_not_utf8_is_named(tmp_path):
+    release = sirst_release(tmp_path / 'sirst')
+    write(osp.join(release.root, 'idx_427', 'test.txt'),
+          'Misc_4\nMisc_5\xe9'.encode('latin-1'))
+    with pytest.raises(DatasetConversionError,
+                       match=rf'split file {release.root}/idx_427/test\.txt '
+                       'is not UTF-8 text; save it as UTF-8'):
+        convert_release('sirst', release.root, str(tmp_path / 'out'))
+
+
+def test_one_conversion_into_a_destination_at_a_time(tmp_path):
+    from serankdet.utils.file_lock import exclusive_lock
+    release = sirst_release(tmp_path / 'sirst')
+    with exclusive_lock(str(tmp_path / '.out.lock')):
+        with pytest.raises(DatasetConversionError,
+                           match=rf'another conversion into {tmp_path}/out '
+                           rf'is running \(pid {os.getpid()}\): wait for it '
+                           'to end; nothing was written'):
+            convert_release('sirst', release.root, str(tmp_path / 'out'))
+    assert sorted(os.listdir(tmp_path)) == ['sirst']
+
+
+def test_rerun_removes_what_a_killed_conversion_left(tmp_path):
+    release = sirst_release(tmp_path / 'sirst')
+    left = ['.out.extract-1a2b', '.out.partial-3c4d', '.out.old-5e6f']
+    for name in left + ['.other.partial-7a8b']:
+        write(str(tmp_path / name / 'trainval' / 'x.png'), b'half')
+    convert_release('sirst', release.root, str(tmp_path / 'out'))
+    assert sorted(os.listdir(tmp_path)) == ['.other.partial-7a8b', 'out',
+                                            'sirst']
+
+
+def test_files_from_an_archive_are_reported_as_extracted(tmp_path):
+    release = sirst_release(tmp_path / 'sirst')
+    archive = str(tmp_path / 'sirst.zip')
+    zip_folder(release.root, archive, junk=False)
+    report = convert_release('sirst', archive, str(tmp_path / 'out'))
+    assert (report.linked, report.copied, report.extracted) == (0, 0, 10)
+    assert (f'written to {tmp_path}/out (10 files extracted from archives; '
+            'the source is unchanged)') in report.format()

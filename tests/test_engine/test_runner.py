@@ -1,47 +1,51 @@
-"""IRSTDRunner units: decision-rule check, strict loading, atomic saving."""
+"""IRSTDRunner units: the model's decision rule in the metric, strict
+loading, atomic saving, the config left as it was given."""
 import types
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from serankdet.engine import IRSTDRunner
-from serankdet.engine.runner import (CheckpointMismatchError,
-                                     DecisionRuleMismatchError,
-                                     check_decision_rule, check_state_dict)
-from serankdet.evaluation import IRSTDMetric
+from serankdet.evaluation.functional import DecisionRule
+from serankdet.utils import CheckpointMismatchError, check_state_dict
 
 
-def _model(threshold):
+def _model(rule):
     model = torch.nn.Module()
-    model.decode_head = types.SimpleNamespace(threshold=threshold)
+    model.decode_head = types.SimpleNamespace(decision_rule=rule)
     return model
 
 
-def _evaluator(*metrics):
-    return types.SimpleNamespace(metrics=list(metrics))
-
-
-def test_decision_rule_mismatch_names_both_values():
-    with pytest.raises(DecisionRuleMismatchError,
-                       match=r'thresholds at 0\.4 but model\.decode_head\.'
-                       r'threshold is 0\.5.*decode_head\.threshold=0\.4'):
-        check_decision_rule(_model(0.5), _evaluator(IRSTDMetric(threshold=0.4)))
-
-
-def test_decision_rule_agreeing_or_not_applicable():
-    check_decision_rule(_model(0.5), _evaluator(IRSTDMetric()))
-    check_decision_rule(_model(0.3), _evaluator(object()))  # other metric
-    check_decision_rule(torch.nn.Linear(1, 1),
-                        _evaluator(IRSTDMetric(threshold=0.4)))  # no head
-
-
-def test_runner_checks_every_evaluator_it_builds():
+def test_runner_gives_every_metric_the_model_rule():
+    """The metric scores with the model's rule, whatever the evaluator
+    config says about thresholds (it says nothing); a rule given to the
+    metric in the config is refused, naming where the rule belongs."""
+    rule = DecisionRule(0.4, min_area=2, seed_threshold=0.7)
     runner = IRSTDRunner.__new__(IRSTDRunner)  # only build_evaluator's state
-    runner.model = _model(0.5)
+    runner.model = _model(rule)
     evaluator = runner.build_evaluator(dict(type='IRSTDMetric'))
-    assert isinstance(evaluator.metrics[0], IRSTDMetric)
-    with pytest.raises(DecisionRuleMismatchError):
-        runner.build_evaluator(dict(type='IRSTDMetric', threshold=0.7))
+    assert evaluator.metrics[0].decision_rule is rule
+    with pytest.raises(ValueError, match=r'decision rule is the model\'s.*'
+                       r'model\.decode_head\.threshold'):
+        runner.build_evaluator(dict(type='IRSTDMetric',
+                                    decision_rule=dict(threshold=0.4)))
+    runner.model = torch.nn.Linear(1, 1)  # no head: the metric's default
+    metric = runner.build_evaluator(dict(type='IRSTDMetric')).metrics[0]
+    assert metric.decision_rule == DecisionRule()
+
+
+def test_runner_keeps_the_given_config_class(tiny_config, tmp_path):
+    """The runner formats its config's text once without changing the
+    class of the config it was given."""
+    cfg = Config.fromfile(tiny_config)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.experiment_name = cfg.visualizer.name = 'config_class'
+    runner = IRSTDRunner.from_cfg(cfg)
+    assert type(cfg) is Config
+    assert runner.cfg.pretty_text is runner.cfg.pretty_text  # cached
+    assert runner.cfg.pretty_text == cfg.pretty_text
+    assert runner.cfg.to_dict() == cfg.to_dict()
 
 
 def test_check_state_dict_lists_what_differs():

@@ -81,9 +81,9 @@ def test_threshold_applied_in_probability_space():
     mask = np.zeros((8, 8), np.int64)
     mask[3, 3] = 1
     logits = np.where(mask > 0, 0.1, -3.0)
-    hit = _evaluate(IRSTDMetric(threshold=0.5), [_sample(logits, mask)])
+    hit = _evaluate(IRSTDMetric(decision_rule=dict(threshold=0.5)), [_sample(logits, mask)])
     assert (hit['irstd/IoU'], hit['irstd/Pd']) == (1.0, 1.0)
-    miss = _evaluate(IRSTDMetric(threshold=0.6), [_sample(logits, mask)])
+    miss = _evaluate(IRSTDMetric(decision_rule=dict(threshold=0.6)), [_sample(logits, mask)])
     assert (miss['irstd/IoU'], miss['irstd/Pd']) == (0.0, 0.0)
 
 
@@ -156,7 +156,10 @@ def test_bad_inputs_raise_clear_errors():
                  gt_sem_seg=dict(data=torch.zeros(1, 16, 16)))
         ])
     with pytest.raises(ValueError, match='threshold'):
-        IRSTDMetric(threshold=1.0)
+        IRSTDMetric(decision_rule=dict(threshold=1.0))
+    with pytest.raises(ValueError, match=r'no threshold: the decision rule '
+                       r"is the model's, set model\.decode_head\.threshold"):
+        IRSTDMetric(threshold=0.4)
     with pytest.raises(ValueError, match='niou_empty'):
         IRSTDMetric(niou_empty='one')
     with pytest.raises(ValueError, match='matching'):

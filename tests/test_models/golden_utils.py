@@ -1,54 +1,25 @@
 """What the golden tests of the ported baselines share: the golden files
 (``benchmarks/golden/make_<model>.py``), the regeneration of the official
-weights they were made with (``benchmarks/golden/seeded_weights.py``, the
+weights they were made with (``serankdet/testing/seeded_weights.py``, the
 generators' own recipe) checked against their stored checksums, converted
 checkpoints, our models built from a config, and the comparisons."""
-import math
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from benchmarks.golden.seeded_weights import (seeded_state_dict,
-                                              state_checksums)
-from serankdet.models.converters import (ConversionError, convert_checkpoint,
-                                         convert_state_dict)
+from serankdet.testing.golden import (assert_checksums,  # noqa: F401
+                                      build_model, load_golden,
+                                      reference_state_dict)
+from serankdet.apis.conversion import convert_checkpoint, convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'golden')
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 # float64 end to end: the implementations differ only in summation order
 ATOL_F64 = 1e-10
-
-
-def load_golden(name: str) -> dict:
-    """``tests/data/golden/<name>.pt``."""
-    return torch.load(osp.join(GOLDEN_DIR, f'{name}.pt'), weights_only=True,
-                      map_location='cpu')
-
-
-def assert_checksums(state: dict, stored: dict) -> None:
-    """Every floating entry of ``state`` has the (sum, sum of |x|) the
-    golden file stored for it: the weights are those its outputs were
-    computed with."""
-    ours = state_checksums(state)
-    assert ours.keys() == stored.keys()
-    for key, (total, abs_total) in stored.items():
-        assert math.isclose(ours[key][0], total, rel_tol=0,
-                            abs_tol=1e-12 * abs_total), key
-        assert math.isclose(ours[key][1], abs_total, rel_tol=1e-12), key
-
-
-def reference_state_dict(golden: dict, dtype=torch.float64,
-                         num_batches_tracked: int = 0) -> dict:
-    """The official-named state dict the golden outputs were computed with
-    (``golden['shapes']``), checked against ``golden['generated_checksums']``.
-    """
-    state = seeded_state_dict(golden['shapes'], dtype, num_batches_tracked)
-    assert_checksums(state, golden['generated_checksums'])
-    return state
 
 
 def converted_checkpoint(name: str, checkpoint: dict, folder,
@@ -63,14 +34,6 @@ def converted_checkpoint(name: str, checkpoint: dict, folder,
     return dict(torch.load(dst, weights_only=True), notes=notes)
 
 
-def build_model(config: str, state_dict: dict = None, dtype=torch.float32):
-    """Our model of ``config`` in ``dtype``, with ``state_dict`` loaded
-    strictly (after the cast: loading float64 weights into float32
-    parameters would round them)."""
-    model = MODELS.build(Config.fromfile(config).model).to(dtype)
-    if state_dict is not None:
-        model.load_state_dict(state_dict, strict=True)
-    return model
 
 
 def assert_maps_close(ours, expected, names=None, atol=ATOL_F64) -> None:

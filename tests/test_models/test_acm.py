@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from serankdet.models.converters import convert_state_dict
+from serankdet.apis.conversion import convert_state_dict
 from serankdet.models.converters.basicirstd import map_acm_key
 from serankdet.registry import MODELS
 from .basicirstd_golden import (BASICIRSTD_DATASETS, check_config,

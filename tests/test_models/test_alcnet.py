@@ -3,7 +3,7 @@ golden vectors, converter (unused modules dropped), configs."""
 import pytest
 from mmengine.config import Config
 
-from serankdet.models.converters import convert_state_dict
+from serankdet.apis.conversion import convert_state_dict
 from serankdet.models.converters.basicirstd import map_alcnet_key
 from serankdet.registry import MODELS
 from .basicirstd_golden import (BASICIRSTD_DATASETS, check_config,

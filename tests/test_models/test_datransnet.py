@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from serankdet.models.converters import (ConversionError, convert_checkpoint,
-                                         convert_state_dict)
+from serankdet.apis.conversion import convert_checkpoint, convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.models.converters.datransnet import map_datransnet_key
 from serankdet.models.layers.gradient_attention import (NEIGHBOUR_OFFSETS,
                                                          difference_kernel)

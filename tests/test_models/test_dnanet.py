@@ -3,7 +3,7 @@
 ``tests/data/golden/dnanet.pt`` comes from ``benchmarks/golden/make_dnanet.py``
 (official code at YeRen123455/Infrared-Small-Target-Detection 21584be, run
 in float64). The official weights are not stored: they are regenerated here
-from their key names (``benchmarks/golden/seeded_weights.py``) and checked
+from their key names (``serankdet/testing/seeded_weights.py``) and checked
 against the stored checksums.
 """
 import math

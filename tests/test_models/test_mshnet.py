@@ -11,12 +11,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from benchmarks.golden.seeded_weights import mshnet_seeded_state_dict
+from serankdet.apis.conversion import convert_state_dict
 from serankdet.engine.hooks import SetEpochHook
-from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.models.converters.mshnet import map_mshnet_key
 from serankdet.models.losses import SLSIoULoss
 from serankdet.registry import MODELS
+from serankdet.testing.seeded_weights import mshnet_seeded_state_dict
 from .golden_utils import (CONFIG_DIR, assert_buffers_match, assert_checksums,
                            assert_conversion_fails, assert_input_rejected,
                            assert_maps_close, build_model, load_golden,

@@ -9,8 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from serankdet.models.converters import (ConversionError, convert_checkpoint,
-                                         convert_state_dict)
+from serankdet.apis.conversion import convert_checkpoint, convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.registry import MODELS, TRANSFORMS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

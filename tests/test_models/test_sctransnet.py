@@ -5,7 +5,7 @@ recipe.
 ``benchmarks/golden/make_sctransnet.py`` (official code at xdFai/SCTransNet
 e027628, run in float64). The official weights are not stored: they are
 regenerated here from their key names
-(``benchmarks/golden/seeded_weights.py``) and checked against the stored
+(``serankdet/testing/seeded_weights.py``) and checked against the stored
 checksums.
 """
 import math
@@ -20,7 +20,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from serankdet import recipes
-from serankdet.models.converters import convert_state_dict
+from serankdet.apis.conversion import convert_state_dict
 from serankdet.models.converters.sctransnet import map_sctransnet_key
 from serankdet.models.layers import SpatialChannelCrossTransformer
 from serankdet.registry import MODELS

@@ -5,10 +5,8 @@ linear weight is regenerated from its official key name (``meta['recipe']``).
 Full width, float64, one batch of 2 (the reference standardises over the
 batch). Runtime: about 40 s, most of it the two float64 forward passes.
 """
-import math
 import os.path as osp
 import runpy
-import zlib
 
 import numpy as np
 import pytest
@@ -16,9 +14,12 @@ import torch
 from mmengine.config import Config
 
 from serankdet.apis import init_model
-from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.apis.conversion import convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.models.converters.serankdet import map_serankdet_key
 from serankdet.registry import MODELS
+from serankdet.testing.golden import \
+    serankdet_reference_state_dict as regenerate_reference_state_dict
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODEL_CONFIG = osp.join(REPO_ROOT, 'configs/_base_/models/serankdet.py')
@@ -31,26 +32,6 @@ def model_cfg(**backbone):
     cfg = Config.fromfile(MODEL_CONFIG).model
     cfg.backbone.update(backbone)
     return cfg
-
-
-def regenerate_reference_state_dict(golden):
-    """Official-format state dict of the golden network (meta['recipe'])."""
-    with torch.device('meta'):
-        shapes = {k: v.shape for k, v in
-                  MODELS.build(model_cfg()).state_dict().items()}
-    state = dict(golden['stored_state_dict'])
-    for key, (total, abs_total) in golden['generated_checksums'].items():
-        shape = shapes[map_serankdet_key(key)]
-        rng = torch.Generator().manual_seed(zlib.crc32(key.encode('utf-8')))
-        value = torch.randn(*shape, generator=rng, dtype=torch.float32)
-        value = (value / math.sqrt(math.prod(shape[1:])) if len(shape) >= 2
-                 else value * 0.02)
-        assert math.isclose(value.double().sum().item(), total,
-                            abs_tol=1e-9 * abs_total + 1e-12), key
-        assert math.isclose(value.double().abs().sum().item(), abs_total,
-                            rel_tol=1e-12), key
-        state[key] = value
-    return state
 
 
 @pytest.fixture(scope='module')

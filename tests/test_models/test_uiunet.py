@@ -3,7 +3,7 @@
 ``tests/data/golden/uiunet.pt`` (``benchmarks/golden/make_uiunet.py``,
 danfenghong/IEEE_TIP_UIU-Net @ 625023a) holds the official network's outputs
 for weights regenerated here from their official key names
-(``benchmarks/golden/seeded_weights.py``), in float64: the 7 logit maps in
+(``serankdet/testing/seeded_weights.py``), in float64: the 7 logit maps in
 eval and train mode, the BatchNorm buffers after the train forward and the
 official training loss. Runtime: about 15 s, most of it the two float64
 forward passes.
@@ -16,7 +16,8 @@ import torch
 from mmengine.config import Config
 
 from serankdet.apis import init_model
-from serankdet.models.converters import ConversionError, convert_state_dict
+from serankdet.apis.conversion import convert_state_dict
+from serankdet.models.converters import ConversionError
 from serankdet.models.converters.uiunet import map_uiunet_key
 from serankdet.models.heads import SideFusionHead
 from serankdet.models.layers import RSUBlock

@@ -125,7 +125,8 @@ def test_sirst_round_trip_from_repository_archive(shared_datasets_dir,
     dst = str(tmp_path / 'out')
     assert run_tool_cli('dataset_converters/sirst', archive, '--copy', dst,
                         '--replace-mask', f'Misc_111={fixed}') == 0
-    assert 'written to' in capsys.readouterr().out
+    assert (f'written to {dst} (1 copies, 853 files extracted from '
+            'archives; the source is unchanged)') in capsys.readouterr().out
     assert assert_same_files(dst, shared) == 854
     assert sorted(os.listdir(tmp_path)) == [
         'Misc_111_pixels0.png', 'images.zip', 'masks.zip', 'out', 'sirst',
@@ -190,3 +191,53 @@ def test_help_before_heavy_imports(dataset, python):
     assert result.stdout.startswith('usage: ')
     assert 'SRC as downloaded' in result.stdout
     assert result.stdout.endswith('heavy: []\n')
+
+
+def small_sirst(tmp_path):
+    from tests.test_datasets.test_releases import sirst_release
+    return sirst_release(tmp_path / 'sirst').root
+
+
+def test_full_disk_is_one_error_line_and_leaves_nothing(tmp_path, capsys,
+                                                        monkeypatch):
+    import errno
+    import serankdet.datasets.releases as releases
+    from tests.test_datasets.test_releases import zip_folder
+    archive = str(tmp_path / 'sirst.zip')
+    zip_folder(small_sirst(tmp_path), archive, junk=False)
+
+    def full_disk(src, dst, length=0):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(releases.shutil, 'copyfileobj', full_disk)
+    assert run_tool_cli('dataset_converters/sirst', archive,
+                        str(tmp_path / 'out')) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        'error: the disk is full; free some space and run again')
+    assert sorted(os.listdir(tmp_path)) == ['sirst', 'sirst.zip']
+
+
+def test_output_piped_to_head_is_one_error_line(tmp_path, python):
+    """The reader of the output (here one that closes the pipe at once,
+    as ``head`` does after its lines) goes away before the report."""
+    src = small_sirst(tmp_path)
+    result = subprocess.run(
+        f'{python} tools/dataset_converters/sirst.py {src} {tmp_path}/out '
+        '| true', shell=True, cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=120, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    assert result.stderr == (
+        'error: the output pipe was closed (e.g. by `| head`) before the '
+        'tool finished writing; run it without the pipe to see all of it\n')
+    assert osp.isdir(tmp_path / 'out' / 'trainval')
+
+
+def test_run_from_another_folder_says_where(tmp_path, capsys, monkeypatch):
+    src = small_sirst(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert run_tool_cli('dataset_converters/sirst', src) == 0
+    out = capsys.readouterr().out
+    dst = tmp_path / 'datasets' / 'SIRST'
+    assert f'written to {dst} (10 hard links; ' in out
+    assert (f'run these from {REPO_ROOT}:\n'
+            f'check: python tools/misc/check_dataset.py {dst}\n') in out
+    assert f'test_dataloader.dataset.data_root={dst}' in out

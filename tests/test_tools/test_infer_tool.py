@@ -1,5 +1,7 @@
 """tools/infer.py: files written, target lists, unreadable files, no
-overwriting."""
+overwriting, hostile input."""
+import errno
+import io
 import json
 import os
 import os.path as osp
@@ -154,3 +156,149 @@ def test_no_input_is_an_error(setup, tmp_path, capsys):
                                 str(tmp_path / 'none' / '*.png')]) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and 'no image' in err
+
+
+# --- hostile input (issue 29) ---
+
+def run_infer(args, cwd=REPO_ROOT):
+    """tools/infer.py in a fresh process (a crash cannot take pytest
+    down)."""
+    return subprocess.run(
+        [sys.executable, 'tools/infer.py'] + args, cwd=cwd,
+        capture_output=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1'))
+
+
+def test_names_that_are_not_utf8(setup, tmp_path):
+    """A frame named ``b\\xff.png`` crashed cv2.imwrite (segmentation
+    fault): it is read and its outputs written under its own bytes."""
+    frames = os.fsencode(str(tmp_path / 'frames'))
+    os.mkdir(frames)
+    good = str(setup['frames'] / 'a' / 'test_00000.png')
+    shutil.copy(good, frames + b'/b\xff.png')
+    shutil.copy(good, frames + b'/good.png')
+    out = tmp_path / 'out'
+    result = run_infer([DEMO_CONFIG, setup['checkpoint'],
+                        os.fsdecode(frames), '--out-dir', str(out),
+                        '--save-overlay', '--save-prob', 'npy'])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert b'2 frames' in result.stdout
+    for folder, ext in (('masks', b'.png'), ('overlays', b'.png'),
+                        ('probs', b'.npy')):
+        assert sorted(os.listdir(os.fsencode(str(out / folder)))) == [
+            b'b\xff' + ext, b'good' + ext]
+    mask = cv2.imdecode(np.fromfile(os.fsdecode(
+        os.fsencode(str(out)) + b'/masks/b\xff.png'), np.uint8), 0)
+    np.testing.assert_array_equal(mask, cv2.imread(str(out / 'masks' /
+                                                       'good.png'), 0))
+    with open(out / 'targets.json') as handle:
+        names = [f['name'] for f in json.load(handle)['frames']]
+    assert [os.fsencode(name) for name in names] == [b'b\xff', b'good']
+
+
+def test_same_stem_two_extensions_keep_their_extension(setup, tmp_path):
+    frames = tmp_path / 'frames'
+    frames.mkdir()
+    image = cv2.imread(str(setup['frames'] / 'a' / 'test_00000.png'), 0)
+    cv2.imwrite(str(frames / 'dup.png'), image)
+    cv2.imwrite(str(frames / 'dup.tif'), image[:, :32])
+    cv2.imwrite(str(frames / 'one.png'), image)
+    out = tmp_path / 'out'
+    assert infer_main([DEMO_CONFIG, setup['checkpoint'], str(frames),
+                       '--out-dir', str(out)]) == 0
+    with open(out / 'targets.json') as handle:
+        frames_done = json.load(handle)['frames']
+    assert [(f['name'], f['width']) for f in frames_done] == [
+        ('dup.png', 64), ('dup.tif', 32), ('one', 64)]
+    assert sorted(os.listdir(out / 'masks')) == [
+        'dup.png.png', 'dup.tif.png', 'one.png']
+    assert cv2.imread(str(out / 'masks' / 'dup.tif.png'), 0).shape == (48,
+                                                                        32)
+
+
+def test_a_full_disk_stops_with_the_frames_done_listed(setup, tmp_path,
+                                                       monkeypatch, capsys):
+    """The disk fills while the probability map of the second frame is
+    written: one error line, the first frame listed in targets.json, and
+    no partial or orphan file (the second frame's mask is removed)."""
+    from serankdet.datasets import image_io
+    calls = []
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            super().write(bytes(data)[:len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_at_fifth_file(path, mode):
+        calls.append(path)
+        return FullDisk(path, 'wb') if len(calls) == 5 else open(path, mode)
+
+    monkeypatch.setattr(image_io, 'open', full_at_fifth_file, raising=False)
+    out = tmp_path / 'out'
+    # files: mask 0, probs 0, targets.json, mask 1, probs 1 (fails), then
+    # targets.json again
+    status = run_cli(infer_main, [
+        DEMO_CONFIG, setup['checkpoint'], str(setup['frames'] / 'a'),
+        '--out-dir', str(out), '--save-prob', 'npy'])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.splitlines()[0] == (
+        f'error: the disk is full writing {out}/probs/test_00001.npy; free '
+        'some space and run again')
+    assert (f'stopped at {setup["frames"]}/a/test_00001.png: 1 of 6 frames '
+            f'are listed in {out}/targets.json') in captured.out
+    assert [osp.basename(path) for path in calls] == [
+        '.test_00000.png.partial', '.test_00000.npy.partial',
+        '.targets.json.partial', '.test_00001.png.partial',
+        '.test_00001.npy.partial', '.targets.json.partial']
+    with open(out / 'targets.json') as handle:
+        report = json.load(handle)
+    assert [f['name'] for f in report['frames']] == ['test_00000']
+    written = sorted(str(p.relative_to(out)) for p in out.rglob('*'))
+    assert written == ['masks', 'masks/test_00000.png', 'probs',
+                       'probs/test_00000.npy', 'targets.json']
+    assert np.load(out / 'probs' / 'test_00000.npy').shape == (48, 64)
+
+
+def test_out_dir_inside_the_input_is_never_read(setup, tmp_path, capsys):
+    frames = tmp_path / 'frames'
+    shutil.copytree(setup['frames'] / 'b', frames)
+    args = [DEMO_CONFIG, setup['checkpoint'], str(frames), '--out-dir',
+            str(frames / 'out')]
+    assert infer_main(args) == 0
+    assert infer_main(args) == 0  # into out/<timestamp>
+    out = capsys.readouterr().out
+    assert f'skipped {frames}/out: excluded (the output folder)' in out
+    runs = [frames / 'out'] + [p for p in (frames / 'out').iterdir()
+                               if p.is_dir() and p.name[0].isdigit()]
+    assert len(runs) == 2
+    for run in runs:
+        with open(run / 'targets.json') as handle:
+            assert [f['name'] for f in json.load(handle)['frames']] == [
+                'test_00000', 'test_00001']
+
+
+def test_bad_out_dir_device_and_odd_entries(setup, tmp_path, capsys):
+    frames = tmp_path / 'frames'
+    shutil.copytree(setup['frames'] / 'b', frames)
+    os.mkfifo(frames / 'camera.png')  # reading it would block forever
+    os.symlink('gone.png', frames / 'dangling.png')
+    (tmp_path / 'file').write_text('not a folder')
+    assert run_cli(infer_main, [DEMO_CONFIG, setup['checkpoint'],
+                                str(frames), '--out-dir',
+                                str(tmp_path / 'file')]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f'error: --out-dir {tmp_path}/file is a file, not a folder: give a '
+        'new or empty folder')
+    if not torch.cuda.is_available():
+        assert run_cli(infer_main, [DEMO_CONFIG, setup['checkpoint'],
+                                    str(frames), '--device', 'cuda:0']) == 2
+        assert capsys.readouterr().err.startswith(
+            "error: device 'cuda:0': this machine has 0 CUDA GPU(s)")
+    out = tmp_path / 'out'
+    assert infer_main([DEMO_CONFIG, setup['checkpoint'], str(frames),
+                       '--out-dir', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f'skipped {frames}/camera.png: not a regular file' in printed
+    assert f'skipped {frames}/dangling.png: a dangling link' in printed
+    assert '2 frames' in printed

@@ -6,7 +6,7 @@ import pytest
 from serankdet.visualization import IRSTDVisualizer
 from serankdet.visualization.irstd_visualizer import (FALSE_ALARM, GAP, HIT,
                                                        LEGEND_HEIGHT, MISS,
-                                                       to_uint8_gray)
+                                                       TARGET, to_uint8_gray)
 
 H = W = 32
 
@@ -119,3 +119,14 @@ def test_small_frames_are_enlarged_with_rings_and_a_legend(visualizer):
     legend = panel[H * scale:]
     for colour in (HIT, MISS, FALSE_ALARM):
         assert (legend == colour).all(axis=2).any()
+
+
+def test_sample_without_prediction_is_image_and_ground_truth(visualizer):
+    gt, _ = _masks([(5, 5), (20, 20)], [])
+    panel = _draw(visualizer, np.full((H, W), 100, np.uint8), gt, None)
+    assert panel.shape == (H + LEGEND_HEIGHT, 2 * W + GAP, 3)
+    assert tuple(panel[5, W + GAP + 5]) == (255, 255, 255)
+    assert tuple(panel[5, 5]) == (100, 100, 100)
+    # each target circled on the frame: the ring of the lone pixel at
+    # (20, 20) passes 10 px to its left
+    assert tuple(panel[20, 10]) == TARGET

@@ -36,9 +36,10 @@ from typing import List
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 from serankdet.apis import init_model
+from serankdet.apis.backends import PREPROCESSING_KEY, preprocessing_info
+from serankdet.cli import CfgOptionsAction, require_packages, run_cli
 
 DEFAULT_SHAPE = (256, 256)
 
@@ -78,24 +79,9 @@ def parse_args(argv=None):
                         'dynamo, which needs onnxscript)')
     parser.add_argument('--atol', type=float, default=1e-4,
                         help='largest accepted |onnxruntime - PyTorch|')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
-
-
-def preprocessing_info(model) -> dict:
-    """The input convention the ONNX graph expects (printable, JSON-able)."""
-    pre = model.data_preprocessor
-    return dict(
-        in_channels=pre.in_channels,
-        scaling='divide by the full-scale value (255 for 8-bit, 65535 for '
-        '16-bit frames), gray repeated to in_channels',
-        mean=[float(v) for v in pre.mean.flatten()],
-        std=[float(v) for v in pre.std.flatten()],
-        size_divisor=pre.size_divisor,
-        pad_val=float(pre.pad_val),
-        threshold=float(model.decode_head.threshold),
-        output='logits (B, 1, H, W); probability = sigmoid(logits)')
 
 
 def check_shape(shape, size_divisor) -> tuple:
@@ -157,15 +143,22 @@ def export(model: torch.nn.Module, out: str, shape, batch_size=1,
     graph = onnx.load(out)
     onnx.checker.check_model(graph)
     onnx.helper.set_model_props(graph, {
-        'serankdet.preprocessing': json.dumps(preprocessing_info(model))})
+        PREPROCESSING_KEY: json.dumps(preprocessing_info(model))})
     onnx.save(graph, out)
     return wrapper
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    require_packages(
+        ['onnx', 'onnxruntime'] + (['onnxscript'] if args.exporter == 'dynamo'
+                                   else []),
+        'pip install -e .[deploy]', f'ONNX export ({args.exporter} exporter)')
     torch.manual_seed(0)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint "{checkpoint}" does not exist '
+                                "('none': random weights)")
     model = init_model(args.config, checkpoint, 'cpu', args.cfg_options)
     div = model.data_preprocessor.size_divisor
     shape = check_shape(
@@ -210,4 +203,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

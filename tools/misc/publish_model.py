@@ -35,8 +35,7 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    from serankdet.apis.model_zoo import file_sha256
-    from serankdet.utils import load_checkpoint_file
+    from serankdet.utils import file_sha256, load_checkpoint_file
     state = load_checkpoint_file(args.checkpoint, map_location='cpu')
     if 'state_dict' not in state:
         raise ValueError(f'{args.checkpoint} holds no state_dict: not a '

@@ -6,8 +6,9 @@ Usage:
 import argparse
 import sys
 
+from serankdet.apis.conversion import convert_checkpoint
 from serankdet.cli import run_cli
-from serankdet.models.converters import convert_checkpoint, converter_names
+from serankdet.models.converters import converter_names
 
 
 def main(argv=None):

@@ -1,14 +1,14 @@
 # IRSTD-1k with BasicIRSTD's training recipe (train.py defaults), as ACM,
 # ALCNet and SCTransNet train it: batch 16, 256x256 crops of the 512x512
 # frames (pad, random crop, vertical/horizontal flip, transpose;
-# serankdet/recipes.py), test on whole frames. The model standardises the
-# input with BasicIRSTD's statistics of the dataset: model = dict(
-#     data_preprocessor=recipes.basicirstd_data_preprocessor('IRSTD-1k')).
+# serankdet/recipes.py), test on whole frames. The configs standardise the
+# input with the dataset's statistics (img_norm_cfg, BasicIRSTD's): model =
+#     dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg)).
 _base_ = ['./irstd1k.py']
 from serankdet import recipes  # noqa: E402
 
 crop_size = (256, 256)
 # BasicIRSTD pads the standardised frame with 0: the mean gray level here
 train_pipeline = recipes.basicirstd_train_pipeline(
-    crop_size, pad_val=round(recipes.BASICIRSTD_GRAY_STATS['IRSTD-1k'][0]))
+    crop_size, pad_val=round(_base_.img_norm_cfg.mean))
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))

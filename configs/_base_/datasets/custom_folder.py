@@ -12,6 +12,5 @@
 # truncated files and size mismatches, with one warning listing them.
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/custom'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))

@@ -6,6 +6,9 @@
 #     ann_file='trainval.txt'   (test.txt for the test loaders)
 _base_ = ['./irstd_512.py']
 data_root = 'datasets/IRSTD-1k'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))
+# gray-level mean and std of the frames, 0-255 scale (BasicIRSTD's
+# utils.get_img_norm_cfg): the input statistics of the models that
+# standardise with their dataset's (recipes.normalization)
+img_norm_cfg = dict(mean=87.4661865234375, std=39.71953201293945)

@@ -31,30 +31,14 @@ test_pipeline = recipes.pipeline()
 # (use with test_dataloader=dict(dataset=dict(
 #     pipeline={{_base_.legacy_test_pipeline}}))).
 legacy_test_pipeline = recipes.legacy_test_pipeline(base_size)
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='trainval/images', seg_map_path='trainval/masks'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='test/images', seg_map_path='test/masks'),
-        # never replaces a sample that fails to load by another one: each
-        # test image is scored exactly once
-        test_mode=True,
-        pipeline=test_pipeline))
+# <data_root>/{trainval,test}/{images,masks}, four workers each; the test
+# split in test mode (each test image scored exactly once)
+train_dataloader = recipes.irstd_dataloader(
+    dataset_type, data_root, 'trainval', train_pipeline, batch_size=8,
+    shuffle=True)
+val_dataloader = recipes.irstd_dataloader(
+    dataset_type, data_root, 'test', test_pipeline, batch_size=1,
+    shuffle=False, test_mode=True)
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IRSTDMetric')
 test_evaluator = val_evaluator

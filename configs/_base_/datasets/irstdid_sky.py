@@ -4,6 +4,5 @@
 # resizes to 480x480: LegacyTestResize with size=480 reproduces that).
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/IRSTDID-SKY'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))

@@ -3,6 +3,5 @@
 # base_size 256 as SAMSPL trains it.
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/NUDT-SIRST-Sea'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))

@@ -3,6 +3,9 @@
 # Layout: datasets/NUDT-SIRST/{trainval,test}/{images,masks}/<000001>.png.
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/NUDT-SIRST'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))
+# gray-level mean and std of the frames, 0-255 scale (BasicIRSTD's
+# utils.get_img_norm_cfg): the input statistics of the models that
+# standardise with their dataset's (recipes.normalization)
+img_norm_cfg = dict(mean=107.80905151367188, std=33.02274703979492)

@@ -7,6 +7,9 @@
 # base_size 512 as in SeRankDet's NUAA config (BasicIRSTD/DNANet use 256).
 _base_ = ['./irstd_512.py']
 data_root = 'datasets/SIRST'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))
+# gray-level mean and std of the frames, 0-255 scale (BasicIRSTD's
+# utils.get_img_norm_cfg): the input statistics of the models that
+# standardise with their dataset's (recipes.normalization)
+img_norm_cfg = dict(mean=101.06385040283203, std=34.619606018066406)

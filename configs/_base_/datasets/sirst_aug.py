@@ -2,6 +2,5 @@
 # Layout: datasets/SIRST-AUG/{trainval,test}/{images,masks}.
 _base_ = ['./irstd_common.py']
 data_root = 'datasets/SIRST-AUG'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))

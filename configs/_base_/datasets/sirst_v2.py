@@ -10,6 +10,8 @@
 # frames larger than a model takes go through it in sliding windows.
 _base_ = ['./irstd_512.py']
 data_root = 'datasets/SIRST-V2'
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(data_root=data_root))
+# gray-level mean and std of the 1024 frames, 0-255 scale
+# (tools/analysis_tools/dataset_statistics.py, BasicIRSTD's definition)
+img_norm_cfg = dict(mean=101.85106168421281, std=38.922209343082535)

@@ -6,14 +6,15 @@
 # blocks per level, FCN head at 1/4, bilinear upsampling. One logit map, no
 # deep supervision; batch soft-IoU loss (BasicIRSTD's SoftIoULoss).
 # Input: gray levels normalized with the dataset's mean and std (BasicIRSTD
-# utils.get_img_norm_cfg; NUAA-SIRST here, each dataset config sets its own);
-# sides padded to multiples of 32 as BasicIRSTD's PadImg (the net needs 16).
+# utils.get_img_norm_cfg): left unset here, each config gives its dataset's
+# (img_norm_cfg of the dataset config, recipes.normalization); sides padded
+# to multiples of 32 as BasicIRSTD's PadImg (the net needs 16).
 _base_ = []
 from serankdet import recipes  # noqa: E402
 
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=recipes.basicirstd_data_preprocessor('SIRST'),
+    data_preprocessor=recipes.basicirstd_data_preprocessor(),
     backbone=dict(
         type='ASKCResNet', in_channels=1, stem_channels=8,
         channels=(16, 32, 64), num_blocks=(3, 3, 3)),

@@ -3,17 +3,16 @@
 # Inception depthwise head. One logit map, no deep supervision.
 # Input: gray / 255, no mean/std (in_channels=1, mean 0, std 1); sides padded
 # to multiples of 32 (GFEM pools the 1/16 feature once more).
+_base_ = []
+from serankdet import recipes  # noqa: E402
+
 img_size = 256  # training size; fixes the attention's 1/sqrt(area) constants
 model = dict(
     type='IRSTDSegmentor',
     data_preprocessor=dict(
         type='IRSTDDataPreProcessor', in_channels=1, mean=(0.0, ),
         std=(1.0, ), size_divisor=32),
-    backbone=dict(
-        type='UNetEncoder', in_channels=1,
-        channels=(16, 32, 64, 128, 128),
-        block='residual',
-        block_cfg=dict(negative_slope=0.01)),
+    backbone=recipes.residual_unet_encoder((16, 32, 64, 128, 128)),
     neck=dict(
         type='DATransNetDecoder',
         in_channels=(16, 32, 64, 128, 128),

@@ -5,20 +5,17 @@
 # their fusion (six logit maps, main first). Binary cross-entropy summed over
 # the six maps (weight 1 each), as the reference train.py.
 # Input: gray standardised with the dataset's mean/std (BasicIRSTD's
-# statistics, serankdet/recipes.py: SIRST's here, each dataset config sets
-# its own); sides padded to multiples of 32 as the reference's test loader
-# pads (the network itself needs multiples of 16).
+# statistics): left unset here, each config gives its dataset's (img_norm_cfg
+# of the dataset config, recipes.normalization); sides padded to multiples
+# of 32 as the reference's test loader pads (the network itself needs
+# multiples of 16).
 _base_ = []
 from serankdet import recipes  # noqa: E402
 
 model = dict(
     type='IRSTDSegmentor',
-    data_preprocessor=recipes.basicirstd_data_preprocessor('SIRST'),
-    backbone=dict(
-        type='UNetEncoder', in_channels=1,
-        channels=(32, 64, 128, 256, 256),
-        block='residual',
-        block_cfg=dict(negative_slope=0.01)),
+    data_preprocessor=recipes.basicirstd_data_preprocessor(),
+    backbone=recipes.residual_unet_encoder((32, 64, 128, 256, 256)),
     neck=dict(
         type='SCTransNetDecoder',
         in_channels=(32, 64, 128, 256, 256),

@@ -4,3 +4,6 @@
 # checkpoint).
 _base_ = ['./datransnet_400e.py']
 train_cfg = dict(val_interval=50)
+# BasicIRSTD's batch of 16 on one GPU: the total batch the learning
+# rate is set for (tools/train.py --auto-scale-lr scales it to the run's)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

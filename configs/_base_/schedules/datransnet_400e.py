@@ -12,3 +12,7 @@ param_scheduler = [
          gamma=0.1, begin=0, end=400),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=1)
+log_processor = dict(by_epoch=True)
+# the reference's batch of 4 on one GPU: the total batch the learning
+# rate is set for (tools/train.py --auto-scale-lr scales it to the run's)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -10,3 +10,7 @@ optim_wrapper = dict(
                    initial_accumulator_value=0.0, eps=1e-10))
 param_scheduler = []
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=1)
+log_processor = dict(by_epoch=True)
+# the reference's batch of 4 on one GPU: the total batch the learning
+# rate is set for (tools/train.py --auto-scale-lr scales it to the run's)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -13,3 +13,7 @@ param_scheduler = [
          begin=0, end=300),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=1)
+log_processor = dict(by_epoch=False)
+# the reference's batch of 12 on one GPU: the total batch the learning
+# rate is set for (tools/train.py --auto-scale-lr scales it to the run's)
+auto_scale_lr = dict(enable=False, base_batch_size=12)

@@ -14,3 +14,7 @@ optim_wrapper = dict(
 param_scheduler = recipes.sctransnet_param_scheduler(max_epochs)
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_begin=500, val_interval=1)
+log_processor = dict(by_epoch=True)
+# the reference's batch of 16 on one GPU: the total batch the learning
+# rate is set for (tools/train.py --auto-scale-lr scales it to the run's)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -5,8 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from serankdet.registry import TRANSFORMS
-from ..image_io import (InvalidSampleError, imread_gray, imread_mask,
-                        max_value_of, to_gray)
+from ..image_io import (InvalidSampleError, check_intensities, imread_gray,
+                        imread_mask, max_value_of, to_gray)
 
 
 @TRANSFORMS.register_module()
@@ -22,7 +22,10 @@ class LoadIRSTDImageFromFile(BaseTransform):
     Added keys: ``img`` (H, W) uint8/uint16/float32, ``img_max_value``
     (255, 65535, 1.0 for floats, or ``max_value``), ``img_shape`` and
     ``ori_shape`` (H, W). Scaling to [0, 1] and any normalization happen in
-    the model's data preprocessor.
+    the model's data preprocessor. Float frames must hold finite values in
+    ``[0, img_max_value]`` (see
+    :func:`~serankdet.datasets.image_io.check_intensities`), or
+    :class:`InvalidSampleError` names the frame.
 
     Args:
         max_value (float, optional): full-scale value to record instead of
@@ -45,10 +48,12 @@ class LoadIRSTDImageFromFile(BaseTransform):
         else:
             raise KeyError("LoadIRSTDImageFromFile needs 'img_path' or an "
                            "ndarray in 'img'")
+        name = results.get('img_path') or 'input array'
+        max_value = (self.max_value if self.max_value is not None else
+                     max_value_of(img.dtype, name))
+        check_intensities(img, max_value, name)
         results['img'] = img
-        results['img_max_value'] = (
-            self.max_value if self.max_value is not None else max_value_of(
-                img.dtype, results.get('img_path') or 'input array'))
+        results['img_max_value'] = max_value
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results

@@ -262,7 +262,10 @@ class TargetBiasedRandomCrop(BaseTransform):
                 np.random.randint(width - self.crop_size[1] + 1))
 
     @cache_randomness
-    def _corner(self, seg: np.ndarray) -> Tuple[int, int]:
+    def _corner(self, results: dict) -> Tuple[int, int]:
+        """The crop's top-left corner (y, x) in the frame of
+        ``results``."""
+        seg = results['gt_seg_map']
         (crop_h, crop_w), (height, width) = self.crop_size, seg.shape[:2]
         target = seg != 0
         if not target.any():
@@ -291,7 +294,7 @@ class TargetBiasedRandomCrop(BaseTransform):
                 f'{type(self).__name__}: a {height}x{width} frame is smaller '
                 f'than the {crop_h}x{crop_w} crop; pad it first (Pad with '
                 f'size={crop_w, crop_h})')
-        top, left = self._corner(results['gt_seg_map'])
+        top, left = self._corner(results)
         for key in ['img'] + list(results.get('seg_fields', [])):
             results[key] = results[key][top:top + crop_h, left:left + crop_w]
         results['img_shape'] = (crop_h, crop_w)

@@ -12,8 +12,9 @@ from mmengine.utils import mkdir_or_exist
 from prettytable import PrettyTable
 
 from serankdet.registry import METRICS
-from ..functional import (CURVE_FIELDS, MATCHING_MODES, image_statistics,
-                          normalize_thresholds)
+from ..calibration import pd_at_fixed_false_alarms
+from ..functional import (CURVE_FIELDS, MATCHING_MODES, DecisionRule,
+                          image_statistics, normalize_thresholds)
 
 NIOU_EMPTY_MODES = ('skip', 'zero')
 
@@ -67,7 +68,11 @@ class IRSTDMetric(BaseMetric):
 
     Definitions (reasons in the research notes, peers.md section 2):
 
-    * a pixel is a target when ``sigmoid(logit) > threshold``;
+    * the predicted mask is the model's :class:`DecisionRule`
+      (``sigmoid(logit) > threshold``, then the optional area bounds and
+      hysteresis): :class:`~serankdet.engine.IRSTDRunner` gives every
+      IRSTDMetric it builds ``model.decode_head.decision_rule``, so that
+      the scored pixels are the predicted masks (panels, saved masks);
     * ``IoU`` = sum TP / sum (TP + FP + FN) over the set (the papers' "mIoU");
     * ``nIoU`` = mean per-image IoU over images with targets
       (``niou_empty='zero'``: over all images, empty ones scoring 0);
@@ -86,8 +91,19 @@ class IRSTDMetric(BaseMetric):
     IoU, nIoU, Pd, F1, precision and recall are fractions in [0, 1]; a ratio
     with a zero denominator is reported as 0.
 
+    With ``curve_thresholds``, the rule is also applied at each threshold of
+    the grid (its area bounds and seed kept), and Pd at fixed false-alarm
+    rates is reported beside the fixed-threshold numbers: ``Pd@Fa=1e-6``,
+    ``Pd@Fa=1e-5`` (the highest Pd of the grid with Fa at most 1 or 10
+    x 1e-6) and ``Pd@fa_objects_per_image=0.1``.
+
     Args:
-        threshold (float): probability threshold in (0, 1). Defaults to 0.5.
+        decision_rule (DecisionRule | dict, optional): the rule for a metric
+            used on its own (default: threshold 0.5). Under
+            :class:`~serankdet.engine.IRSTDRunner` the model's rule is
+            used and giving one here is an error: set
+            ``model.decode_head.threshold`` (``min_area``, ``max_area``,
+            ``seed_threshold``) instead.
         distance (float): centroid matching radius in px (strict). Defaults
             to 3.
         matching (str, optional): ``'hungarian'`` or ``'greedy'`` (reference
@@ -121,7 +137,7 @@ class IRSTDMetric(BaseMetric):
     default_prefix: Optional[str] = 'irstd'
 
     def __init__(self,
-                 threshold: float = 0.5,
+                 decision_rule: Union[None, dict, DecisionRule] = None,
                  distance: float = 3.0,
                  matching: Optional[str] = None,
                  niou_empty: Optional[str] = None,
@@ -133,11 +149,13 @@ class IRSTDMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
+        if 'threshold' in kwargs:
+            raise ValueError(
+                'IRSTDMetric has no threshold: the decision rule is the '
+                "model's, set model.decode_head.threshold (the metric, the "
+                'panels and the saved masks follow it)')
         super().__init__(
             collect_device=collect_device, prefix=prefix, **kwargs)
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f'IRSTDMetric: threshold is a probability in '
-                             f'(0, 1), got {threshold}')
         if distance <= 0:
             raise ValueError(
                 f'IRSTDMetric: distance must be positive, got {distance}')
@@ -158,7 +176,11 @@ class IRSTDMetric(BaseMetric):
         if curve_file is not None and curve_thresholds is None:
             raise ValueError('IRSTDMetric: curve_file needs curve_thresholds '
                              '(an int number of points or a list)')
-        self.threshold = float(threshold)
+        #: whether the rule was given here rather than by the model
+        self.rule_given = decision_rule is not None
+        self.decision_rule = (
+            DecisionRule(**decision_rule) if isinstance(decision_rule, dict)
+            else decision_rule or DecisionRule())
         self.distance = float(distance)
         self.legacy = legacy
         self.legacy_resize = (
@@ -168,6 +190,23 @@ class IRSTDMetric(BaseMetric):
             None if curve_thresholds is None else
             normalize_thresholds(curve_thresholds))
         self.curve_file = curve_file
+
+    def use_decision_rule(self, rule: DecisionRule) -> None:
+        """Score with the model's ``rule`` (``model.decode_head.
+        decision_rule``), as :class:`~serankdet.engine.IRSTDRunner` does for
+        every IRSTDMetric it builds.
+
+        Raises:
+            ValueError: this metric was built with a rule of its own, which
+                would be a second place deciding what a target is.
+        """
+        if self.rule_given:
+            raise ValueError(
+                'IRSTDMetric: decision_rule is given in the evaluator config, '
+                'but the decision rule is the model\'s: remove it there and '
+                'set model.decode_head.threshold (min_area, max_area, '
+                'seed_threshold) instead')
+        self.decision_rule = rule
 
     def _get_arrays(self, data_sample: dict) -> Tuple[np.ndarray, np.ndarray]:
         """(H, W) float logits and (H, W) mask of one packed data sample."""
@@ -239,7 +278,7 @@ class IRSTDMetric(BaseMetric):
                 image_statistics(
                     logits,
                     gt,
-                    self.threshold,
+                    self.decision_rule,
                     distance=self.distance,
                     matching=self.matching,
                     fa_area_dedup=self.fa_area_dedup,
@@ -253,7 +292,8 @@ class IRSTDMetric(BaseMetric):
 
         Returns:
             dict: the metrics described in the class docstring, plus
-            ``curves`` when ``curve_thresholds`` is set.
+            ``curves`` and the Pd at fixed false-alarm rates when
+            ``curve_thresholds`` is set.
         """
         if not results:
             raise ValueError('IRSTDMetric.compute_metrics got no results: '
@@ -284,6 +324,7 @@ class IRSTDMetric(BaseMetric):
                        negative.sum())))
         if self.curve_thresholds is not None:
             metrics['curves'] = self._curves(results, c)
+            metrics.update(pd_at_fixed_false_alarms(metrics['curves']))
             if self.curve_file is not None:
                 dump_curves(metrics, self.curve_file)
         self._log_table(metrics)
@@ -319,7 +360,10 @@ class IRSTDMetric(BaseMetric):
         table.add_column('Fa (1e-6)', [f'{metrics["Fa"]:.2f}'])
         table.add_column('FA obj/img',
                          [f'{metrics["fa_objects_per_image"]:.3f}'])
-        protocol = (f'threshold {self.threshold}, matching {self.matching}, '
+        rule = ', '.join(f'{key} {value}' for key, value in
+                         self.decision_rule.to_dict().items()
+                         if value is not None)
+        protocol = (f'{rule}, matching {self.matching}, '
                     f'nIoU empty images: {self.niou_empty}, resolution '
                     f'{self.legacy_resize or "native"}')
         if self.fa_area_dedup:
@@ -331,7 +375,13 @@ class IRSTDMetric(BaseMetric):
                   f'{metrics["num_targets"]}')
         lines = ['IRSTD metrics (' + protocol + '):',
                  table.get_string(), counts]
-        if 'curves' in metrics:
+        fixed = [key for key in metrics if key.startswith('Pd@')]
+        if fixed:
+            at_fa = PrettyTable([f'{key} (%)' for key in fixed])
+            at_fa.add_row([f'{metrics[key] * 100:.2f}' for key in fixed])
+            lines += ['Pd at fixed false-alarm rates (threshold grid of '
+                      f'{len(self.curve_thresholds)}):', at_fa.get_string()]
+        if self.curve_file is not None:
             curve = PrettyTable(['threshold', 'Pd (%)', 'Fa (1e-6)',
                                  'IoU (%)', 'TPR (%)', 'FPR (1e-6)'])
             cv = metrics['curves']

@@ -2,13 +2,14 @@
 
 Each model registers a :class:`BaseConverter` in
 :data:`serankdet.registry.CONVERTERS` in its own module here;
-:func:`convert_checkpoint` does the rest (safe loading, strict key and shape
-checks, atomic writing) for all of them.
+:func:`map_state_dict` maps a state dict with strict key and shape checks
+for all of them; :mod:`serankdet.apis.conversion` reads the configs and
+checkpoints and writes ours.
 """
 from serankdet.registry import CONVERTERS
 from .base import (BaseConverter, ConversionError, RuleConverter,
-                   convert_checkpoint, convert_state_dict, converter_names,
-                   extract_state_dict, find_config, get_converter)
+                   converter_names, extract_state_dict, get_converter,
+                   map_state_dict)
 # one module per model; importing it registers its converter
 from .basicirstd import ACMConverter, ALCNetConverter
 from .datransnet import DATransNetConverter
@@ -24,8 +25,8 @@ __all__ = [
     'ACMConverter', 'ALCNetConverter',
     'MSHNetConverter',
     'CONVERTERS', 'BaseConverter', 'RuleConverter', 'ConversionError',
-    'convert_checkpoint', 'convert_state_dict', 'converter_names',
-    'extract_state_dict', 'find_config', 'get_converter',
+    'converter_names', 'extract_state_dict', 'get_converter',
+    'map_state_dict',
     'DATransNetConverter', 'DNANetConverter', 'SAMSPLConverter',
     'SeRankDetConverter', 'UIUNetConverter'
 ]

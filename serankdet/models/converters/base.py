@@ -3,26 +3,16 @@
 A converter is a :class:`BaseConverter` subclass registered in
 :data:`serankdet.registry.CONVERTERS` under its ``--model`` name; it says how
 reference keys map onto ours and which config defines our model.
-:func:`convert_checkpoint` does the rest (safe loading, strict key and shape
-checks, atomic writing) for all of them.
-
-Configs are found without the source tree: a built wheel ships ``configs/``
-as ``serankdet/.mim/configs`` (the OpenMMLab layout, see ``setup.py``); a
-source checkout or an editable install reads the repository's ``configs/``.
+:func:`map_state_dict` maps a state dict with strict key and shape checks.
+No file is read or written here: reading configs and checkpoints and writing
+the converted one is :mod:`serankdet.apis.conversion`'s.
 """
-import os
-import os.path as osp
 import re
-import tempfile
-from importlib.resources import files
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
-from serankdet.registry import CONVERTERS, MODELS
-from serankdet.utils.checkpoint import load_checkpoint_file
+from serankdet.registry import CONVERTERS
 
 KeyMap = Callable[[str], Optional[str]]
 Rules = Sequence[Tuple[str, Union[str, Callable]]]
@@ -40,7 +30,8 @@ class BaseConverter:
 
     Attributes:
         config (str): ``configs/...`` path of the config whose model defines
-            the expected keys and shapes (see :func:`find_config`).
+            the expected keys and shapes (see
+            :func:`serankdet.apis.conversion.find_config`).
         dropped (dict): reference key prefix -> reason the key is dropped.
 
     and implement :meth:`map_key`.
@@ -82,40 +73,6 @@ def get_converter(name: str) -> BaseConverter:
         raise ConversionError(f'unknown model "{name}"; converters exist for '
                               f'{", ".join(converter_names())}')
     return converter()
-
-
-def config_roots() -> List[str]:
-    """Folders whose ``configs/`` the converters read, in order: the
-    package's ``.mim`` (installed from a wheel), then the source checkout
-    the package sits in (an editable install or ``PYTHONPATH=<repo>``)."""
-    package = osp.abspath(str(files('serankdet')))
-    checkout = osp.dirname(package)
-    roots = [osp.join(package, '.mim')]
-    if osp.isfile(osp.join(checkout, 'setup.py')):
-        roots.append(checkout)
-    return [root for root in roots if osp.isdir(osp.join(root, 'configs'))]
-
-
-def find_config(path: str, from_cwd: bool = False) -> str:
-    """Absolute path of a config.
-
-    ``path`` is absolute, or relative to the working directory (only with
-    ``from_cwd``, for a path the user gave), or a ``configs/...`` path found
-    under :func:`config_roots`.
-    """
-    if osp.isabs(path):
-        return path
-    if from_cwd and osp.isfile(path):
-        return osp.abspath(path)
-    roots = config_roots()
-    for root in roots:
-        candidate = osp.join(root, path)
-        if osp.isfile(candidate):
-            return candidate
-    where = ['the working directory'] if from_cwd else []
-    where += roots
-    raise FileNotFoundError(f'config {path} not found (looked in '
-                            f'{", ".join(where) or "no configs folder"})')
 
 
 def rule_key_map(rules: Rules,
@@ -177,24 +134,13 @@ def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
         f'{sorted(checkpoint)[:10]}')
 
 
-def expected_shapes(converter: BaseConverter,
-                    config: Optional[str] = None) -> Dict[str, torch.Size]:
-    """Keys and shapes of our model built from ``config`` (a path the user
-    gave) or else the converter's config."""
-    path = find_config(config, from_cwd=True) if config else \
-        find_config(converter.config)
-    cfg = Config.fromfile(path)
-    # the model's modules are registered (this package is serankdet.models)
-    with torch.device('meta'), DefaultScope.overwrite_default_scope(
-            'serankdet'):
-        model = MODELS.build(cfg.model)
-    return {k: v.shape for k, v in model.state_dict().items()}
-
-
-def convert_state_dict(name: str, reference: Dict[str, torch.Tensor],
-                       config: Optional[str] = None
-                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
-    """Map a reference state dict onto our model's keys.
+def map_state_dict(converter: BaseConverter, name: str,
+                   reference: Dict[str, torch.Tensor],
+                   expected: Dict[str, torch.Size], config: str
+                   ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Map a reference state dict onto the keys and shapes ``expected`` of
+    our model (built from ``config``, named in the errors), with the
+    ``converter`` registered as ``name``.
 
     Returns:
         (state dict with our keys, notes on deliberately dropped keys).
@@ -203,8 +149,6 @@ def convert_state_dict(name: str, reference: Dict[str, torch.Tensor],
         ConversionError: listing reference keys with no mapping, our keys left
             without a value, and shape mismatches.
     """
-    converter = get_converter(name)
-    expected = expected_shapes(converter, config)
     converted, unmapped, dropped = {}, [], {}
     for ref_key, value in reference.items():
         key = converter.map_key(ref_key)
@@ -237,41 +181,7 @@ def convert_state_dict(name: str, reference: Dict[str, torch.Tensor],
     if problems:
         raise ConversionError(
             f'the checkpoint is not a "{name}" checkpoint of this variant '
-            f'(config {config or converter.config}):\n' + '\n'.join(problems))
+            f'(config {config}):\n' + '\n'.join(problems))
     notes = [f'dropped {len(keys)} keys: {reason}'
              for reason, keys in dropped.items()]
     return converted, notes
-
-
-def save_checkpoint_atomic(checkpoint: dict, dst: str) -> None:
-    """Write ``checkpoint`` to ``dst`` through a temporary file and rename,
-    so an interrupted write never leaves a truncated file at ``dst``."""
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(handle)
-    try:
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
-def convert_checkpoint(name: str, src: str, dst: str,
-                       config: Optional[str] = None) -> List[str]:
-    """Convert the reference checkpoint ``src`` into our checkpoint ``dst``.
-
-    ``src`` is loaded without unpickling arbitrary objects (numpy scalars of
-    the official files are allowlisted). ``dst`` holds ``state_dict`` and
-    ``meta`` and loads with ``tools/test.py`` and ``init_model``.
-
-    Returns:
-        Notes on dropped keys.
-    """
-    reference = extract_state_dict(load_checkpoint_file(src, 'cpu'))
-    state_dict, notes = convert_state_dict(name, reference, config)
-    meta = dict(converted_from=osp.basename(src), model=name,
-                config=config or get_converter(name).config)
-    save_checkpoint_atomic(dict(state_dict=state_dict, meta=meta), dst)
-    return notes

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from serankdet.evaluation.functional import DecisionRule
 from serankdet.registry import MODELS
 
 
@@ -23,7 +24,17 @@ class BaseIRSTDHead(BaseModule):
             the loss (main first). Default: 1 for every output.
         threshold (float): probability in (0, 1) above which a pixel is
             target.
+        min_area (int): predicted components smaller than this (pixels)
+            are dropped (0: none).
+        max_area (int, optional): predicted components larger than this
+            (pixels) are dropped.
+        seed_threshold (float, optional): hysteresis: a predicted component
+            is kept only when its peak probability exceeds this.
         align_corners (bool): for resizing logits to the label size.
+
+    ``threshold``, ``min_area``, ``max_area`` and ``seed_threshold`` make
+    the model's :attr:`decision_rule`, the one rule from logits to masks
+    that predictions, the metric, the inferencer and the panels apply.
     """
 
     def __init__(self,
@@ -31,21 +42,27 @@ class BaseIRSTDHead(BaseModule):
                      type='SoftIoULoss'),
                  output_weights: Optional[Sequence[float]] = None,
                  threshold: float = 0.5,
+                 min_area: int = 0,
+                 max_area: Optional[int] = None,
+                 seed_threshold: Optional[float] = None,
                  align_corners: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg)
-        if not (isinstance(threshold, (int, float))
-                and 0.0 < threshold < 1.0):
-            raise ValueError(f'decode_head.threshold is a probability in '
-                             f'(0, 1), got {threshold!r}')
+        #: the model's decision rule (:class:`DecisionRule`)
+        self.decision_rule = DecisionRule(threshold, min_area, max_area,
+                                          seed_threshold)
         if isinstance(loss_decode, dict):
             loss_decode = [loss_decode]
         self.loss_decode = torch.nn.ModuleList(
             MODELS.build(cfg) for cfg in loss_decode)
         self.output_weights = (None if output_weights is None else
                                [float(w) for w in output_weights])
-        self.threshold = threshold
         self.align_corners = align_corners
+
+    @property
+    def threshold(self) -> float:
+        """The probability threshold of :attr:`decision_rule`."""
+        return self.decision_rule.threshold
 
     def forward(self, feats) -> List[Tensor]:
         raise NotImplementedError

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from serankdet.registry import MODELS
 from ..warm_up import EpochWarmUp
+from .utils import empty_target_penalty
 
 
 def location_loss(probs: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
@@ -65,6 +66,12 @@ class SLSIoULoss(EpochWarmUp, nn.Module):
         L     = 1 - mean_b(alpha * IoU) + location_loss(p, t)
 
     (:func:`location_loss`; without it when ``with_location`` is False).
+    On a target-free image ``IoU = 0`` whatever the prediction, so the
+    first term is a constant 1 there; only the location penalty sees false
+    positives, through their coordinates (none at the top-left pixel).
+    ``empty_weight`` > 0 adds ``empty_weight * empty_target_penalty(p, t)``
+    (:func:`~serankdet.models.losses.utils.empty_target_penalty`), in the
+    warm-up too.
     During the warm-up epochs the loss is the plain soft IoU loss
     ``1 - mean_b(IoU)``, as the reference trains. :meth:`set_epoch`
     (:class:`EpochWarmUp`, called by
@@ -80,6 +87,8 @@ class SLSIoULoss(EpochWarmUp, nn.Module):
             ``with_shape``, True in its training).
         loss_weight (float): multiplier of the loss.
         loss_name (str): key in the loss dict.
+        empty_weight (float): weight of the target-free-sample penalty
+            (0: none, the reference's loss).
 
     Shapes: logits and target (B, C, H, W) -> scalar.
     """
@@ -88,11 +97,16 @@ class SLSIoULoss(EpochWarmUp, nn.Module):
                  warm_up_epochs: int = 5,
                  with_location: bool = True,
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_sls'):
+                 loss_name: str = 'loss_sls',
+                 empty_weight: float = 0.0):
         super().__init__()
+        if empty_weight < 0:
+            raise ValueError(
+                f'SLSIoULoss empty_weight must be >= 0, got {empty_weight}')
         self.warm_up_epochs = warm_up_epochs
         self.with_location = with_location
         self.loss_weight = loss_weight
+        self.empty_weight = empty_weight
         self._loss_name = loss_name
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
@@ -104,13 +118,17 @@ class SLSIoULoss(EpochWarmUp, nn.Module):
         target_sum = target.sum(dims)
         iou = inter / (pred_sum + target_sum - inter)
         if self.warming_up:
-            return self.loss_weight * (1 - iou.mean())
-        dist = ((pred_sum - target_sum) / 2)**2
-        alpha = (torch.minimum(pred_sum, target_sum) + dist) / (
-            torch.maximum(pred_sum, target_sum) + dist)
-        loss = 1 - (alpha * iou).mean()
-        if self.with_location:
-            loss = loss + location_loss(probs, target)
+            loss = 1 - iou.mean()
+        else:
+            dist = ((pred_sum - target_sum) / 2)**2
+            alpha = (torch.minimum(pred_sum, target_sum) + dist) / (
+                torch.maximum(pred_sum, target_sum) + dist)
+            loss = 1 - (alpha * iou).mean()
+            if self.with_location:
+                loss = loss + location_loss(probs, target)
+        if self.empty_weight:
+            loss = loss + self.empty_weight * empty_target_penalty(
+                probs, target)
         return self.loss_weight * loss
 
     @property

@@ -1,4 +1,5 @@
 """Encoder-decoder segmentor for binary IRSTD (mmseg EncoderDecoder style)."""
+import math
 from typing import List, Optional
 
 import torch
@@ -20,8 +21,9 @@ class IRSTDSegmentor(BaseSegmentor):
     input resolution, before any sigmoid. ``mode='loss'`` returns the head's
     (deep-supervised) losses. ``mode='predict'`` returns ``SegDataSample``s
     whose ``seg_logits`` are the main logits un-padded and resized to the
-    original frame size and whose ``pred_sem_seg`` is
-    ``sigmoid(logits) > decode_head.threshold``.
+    original frame size and whose ``pred_sem_seg`` is the mask of the
+    head's decision rule (``decode_head.decision_rule``: ``sigmoid(logits)
+    > threshold``, then the optional area bounds and hysteresis).
 
     Args:
         backbone (dict): backbone config; returns features finest first.
@@ -31,11 +33,20 @@ class IRSTDSegmentor(BaseSegmentor):
         test_cfg (dict, optional): ``mode='whole'`` (default) or
             ``mode='slide'`` with ``crop_size`` (h, w) and ``stride`` (h, w)
             for tiled inference with averaged logits. In whole mode a frame
-            with a side above :attr:`max_input_side` runs in the sliding
-            windows of :meth:`auto_slide_cfg`, said once in the log. In
+            with a side above :attr:`max_input_side`, or whose pass would
+            need more than ``test_cfg['max_memory']`` bytes
+            (:data:`WHOLE_PASS_MEMORY` by default; see
+            :meth:`max_whole_pixels`), runs in the sliding windows of
+            :meth:`auto_slide_cfg`, said once in the log. In
             both modes a frame with a side below :attr:`min_input_side` is
             zero-padded (bottom/right) up to it and its logits cropped back.
     """
+
+    #: Default memory, in bytes, one whole-frame pass of a batch may need
+    #: before frames run in sliding windows (``test_cfg['max_memory']``).
+    WHOLE_PASS_MEMORY = 8 << 30
+    #: Side of the probe frame :meth:`activation_bytes_per_pixel` runs.
+    PROBE_SIDE = 64
 
     def __init__(self,
                  backbone: dict,
@@ -54,35 +65,94 @@ class IRSTDSegmentor(BaseSegmentor):
         self.train_cfg = train_cfg or {}
         self.test_cfg = test_cfg or dict(mode='whole')
         self._slide_notice_given = False
+        self._bytes_per_pixel = None
+        #: A deployed network (e.g. an ONNX Runtime session,
+        #: :class:`~serankdet.apis.backends.ONNXRuntimeNetwork`) that
+        #: replaces backbone, neck and head in :meth:`encode_decode`:
+        #: preprocessed (B, C, H, W) -> main logits (B, 1, H, W). Its
+        #: ``max_input_side`` / ``min_input_side`` (a graph of one static
+        #: size) join the network's limits. None: the PyTorch modules.
+        self.deployed_network = None
 
     def _input_limits(self, name: str) -> List[int]:
-        limits = [getattr(module, name, None)
-                  for module in (self.backbone, self.neck)]
+        limits = [getattr(module, name, None) for module in (
+            self.backbone, self.neck, self.deployed_network)]
         return [limit for limit in limits if limit]
 
     @property
     def max_input_side(self) -> Optional[int]:
         """Largest input side the network takes in one pass (None: any),
-        the smallest ``max_input_side`` its backbone and neck state (e.g.
-        SeRankDet's position tables)."""
+        the smallest ``max_input_side`` its backbone, neck and
+        :attr:`deployed_network` state (e.g. SeRankDet's position tables,
+        a static ONNX graph)."""
         limits = self._input_limits('max_input_side')
         return min(limits) if limits else None
 
     @property
     def min_input_side(self) -> Optional[int]:
         """Smallest input side the network takes (None: any), the largest
-        ``min_input_side`` its backbone and neck state (e.g. SeRankDet's
-        Top-K needs enough pixels at its deepest stage)."""
+        ``min_input_side`` its backbone, neck and :attr:`deployed_network`
+        state (e.g. SeRankDet's Top-K needs enough pixels at its deepest
+        stage)."""
         limits = self._input_limits('min_input_side')
         return max(limits) if limits else None
 
-    def auto_slide_cfg(self) -> dict:
-        """Sliding windows for frames above :attr:`max_input_side`: square
-        windows of the largest multiple of the size divisor within the
-        limit, overlapping by an eighth (rounded to the divisor) so that
-        window borders are averaged."""
+    @torch.no_grad()
+    def activation_bytes_per_pixel(self, inputs: Tensor) -> float:
+        """Bytes of layer outputs per input pixel and frame, measured once
+        on a zero frame of :attr:`PROBE_SIDE` (or :attr:`min_input_side`)
+        with the channels and type of ``inputs``: the sum over the leaf
+        modules' outputs, an upper bound of what a pass without gradients
+        holds at once."""
+        if self._bytes_per_pixel is None:
+            div = getattr(self.data_preprocessor, 'size_divisor', None) or 1
+            side = max(self.PROBE_SIDE, self.min_input_side or 0)
+            side = -(-side // div) * div
+            total = 0
+
+            def count(module, args, output):
+                nonlocal total
+                for out in (output if isinstance(output, (list, tuple))
+                            else [output]):
+                    if isinstance(out, Tensor):
+                        total += out.numel() * out.element_size()
+
+            handles = [module.register_forward_hook(count)
+                       for module in self.modules()
+                       if next(module.children(), None) is None]
+            modes = [(module, module.training) for module in self.modules()]
+            try:
+                self.eval()  # no batch-norm statistics are updated
+                self.forward_outputs(inputs.new_zeros(
+                    (1, inputs.shape[1], side, side)))
+            finally:
+                for module, training in modes:
+                    module.training = training
+                for handle in handles:
+                    handle.remove()
+            self._bytes_per_pixel = total / side ** 2
+        return self._bytes_per_pixel
+
+    def max_whole_pixels(self, inputs: Tensor) -> int:
+        """Most pixels per frame a batch like ``inputs`` may have to run in
+        one pass: ``test_cfg['max_memory']`` (default
+        :data:`WHOLE_PASS_MEMORY`) over the batch size and
+        :meth:`activation_bytes_per_pixel`."""
+        memory = self.test_cfg.get('max_memory', self.WHOLE_PASS_MEMORY)
+        return int(memory / (len(inputs) *
+                             self.activation_bytes_per_pixel(inputs)))
+
+    def auto_slide_cfg(self, max_pixels: Optional[int] = None) -> dict:
+        """Sliding windows for frames above :attr:`max_input_side` or above
+        ``max_pixels`` (:meth:`max_whole_pixels`): square windows of the
+        largest multiple of the size divisor within both limits,
+        overlapping by an eighth (rounded to the divisor) so that window
+        borders are averaged."""
         div = getattr(self.data_preprocessor, 'size_divisor', None) or 1
-        tile = self.max_input_side // div * div
+        limits = [self.max_input_side] if self.max_input_side else []
+        if max_pixels is not None:
+            limits.append(math.isqrt(max_pixels))
+        tile = max(div, min(limits) // div * div)
         overlap = max(div, tile // 8 // div * div)
         return dict(mode='slide', crop_size=(tile, tile),
                     stride=(tile - overlap, tile - overlap))
@@ -104,8 +174,12 @@ class IRSTDSegmentor(BaseSegmentor):
                 for logits in self.decode_head(self.extract_feat(inputs))]
 
     def encode_decode(self, inputs: Tensor, batch_img_metas=None) -> Tensor:
-        """Main logits (B, 1, H, W) at the input resolution."""
-        logits = self.forward_outputs(inputs)[0]
+        """Main logits (B, 1, H, W) at the input resolution, of
+        :attr:`deployed_network` when one is set."""
+        if self.deployed_network is not None:
+            logits = self.deployed_network(inputs)
+        else:
+            logits = self.forward_outputs(inputs)[0]
         if logits.shape[-2:] != inputs.shape[-2:]:
             logits = F.interpolate(logits, inputs.shape[-2:], mode='bilinear',
                                    align_corners=self.align_corners)
@@ -131,16 +205,25 @@ class IRSTDSegmentor(BaseSegmentor):
             return self.inference(padded)[..., :height, :width]
         if mode == 'whole':
             limit = self.max_input_side
-            if limit is None or max(inputs.shape[-2:]) <= limit:
+            max_pixels = self.max_whole_pixels(inputs)
+            if height * width > max_pixels:
+                cfg = self.auto_slide_cfg(max_pixels)
+                memory = self.test_cfg.get('max_memory',
+                                           self.WHOLE_PASS_MEMORY)
+                reason = (f'a pass over more than {max_pixels} pixels per '
+                          f'frame (batches of {len(inputs)}) would need more '
+                          f'than test_cfg.max_memory={memory} bytes')
+            elif limit is not None and max(height, width) > limit:
+                cfg = self.auto_slide_cfg()
+                reason = (f'{type(self.backbone).__name__} takes input sides '
+                          f'up to {limit} in one pass')
+            else:
                 return self.encode_decode(inputs)
-            cfg = self.auto_slide_cfg()
             if not self._slide_notice_given:
                 self._slide_notice_given = True
                 print_log(
-                    f'{type(self.backbone).__name__} takes input sides up to '
-                    f'{limit} in one pass: frames with a larger side (first '
-                    f'{inputs.shape[-2]}x{inputs.shape[-1]}) run in '
-                    f'{cfg["crop_size"][0]}x{cfg["crop_size"][1]} sliding '
+                    f'{reason}: larger frames (first {height}x{width}) run '
+                    f'in {cfg["crop_size"][0]}x{cfg["crop_size"][1]} sliding '
                     f'windows with stride {cfg["stride"][0]} (set '
                     "model.test_cfg=dict(mode='slide', ...) to choose)",
                     logger='current')
@@ -179,10 +262,12 @@ class IRSTDSegmentor(BaseSegmentor):
         return self.postprocess_result(self.inference(inputs), data_samples)
 
     def postprocess_result(self, seg_logits: Tensor, data_samples=None):
-        """Un-pad, resize to ``ori_shape`` and threshold the main logits.
+        """Un-pad, resize to ``ori_shape`` and apply the decision rule.
 
         Unlike mmseg's version, ``seg_logits`` keeps logits (not sigmoid
         probabilities), so metrics threshold once, in probability space.
+        ``pred_sem_seg`` (1, H, W) long is
+        ``decode_head.decision_rule.apply(seg_logits)``.
         """
         if data_samples is None:
             data_samples = [SegDataSample() for _ in range(len(seg_logits))]
@@ -199,11 +284,12 @@ class IRSTDSegmentor(BaseSegmentor):
                 logits = F.interpolate(logits[None], ori_shape,
                                        mode='bilinear',
                                        align_corners=self.align_corners)[0]
-            probs = logits.sigmoid()
+            mask = self.decode_head.decision_rule.apply(
+                logits[0].detach().cpu().numpy())
             sample.set_data(dict(
                 seg_logits=PixelData(data=logits),
-                pred_sem_seg=PixelData(
-                    data=(probs > self.decode_head.threshold).long())))
+                pred_sem_seg=PixelData(data=torch.from_numpy(mask)[None].to(
+                    device=logits.device, dtype=torch.long))))
         return data_samples
 
 

@@ -4,11 +4,11 @@ import os.path as osp
 
 import pytest
 
+from serankdet.apis.conversion import config_roots, find_config
 from serankdet.models.converters import (BaseConverter, ConversionError,
-                                         converter_names, find_config,
-                                         get_converter)
-from serankdet.models.converters.base import (config_roots, renumber,
-                                              res_cbam_key, rule_key_map)
+                                         converter_names, get_converter)
+from serankdet.models.converters.base import (renumber, res_cbam_key,
+                                              rule_key_map)
 from serankdet.registry import CONVERTERS
 
 # every model with a converter from its official checkpoints

@@ -18,9 +18,8 @@ import zipfile
 import pytest
 import torch
 
-from serankdet.models.converters import (convert_checkpoint,
-                                         converter_names, get_converter)
-from serankdet.models.converters.base import expected_shapes
+from serankdet.apis.conversion import convert_checkpoint, expected_shapes
+from serankdet.models.converters import converter_names, get_converter
 from tests.conftest import REPO_ROOT
 from tests.test_models.test_converters.test_converter_rules import \
     CONVERTER_NAMES
@@ -77,8 +76,8 @@ def installed(tmp_path_factory):
 WHEEL_SHAPES = '''
 import json, sys
 import serankdet
+from serankdet.apis.conversion import config_roots, expected_shapes
 from serankdet.models.converters import converter_names, get_converter
-from serankdet.models.converters.base import config_roots, expected_shapes
 print(json.dumps(dict(
     package=serankdet.__file__, roots=config_roots(),
     shapes={name: {k: list(v) for k, v in

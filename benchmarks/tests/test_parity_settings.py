@@ -6,13 +6,6 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.tool_runner import load_benchmark
-
-
-@pytest.fixture(scope='module')
-def parity():
-    return load_benchmark('parity')
-
 
 def _all(parity, *options):
     return parity.parse_args([

@@ -1,13 +1,12 @@
 """The weights of the golden vectors, generated from a seed per key.
 
 The golden files of the official networks (``tests/data/golden/*.pt``) do
-not store their weights: the generators in this folder fill the official
-network's state dict from the functions below and store its ``shapes``
-({key: shape}) and :func:`state_checksums` (``generated_checksums``); the
-tests regenerate the same tensors from the stored keys and check them
-against those checksums. Both sides import this module (the generators
-from this folder, the tests as ``benchmarks.golden.seeded_weights``), so
-the recipe exists once.
+not store their weights: the generators (``benchmarks/golden/make_*.py``)
+fill the official network's state dict from the functions below and store
+its ``shapes`` ({key: shape}) and :func:`state_checksums`
+(``generated_checksums``); the tests regenerate the same tensors from the
+stored keys and check them against those checksums. Both sides import this
+module, so the recipe exists once.
 """
 import math
 import zlib

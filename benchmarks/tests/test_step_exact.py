@@ -34,8 +34,6 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.tool_runner import load_benchmark
-
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_DIR = osp.join(REPO_ROOT, 'tests', 'data')
 MODELS = ('datransnet', 'samspl-t', 'serankdet')
@@ -51,11 +49,6 @@ FULL = os.environ.get('SERANKDET_STEP_EXACT_FULL') == '1'
 SLOW_REPLAY = ('serankdet', )
 # mmengine warns that schedulers step before any optimizer step here
 pytestmark = pytest.mark.filterwarnings('ignore:Detected call of')
-
-
-@pytest.fixture(scope='module')
-def step_exact():
-    return load_benchmark('step_exact')
 
 
 def load_data(name):

@@ -3,15 +3,6 @@ stopped sweep continues."""
 import os
 import os.path as osp
 
-import pytest
-
-from tests.tool_runner import load_benchmark
-
-
-@pytest.fixture(scope='module')
-def short_schedule():
-    return load_benchmark('short_schedule')
-
 
 def _run(short_schedule, runs_dir, name, text, checkpoint='epoch_2.pth',
          scored=False, mtime=0):
