@@ -4,7 +4,7 @@
         [--show-dir DIR] [--save-curves FILE [--curve-points N]] [--force]
         [--amp] [--cfg-options key=value ...]
     python tools/test.py MODEL_NAME [options]   # a shipped model, by name
-    python tools/test.py CONFIG --backend onnxruntime --onnx MODEL.onnx [options]
+    python tools/test.py CONFIG --backend onnxruntime --onnx MODEL.onnx [opts]
 
 Prints the metric table and writes the metrics as JSON (``--out``, default
 ``test_metrics.json`` in the run's own ``<work_dir>/<timestamp>/`` folder,

@@ -1,5 +1,6 @@
 """``benchmarks/short_schedule.py`` bookkeeping: which earlier run a
 stopped sweep continues."""
+import json
 import os
 import os.path as osp
 
@@ -50,3 +51,29 @@ def test_a_stopped_run_with_the_same_config_is_continued(short_schedule,
     assert short_schedule.stopped_run('acm', text, runs) == newest
     # another model's runs are not looked at
     assert short_schedule.stopped_run('alcnet', text, runs) is None
+
+
+def test_force_runs_a_recorded_model_again(short_schedule, tmp_path,
+                                           monkeypatch):
+    """``--force`` (what ``docs/claims.yml`` reruns a README number with)
+    runs a model whose record is there and replaces it; without it the
+    record is kept."""
+    (tmp_path / 'SIRST' / 'trainval').mkdir(parents=True)
+    monkeypatch.setattr(short_schedule, 'RESULTS_ROOT', str(tmp_path))
+    runs = []
+
+    def run_model(model, args):
+        runs.append(model)
+        return dict(model=model, run=len(runs))
+
+    monkeypatch.setattr(short_schedule, 'run_model', run_model)
+    monkeypatch.setattr(short_schedule, 'print_table', lambda rows: None)
+    (tmp_path / '4ep').mkdir()
+    (tmp_path / '4ep' / 'acm.json').write_text('{"model": "acm", "run": 0}')
+    argv = ['--models', 'acm', '--data-root', str(tmp_path / 'SIRST')]
+    short_schedule.main(argv)
+    assert runs == []
+    short_schedule.main(argv + ['--force'])
+    assert runs == ['acm']
+    with open(tmp_path / '4ep.json') as handle:
+        assert json.load(handle) == dict(rows=[dict(model='acm', run=1)])

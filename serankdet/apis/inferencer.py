@@ -312,8 +312,9 @@ def find_images(spec: str, exclude: Sequence[str] = ()) -> ImageListing:
     loop ends), and never entering the folders of ``exclude`` (e.g. where
     the results go). Globs may use ``**``; they are followed by the same
     walk, from their last folder without a wildcard, so a link loop lists
-    no frame twice. A file is taken whatever its extension. Entries named like images that are not regular files are
-    skipped, and said so in :attr:`ImageListing.skipped`.
+    no frame twice. A file is taken whatever its extension. Entries named
+    like images that are not regular files are skipped, and said so in
+    :attr:`ImageListing.skipped`.
 
     Raises:
         FileNotFoundError: no image file matches ``spec``.
@@ -541,7 +542,6 @@ class IRSTDInferencer(BaseInferencer):
         if tile is not None:
             self.model.test_cfg = tile_test_cfg(
                 tile, overlap, self.model.data_preprocessor.size_divisor)
-        self.backend = backend
         if onnx:
             use_onnx_backend(self.model, onnx_file)
         if threshold is not None:

@@ -169,6 +169,18 @@ def test_results_equal_the_reference(seeded):
                                                  result.mask)
 
 
+def record_windows(monkeypatch) -> list:
+    """The (h, w) of every input the segmentor's network runs on, in
+    order (whole frames or sliding windows)."""
+    windows = []
+    encode = IRSTDSegmentor.encode_decode
+    monkeypatch.setattr(
+        IRSTDSegmentor, 'encode_decode',
+        lambda self, x, metas=None: windows.append(tuple(x.shape[-2:]))
+        or encode(self, x, metas))
+    return windows
+
+
 def frame(shape, seed=0, dtype=np.uint8):
     top = np.iinfo(dtype).max
     return np.random.default_rng(seed).integers(0, top, shape, dtype)
@@ -618,12 +630,7 @@ def test_serankdet_slides_by_itself_above_its_limit(monkeypatch):
     by_hand = IRSTDInferencer(config, tile=512, overlap=64)
     by_hand.model.load_state_dict(auto.model.state_dict())
     assert by_hand.model.test_cfg == auto.model.auto_slide_cfg()
-    windows = []
-    encode = IRSTDSegmentor.encode_decode
-    monkeypatch.setattr(
-        IRSTDSegmentor, 'encode_decode',
-        lambda self, x, metas=None: windows.append(tuple(x.shape[-2:]))
-        or encode(self, x, metas))
+    windows = record_windows(monkeypatch)
     image = frame((512, 600), seed=4)
     result = auto(image)
     assert windows == [(512, 512), (512, 512)]
@@ -705,12 +712,7 @@ def test_frames_above_the_memory_budget_run_in_windows(tiny, monkeypatch):
     assert auto.model.auto_slide_cfg(auto.model.max_whole_pixels(probe)) \
         == dict(mode='slide', crop_size=(64, 64), stride=(56, 56))
     by_hand = IRSTDInferencer(config, checkpoint, tile=64, overlap=8)
-    windows = []
-    encode = IRSTDSegmentor.encode_decode
-    monkeypatch.setattr(
-        IRSTDSegmentor, 'encode_decode',
-        lambda self, x, metas=None: windows.append(tuple(x.shape[-2:]))
-        or encode(self, x, metas))
+    windows = record_windows(monkeypatch)
     image = frame((100, 130), seed=5)
     result = auto(image)
     assert windows == [(64, 64)] * 6  # rows at 0, 36; columns 0, 56, 66
@@ -781,7 +783,8 @@ def test_outputs_of_frames_sharing_a_stem_do_not_collide(tiny, tmp_path):
                    sorted(str(p) for p in frames.rglob('*.*'))):
         out = tmp_path / f'out{len(os.listdir(tmp_path))}'
         inferencer(inputs, out_dir=str(out), return_vis=True)
-        widths = {osp.relpath(path, out / 'masks'): cv2.imread(path, 0).shape[1]
+        widths = {osp.relpath(path, out / 'masks'):
+                  cv2.imread(path, 0).shape[1]
                   for path in map(str, (out / 'masks').rglob('*.png'))}
         assert widths == {'dup.png.png': 24, 'dup.tif.png': 12,
                           'a/x.png': 20, 'b/x.png': 8}

@@ -2,7 +2,9 @@
 is what its README states and what its results JSON holds (issue 29, case
 18: a README number the documented command no longer gives)."""
 import json
+import re
 import shlex
+import subprocess
 import sys
 import textwrap
 
@@ -141,3 +143,44 @@ def test_a_malformed_registry_is_one_error_line(tmp_path, capsys, body,
                         '--root', str(tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and message in err
+
+
+def test_a_claim_whose_code_changed_after_its_results_may_be_stale(
+        tmp_path, capsys):
+    """``depends``: a commit (or a working-tree change) to the code after
+    the results JSON's last commit is a warning, an error before a
+    release; rewriting the JSON (the rerun) clears it."""
+    args = write_case(tmp_path)
+    registry = tmp_path / 'claims.yml'
+    registry.write_text(registry.read_text().replace(
+        '    results: results/table.json\n',
+        '    results: results/table.json\n    depends: [model.py]\n'))
+    (tmp_path / 'model.py').write_text('width = 8\n')
+
+    def git(*argv):
+        subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t',
+                        *argv], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git('init', '-q')
+    git('add', '.')
+    git('commit', '-q', '-m', 'recorded')
+    assert run_tool_cli(TOOL, *args) == 0
+    assert 'may be stale' not in capsys.readouterr().out
+    (tmp_path / 'model.py').write_text('width = 16\n')
+    assert run_tool_cli(TOOL, *args) == 0
+    assert ('warning: README.md:3: claim table/a: may be stale, its depends '
+            'changed in the working tree after results/table.json was '
+            'recorded (rerun: --rerun table/a)') in capsys.readouterr().out
+    git('commit', '-q', '-am', 'wider')
+    assert run_tool_cli(TOOL, *args, '--release') == 1
+    assert re.search(r'error: README\.md:3: claim table/a: may be stale, 1 '
+                     r'commits \(the newest \w+\) changed its depends after '
+                     r'results/table\.json was recorded',
+                     capsys.readouterr().err)
+    write_case(tmp_path, iou=0.36271)  # the rerun rewrote the JSON
+    registry.write_text(registry.read_text().replace(
+        '    results: results/table.json\n',
+        '    results: results/table.json\n    depends: [model.py]\n'))
+    assert run_tool_cli(TOOL, *args) == 0
+    assert 'may be stale' not in capsys.readouterr().out

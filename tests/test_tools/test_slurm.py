@@ -8,7 +8,6 @@ import os
 import os.path as osp
 import stat
 import sys
-import textwrap
 
 import pytest
 import torch

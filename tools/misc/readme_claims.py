@@ -6,7 +6,8 @@
 
 ``docs/claims.yml`` registers the claims: each names a README, the line
 that states it (a piece of text found on that line only), the command that
-produces it, the results JSON the command writes, and per number the text
+produces it, the results JSON the command writes, optionally the code the
+numbers depend on (``depends``), and per number the text
 as the README writes it, the key of the JSON holding the value and how the
 value is written (``scale``, ``round``, ``format``, ``zero``). The check
 (the default) finds every registered number in its README and fails (exit
@@ -16,17 +17,19 @@ status 1, one ``error:`` line each) where
 * the results JSON holds another value for it (a rerun the README has not
   followed), or no such key.
 
-Claims whose results JSON is not there yet are warnings (``not
-recorded``); ``--release`` (run before a release) makes them errors. The
-decimal numbers of the same READMEs that no claim covers are counted in a
-warning (``--unregistered`` lists them; code spans and blocks and link
-targets are not read). ``--list`` prints every claim with its command;
-``--rerun ID`` runs a claim's command, then checks the claim against what
-it wrote. CI runs the check (``tests/test_tools/test_readme_claims.py``).
+Claims whose results JSON is not there yet (``not recorded``), and claims
+whose ``depends`` (the code the number depends on) changed in a commit, or
+in the working tree, after the last commit of the results JSON (``may be
+stale``; told by git), are warnings; ``--release`` (run before a release)
+makes them errors. The decimal numbers of the same READMEs that no claim
+covers are counted in a warning (``--unregistered`` lists them; code spans
+and blocks and link targets are not read). ``--list`` prints every claim
+with its command; ``--rerun ID`` runs a claim's command, then checks the
+claim against what it wrote. CI runs the check
+(``tests/test_tools/test_readme_claims.py``).
 """
 import argparse
 import json
-import os
 import os.path as osp
 import re
 import subprocess
@@ -49,6 +52,8 @@ NOT_PROSE = re.compile(r'`[^`]*`|\]\([^)]*\)|https?://\S+')
 NUMBER_FIELDS = {'text', 'key', 'format', 'scale', 'round', 'zero', 'cell',
                  'nth'}
 CLAIM_FIELDS = {'id', 'readme', 'line', 'command', 'results', 'numbers'}
+#: what a claim may leave out
+OPTIONAL_CLAIM_FIELDS = {'depends'}
 
 
 class RegistryError(ValueError):
@@ -83,13 +88,15 @@ class Number:
 
 @dataclass
 class Claim:
-    """Numbers of one README line that one command produces."""
+    """Numbers of one README line that one command produces, from code in
+    ``depends`` (paths, git pathspecs)."""
     id: str
     readme: str
     line: str
     command: str
     results: str
     numbers: List[Number]
+    depends: Tuple[str, ...] = ()
 
 
 def load_registry(path: str) -> List[Claim]:
@@ -107,7 +114,7 @@ def load_registry(path: str) -> List[Claim]:
     claims, ids = [], set()
     for entry in entries:
         where = f'{path}: claim {entry.get("id", "?")!r}'
-        unknown = set(entry) - CLAIM_FIELDS
+        unknown = set(entry) - CLAIM_FIELDS - OPTIONAL_CLAIM_FIELDS
         missing = CLAIM_FIELDS - set(entry)
         if unknown or missing:
             raise RegistryError(f'{where}: unknown fields {sorted(unknown)}, '
@@ -126,7 +133,8 @@ def load_registry(path: str) -> List[Claim]:
             if 'scale' in number:
                 number['scale'] = Fraction(str(number['scale']))
             numbers.append(Number(**number))
-        claims.append(Claim(**dict(entry, numbers=numbers)))
+        claims.append(Claim(**dict(entry, numbers=numbers, depends=tuple(
+            entry.get('depends', ())))))
     return claims
 
 
@@ -200,6 +208,38 @@ def read_lines(path: str) -> List[str]:
         return handle.read().splitlines()
 
 
+def git(root: str, *args: str) -> Optional[str]:
+    """The output of ``git args`` in ``root``; None where git fails (no
+    git, no repository)."""
+    try:
+        result = subprocess.run(['git', '-C', root, *args],
+                                capture_output=True, text=True)
+    except OSError:
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def stale(claim: Claim, root: str) -> Optional[str]:
+    """Why ``claim``'s results may no longer be what its command gives:
+    commits to its ``depends`` after the last commit of its results JSON,
+    or uncommitted changes to them (unless the JSON is being rewritten
+    too); None where nothing changed or git cannot tell (no history of the
+    JSON)."""
+    recorded = git(root, 'log', '-1', '--format=%H', '--', claim.results)
+    if not claim.depends or not recorded or git(
+            root, 'status', '--porcelain', '--', claim.results):
+        return None
+    later = (git(root, 'log', '--format=%h', f'{recorded.strip()}..HEAD',
+                 '--', *claim.depends) or '').split()
+    if later:
+        return (f'{len(later)} commits (the newest {later[0]}) changed its '
+                f'depends after {claim.results} was recorded')
+    if git(root, 'status', '--porcelain', '--', *claim.depends):
+        return (f'its depends changed in the working tree after '
+                f'{claim.results} was recorded')
+    return None
+
+
 def check_claim(claim: Claim, root: str, release: bool,
                 report: Report) -> None:
     """Check one claim's numbers into ``report``."""
@@ -220,6 +260,10 @@ def check_claim(claim: Claim, root: str, release: bool,
         (report.errors if release else report.warnings).append(
             f'{where}: not recorded, {claim.results} is missing (produce it '
             f'with --rerun {claim.id}: {claim.command})')
+    reason = stale(claim, root)
+    if reason:
+        (report.errors if release else report.warnings).append(
+            f'{where}: may be stale, {reason} (rerun: --rerun {claim.id})')
     for number in claim.numbers:
         try:
             start, end = number_span(lines[index], number)
@@ -295,7 +339,8 @@ def parse_args(argv=None):
     action.add_argument('--rerun', nargs='+', metavar='ID',
                         help='run these claims\' commands, then check them')
     parser.add_argument('--release', action='store_true',
-                        help='a claim not recorded yet is an error')
+                        help='a claim not recorded yet, or whose code '
+                        'changed after its results were, is an error')
     parser.add_argument('--unregistered', action='store_true',
                         help='list the README numbers no claim covers')
     return parser.parse_args(argv)

@@ -215,7 +215,10 @@ class IRSTDSegmentor(BaseSegmentor):
                           f'than test_cfg.max_memory={memory} bytes')
             elif limit is not None and max(height, width) > limit:
                 cfg = self.auto_slide_cfg()
-                reason = (f'{type(self.backbone).__name__} takes input sides '
+                limiting = next(module for module in (
+                    self.backbone, self.neck, self.deployed_network)
+                    if getattr(module, 'max_input_side', None) == limit)
+                reason = (f'{type(limiting).__name__} takes input sides '
                           f'up to {limit} in one pass')
             else:
                 return self.encode_decode(inputs)
