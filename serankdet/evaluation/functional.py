@@ -197,16 +197,29 @@ def label_components(mask: np.ndarray) -> Components:
         Components: unpacks as ``(labels, stats, centroids)``.
     """
     mask = _as_2d(mask, 'mask')
+    return _label_components(mask, (0, 0), mask.shape)
+
+
+def _label_components(mask: np.ndarray, origin: Tuple[int, int],
+                      shape: Tuple[int, int]) -> Components:
+    """:func:`label_components` of ``mask``, a window of an image of
+    ``shape`` whose top-left pixel is at ``origin`` (row, col) there: the
+    result is the image's, bit for bit (its coordinates are offset before
+    any arithmetic), as long as the window holds all of the image's
+    foreground."""
     if mask.dtype != np.uint8:
         mask = (mask != 0).view(np.uint8)
     mask = np.ascontiguousarray(mask)
     x0, y0, w, h = cv2.boundingRect(mask)  # of the non-zero pixels
     if w == 0:
-        return Components(mask.shape, (0, 0),
+        return Components(tuple(shape), (0, 0),
                           np.zeros((0, 0), dtype=np.int32),
                           np.zeros((0, 5), dtype=np.int32),
                           np.zeros((0, 2), dtype=np.float64))
     crop = mask[y0:y0 + h, x0:x0 + w]
+    y0, x0 = y0 + origin[0], x0 + origin[1]  # in the image
+    if cv2.countNonZero(crop) * 8 > crop.size:
+        return _label_dense(crop, (y0, x0), shape)
     with _cv2_single_thread():
         num, crop_labels = cv2.connectedComponents(
             crop, connectivity=8, ltype=cv2.CV_32S)
@@ -215,7 +228,7 @@ def label_components(mask: np.ndarray) -> Components:
     if num == 2:
         # A single component (the common case): its box is the crop.
         mean_x, mean_y = points.mean(axis=0)
-        return Components(mask.shape, (y0, x0), crop_labels,
+        return Components(tuple(shape), (y0, x0), crop_labels,
                           np.array([[x0, y0, w, h, len(points)]], np.int32),
                           np.array([[mean_y + y0, mean_x + x0]]))
     cols, rows = points[:, 0], points[:, 1]
@@ -249,7 +262,41 @@ def label_components(mask: np.ndarray) -> Components:
         lut[order + 1] = np.arange(1, num, dtype=np.int32)
         crop_labels, stats, centroids = (lut[crop_labels], stats[order],
                                          centroids[order])
-    return Components(mask.shape, (y0, x0), crop_labels, stats, centroids)
+    return Components(tuple(shape), (y0, x0), crop_labels, stats, centroids)
+
+
+def _label_dense(crop: np.ndarray, offset: Tuple[int, int],
+                 shape: Tuple[int, int]) -> Components:
+    """:func:`_label_components` of a crop more than 1/8 foreground (e.g. a
+    noisy score map at a low threshold), the same result bit for bit:
+    there, reducing the stats in OpenCV's labelling pass
+    (``connectedComponentsWithStats``; its centroids are integer sums over
+    the area too) beats sorting the many foreground pixels by label. Only
+    the raster-order renumbering is left: each component's first pixel is
+    its smallest flat index."""
+    y0, x0 = offset
+    with _cv2_single_thread():
+        num, crop_labels, stats, centroids = cv2.connectedComponentsWithStats(
+            crop, connectivity=8, ltype=cv2.CV_32S)
+    stats = stats[1:].astype(np.int32)
+    stats[:, cv2.CC_STAT_LEFT] += x0
+    stats[:, cv2.CC_STAT_TOP] += y0
+    centroids = centroids[1:, ::-1] + (y0, x0)  # (x, y) -> (row, col)
+    if num > 2:
+        flat = crop_labels.ravel()
+        index = np.flatnonzero(flat)
+        first = np.full(num, flat.size, dtype=np.intp)
+        np.minimum.at(first, flat[index], index)
+        first = first[1:]
+        if np.any(first[1:] < first[:-1]):
+            order = np.argsort(first)
+            lut = np.zeros(num, dtype=np.int32)
+            lut[order + 1] = np.arange(1, num, dtype=np.int32)
+            crop_labels, stats, centroids = (lut[crop_labels], stats[order],
+                                             centroids[order])
+    return Components(tuple(shape), (y0, x0), crop_labels,
+                      np.ascontiguousarray(stats),
+                      np.ascontiguousarray(centroids))
 
 
 @dataclass(frozen=True)
@@ -647,17 +694,54 @@ def image_statistics(scores: np.ndarray,
         fa_objects=fa_objects,
         iou=tp / union if union else 0.0)
     if curve_thresholds is not None:
-        rows, last_size = [], -1
-        for thr in normalize_thresholds(curve_thresholds):
-            candidates = binarize(scores, thr, from_logits)
-            size = int(np.count_nonzero(candidates))
-            # Thresholded maps at increasing thresholds are nested: the same
-            # pixel count means the same map (and the same mask after the
-            # rule's filtering), so its counts are reused.
-            if size != last_size:
-                pred = rule.select(candidates, scores, from_logits)
-                row = counts(pred, int(np.count_nonzero(pred)))
-                last_size = size
-            rows.append(row)
-        stats['curve'] = np.array(rows, dtype=np.int64)
+        stats['curve'] = _curve_counts(
+            scores, gt_mask, gt_comp, rule,
+            normalize_thresholds(curve_thresholds), from_logits, distance,
+            matching, fa_area_dedup)
     return stats
+
+
+def _curve_counts(scores, gt_mask, gt_comp, rule, thresholds, from_logits,
+                  distance, matching, fa_area_dedup) -> np.ndarray:
+    """The ``curve`` rows of :func:`image_statistics`.
+
+    Thresholded maps at increasing thresholds are nested, so all of them
+    lie inside the candidates at the lowest threshold: the sweep works in
+    the bounding box of those and of the targets (a window; components,
+    pixel counts and centroids are the image's, see
+    :func:`_label_components`), an unchanged pixel count means an unchanged
+    map whose counts are reused, and once a map is empty all higher
+    thresholds give the same (empty) row.
+    """
+    shape = gt_mask.shape
+    window = binarize(scores, thresholds[0], from_logits)
+    window |= gt_mask
+    x0, y0, w, h = cv2.boundingRect(window.view(np.uint8))
+    if w == 0:  # no candidate, no target: the whole (empty) image
+        x0, y0, (h, w) = 0, 0, shape
+    region = (slice(y0, y0 + h), slice(x0, x0 + w))
+    scores, gt_mask = scores[region], gt_mask[region]
+    n_gt_pixels = int(np.count_nonzero(gt_mask))
+
+    def counts(pred):
+        n_pred_pixels = int(np.count_nonzero(pred))
+        tp = int(np.count_nonzero(pred & gt_mask))
+        match = match_components(
+            _label_components(pred.view(np.uint8), (y0, x0), shape), gt_comp,
+            distance,
+            matching)
+        return (tp, n_pred_pixels - tp, n_gt_pixels - tp, match.num_pred,
+                match.num_matched) + _false_alarms(match, fa_area_dedup)
+
+    rows, last_size = [], -1
+    for thr in thresholds:
+        candidates = binarize(scores, thr, from_logits)
+        size = int(np.count_nonzero(candidates))
+        if size != last_size:
+            row = counts(rule.select(candidates, scores, from_logits))
+            last_size = size
+        rows.append(row)
+        if size == 0:
+            rows.extend([row] * (len(thresholds) - len(rows)))
+            break
+    return np.array(rows, dtype=np.int64).reshape(len(thresholds), -1)

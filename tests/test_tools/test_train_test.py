@@ -29,6 +29,22 @@ def trained(tmp_path_factory):
     return dict(folder=folder, config=config, work=work, root=REPO_ROOT)
 
 
+@pytest.fixture(scope='module')
+def tested(trained):
+    """One float32 test run of iter_6.pth (with --out and --show-dir),
+    shared by the tests that check its output and compare other test runs
+    of the same checkpoint (2 processes, --amp) against its metrics."""
+    folder = trained['folder']
+    out = osp.join(folder, 'metrics.json')
+    panels = osp.join(folder, 'panels')
+    result = run_tool(
+        ['python', TEST, trained['config'],
+         osp.join(trained['work'], 'iter_6.pth'), '--work-dir',
+         osp.join(folder, 'test_work'), '--out', out,
+         '--show-dir', panels], cwd=trained['root'])
+    return dict(result=result, out=out, panels=panels)
+
+
 @pytest.mark.smoke
 def test_train_writes_checkpoints(trained):
     work = trained['work']
@@ -78,14 +94,8 @@ def test_resume_continues_from_last_checkpoint(trained):
 
 
 @pytest.mark.smoke
-def test_test_tool_prints_and_saves_metrics(trained):
-    out = osp.join(trained['folder'], 'metrics.json')
-    panels = osp.join(trained['folder'], 'panels')
-    result = run_tool(
-        ['python', TEST, trained['config'],
-         osp.join(trained['work'], 'iter_6.pth'), '--work-dir',
-         osp.join(trained['folder'], 'test_work'), '--out', out,
-         '--show-dir', panels], cwd=trained['root'])
+def test_test_tool_prints_and_saves_metrics(tested):
+    result, out, panels = tested['result'], tested['out'], tested['panels']
     metrics = read_metrics(out)
     for key in ('IoU', 'nIoU', 'Pd', 'Fa'):
         assert f'irstd/{key}' in metrics
@@ -130,7 +140,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_process_ddp_train_and_test(trained):
+def test_two_process_ddp_train_and_test(trained, tested):
     """torchrun with 2 gloo processes trains; a 2-process test of an
     odd-sized set (5 images) gives the same metrics as one process."""
     folder, root = trained['folder'], trained['root']
@@ -145,10 +155,8 @@ def test_two_process_ddp_train_and_test(trained):
     assert glob.glob(osp.join(env['TMPDIR'], 'torchelastic_*'))
 
     checkpoint = osp.join(trained['work'], 'iter_6.pth')
-    single = osp.join(folder, 'single.json')
+    single = tested['out']  # the one-process test of the same checkpoint
     double = osp.join(folder, 'double.json')
-    run_tool(['python', TEST, trained['config'], checkpoint, '--work-dir',
-              osp.join(folder, 't1'), '--out', single], cwd=root)
     # the old launcher passes --local-rank=N
     result = run_tool(['python', '-m', 'torch.distributed.launch',
                        '--nproc_per_node=2', f'--master_port={free_port()}',
@@ -167,7 +175,7 @@ def test_two_process_ddp_train_and_test(trained):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
-def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained):
+def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained, tested):
     """--amp on a CPU: bfloat16 autocast, float32 weights, and test metrics
     of the same checkpoint close to the float32 ones."""
     folder, root = trained['folder'], trained['root']
@@ -183,12 +191,11 @@ def test_amp_trains_and_tests_in_bfloat16_on_cpu(trained):
     assert all(v.dtype != torch.bfloat16 for v in state.values())
 
     checkpoint = osp.join(trained['work'], 'iter_6.pth')
-    outs = {}
-    for name, flags in (('fp32', []), ('amp', ['--amp'])):
-        outs[name] = osp.join(folder, f'{name}.json')
-        run_tool(['python', TEST, trained['config'], checkpoint, '--work-dir',
-                  osp.join(folder, f'test_{name}'), '--out', outs[name]]
-                 + flags, cwd=root)
+    # fp32: the shared float32 test run of the same checkpoint
+    outs = dict(fp32=tested['out'], amp=osp.join(folder, 'amp.json'))
+    run_tool(['python', TEST, trained['config'], checkpoint, '--work-dir',
+              osp.join(folder, 'test_amp'), '--out', outs['amp'], '--amp'],
+             cwd=root)
     fp32, amp = read_metrics(outs['fp32']), read_metrics(outs['amp'])
     assert amp['irstd/num_targets'] == fp32['irstd/num_targets']
     assert amp['irstd/IoU'] == pytest.approx(fp32['irstd/IoU'], abs=0.05)
