@@ -254,15 +254,25 @@ def _label_components(mask: np.ndarray, origin: Tuple[int, int],
     centroids[:, 0] = np.add.reduceat(g_rows, starts, dtype=np.int64) / areas
     centroids[:, 1] = np.add.reduceat(g_cols, starts, dtype=np.int64) / areas
     centroids += (y0, x0)
-    # Renumber in raster order of the first pixels (skimage's numbering).
-    first = grouped[starts]
+    return _in_raster_order(grouped[starts], shape, (y0, x0), crop_labels,
+                            stats, centroids)
+
+
+def _in_raster_order(first: np.ndarray, shape: Tuple[int, int],
+                     offset: Tuple[int, int], crop_labels: np.ndarray,
+                     stats: np.ndarray, centroids: np.ndarray) -> Components:
+    """Components numbered in raster order of their first pixels
+    (skimage's numbering); ``first`` (N,) holds each label's smallest flat
+    index in the crop, labels 1..N in their current order."""
     if np.any(first[1:] < first[:-1]):
         order = np.argsort(first)
-        lut = np.zeros(num, dtype=np.int32)
-        lut[order + 1] = np.arange(1, num, dtype=np.int32)
+        lut = np.zeros(len(first) + 1, dtype=np.int32)
+        lut[order + 1] = np.arange(1, len(first) + 1, dtype=np.int32)
         crop_labels, stats, centroids = (lut[crop_labels], stats[order],
                                          centroids[order])
-    return Components(tuple(shape), (y0, x0), crop_labels, stats, centroids)
+    return Components(tuple(shape), offset, crop_labels,
+                      np.ascontiguousarray(stats),
+                      np.ascontiguousarray(centroids))
 
 
 def _label_dense(crop: np.ndarray, offset: Tuple[int, int],
@@ -282,21 +292,12 @@ def _label_dense(crop: np.ndarray, offset: Tuple[int, int],
     stats[:, cv2.CC_STAT_LEFT] += x0
     stats[:, cv2.CC_STAT_TOP] += y0
     centroids = centroids[1:, ::-1] + (y0, x0)  # (x, y) -> (row, col)
-    if num > 2:
-        flat = crop_labels.ravel()
-        index = np.flatnonzero(flat)
-        first = np.full(num, flat.size, dtype=np.intp)
-        np.minimum.at(first, flat[index], index)
-        first = first[1:]
-        if np.any(first[1:] < first[:-1]):
-            order = np.argsort(first)
-            lut = np.zeros(num, dtype=np.int32)
-            lut[order + 1] = np.arange(1, num, dtype=np.int32)
-            crop_labels, stats, centroids = (lut[crop_labels], stats[order],
-                                             centroids[order])
-    return Components(tuple(shape), (y0, x0), crop_labels,
-                      np.ascontiguousarray(stats),
-                      np.ascontiguousarray(centroids))
+    flat = crop_labels.ravel()
+    index = np.flatnonzero(flat)
+    first = np.full(num, flat.size, dtype=np.intp)
+    np.minimum.at(first, flat[index], index)
+    return _in_raster_order(first[1:], shape, (y0, x0), crop_labels, stats,
+                            centroids)
 
 
 @dataclass(frozen=True)
