@@ -17,7 +17,12 @@ of ``train_pipeline``) followed by the model's data preprocessor, so both
 sides end at the tensor the network receives. Both run on the same real
 images (SIRST and NUDT-SIRST in the shared layout
 ``{trainval,test}/{images,masks}``; a case whose data or checkout is absent
-is skipped with a message). Per case:
+is skipped with a message). The configs of SeRankDet and SAM-SPL read
+frames as RGB (``LoadIRSTDImageFromFile(color_type='rgb')``, as PIL
+``convert('RGB')``), so their cases draw their images among all frames,
+colour ones included, and compare the three channels of the network
+input; the gray configs (DATransNet) draw among frames with gray content.
+Per case:
 
 a. distributions: ``--draws`` samples per side cycling over the same
    images. The official side's ``random`` module is replaced, inside the
@@ -39,7 +44,9 @@ b. pixel-exact: the two sides use different generators (Python ``random``
    the network inputs and masks are compared pixel by pixel. The same is
    done with our former cv2 resize/blur to show what the fix changed.
 c. loaders: every training image and mask read by the official loader
-   (PIL ``convert('RGB')`` / cv2 gray) against ours (one channel).
+   (PIL ``convert('RGB')`` / cv2 gray) against ours, as one channel
+   (``color_type='gray'``) and as RGB (``color_type='rgb'``, which must
+   equal PIL's RGB bit for bit).
 
 d. ops: our resize and blur against Pillow's on every training image and
    mask, at long sides 0.5 to 2 x base size and radii 0.1 to 0.9, beside
@@ -738,31 +745,53 @@ def gray_content(path) -> bool:
                 and (rgb[..., 0] == rgb[..., 2]).all())
 
 
-def select_images(root: str, count: int,
-                  split: str = 'trainval') -> List[str]:
-    """``count`` stems of ``split`` with gray content, spread over sizes."""
+def select_images(root: str, count: int, split: str = 'trainval',
+                  gray_only: bool = True) -> List[str]:
+    """``count`` stems of ``split`` spread over sizes, among the frames
+    with gray content (``gray_only``) or among all of them."""
     folder = osp.join(root, split, 'images')
     stems = sorted((osp.splitext(f)[0] for f in os.listdir(folder)
                     if f.endswith('.png')), key=natural_key)
-    gray = [s for s in stems if gray_content(osp.join(folder, s + '.png'))]
-    sizes = {s: Image.open(osp.join(folder, s + '.png')).size for s in gray}
-    by_size = sorted(gray, key=lambda s: (sizes[s][0] * sizes[s][1],
-                                          natural_key(s)))
+    if gray_only:
+        stems = [s for s in stems
+                 if gray_content(osp.join(folder, s + '.png'))]
+    sizes = {s: Image.open(osp.join(folder, s + '.png')).size for s in stems}
+    by_size = sorted(stems, key=lambda s: (sizes[s][0] * sizes[s][1],
+                                           natural_key(s)))
     if len(by_size) <= count:
         return by_size
     pick = np.linspace(0, len(by_size) - 1, count).round().astype(int)
     return [by_size[i] for i in sorted(set(pick.tolist()))]
 
 
+def config_color_type(config: str) -> str:
+    """The colour type of the loader of a config's training pipeline."""
+    from mmengine.config import Config
+    pipeline = Config.fromfile(osp.join(REPO, config)).train_dataloader[
+        'dataset']['pipeline']
+    return next(t.get('color_type', 'gray') for t in pipeline
+                if t['type'] == 'LoadIRSTDImageFromFile')
+
+
+def colour_images(root: str, stems: List[str],
+                  split: str = 'trainval') -> int:
+    """How many of ``stems`` have channels that differ."""
+    return sum(not gray_content(osp.join(root, split, 'images', s + '.png'))
+               for s in stems)
+
+
 def loader_check(root: str) -> dict:
     """Official loaders' reading of every trainval image/mask vs ours."""
     from serankdet.datasets.image_io import imread_gray, imread_mask
+    from serankdet.datasets.transforms import LoadIRSTDImageFromFile
+    load_rgb = LoadIRSTDImageFromFile(color_type='rgb')
     folder = osp.join(root, 'trainval')
     stems = sorted(osp.splitext(f)[0]
                    for f in os.listdir(osp.join(folder, 'images'))
                    if f.endswith('.png'))
     res = dict(images=len(stems), rgb_channels_differ=0,
                max_rgb_vs_our_gray=0, pil_L_vs_our_gray_max=0,
+               pil_rgb_vs_our_rgb_differing=0, pil_rgb_vs_our_rgb_max=0,
                cv2_gray_vs_ours_differing=0, mask_mismatch_pil=0,
                mask_mismatch_thr127=0, mask_values=set(),
                image_modes={})
@@ -780,6 +809,13 @@ def loader_check(root: str) -> dict:
         res['max_rgb_vs_our_gray'] = max(
             res['max_rgb_vs_our_gray'],
             int(np.abs(rgb - ours[..., None]).max()))
+        # SeRankDet / SAM-SPL: convert('RGB') against color_type='rgb'
+        our_rgb = load_rgb(dict(img_path=ip))['img']
+        same = our_rgb.shape == rgb.shape and our_rgb.dtype == np.uint8
+        diff = int(np.abs(rgb - our_rgb).max()) if same else -1
+        res['pil_rgb_vs_our_rgb_differing'] += int(diff != 0)
+        res['pil_rgb_vs_our_rgb_max'] = max(res['pil_rgb_vs_our_rgb_max'],
+                                            diff)
         res['pil_L_vs_our_gray_max'] = max(
             res['pil_L_vs_our_gray_max'],
             int(np.abs(np.array(pil.convert('L')).astype(int) - ours).max()))
@@ -937,15 +973,17 @@ def samspl_folder(module, ref_root, tmp, data_root, data_set, stems,
                                   crop_size=base_size, copy_paste=True)
 
 
-def official_bank_for_ours(ref_root: str):
+def official_bank_for_ours(ref_root: str, color_type: str = 'gray'):
     """The checkout's IRSTD-1k crops as our TargetCopyPaste bank, in the
     order the official code indexes them (two os.listdir calls paired by
-    position), read with our loaders."""
-    from serankdet.datasets.image_io import imread_gray, imread_mask
+    position), read with our loaders (the images as ``color_type``)."""
+    from serankdet.datasets.image_io import (imread_gray, imread_mask,
+                                             imread_rgb)
+    read = imread_rgb if color_type == 'rgb' else imread_gray
     base = osp.join(ref_root, 'dataset', 'IRSTD-1k')
     imgs = os.listdir(osp.join(base, 'Target_image'))
     masks = os.listdir(osp.join(base, 'Target_mask'))
-    return [(imread_gray(osp.join(base, 'Target_image', i)),
+    return [(read(osp.join(base, 'Target_image', i)),
              imread_mask(osp.join(base, 'Target_mask', m)))
             for i, m in zip(imgs, masks)]
 
@@ -988,7 +1026,9 @@ def run_sync_case(case: dict, args, tmp) -> dict:
                 parse_ours_sync(log, copy_paste))
 
     result = dict(config=case['config'], official=case['official_desc'],
-                  images=stems, data_root=data_root)
+                  images=stems, data_root=data_root,
+                  color_type=config_color_type(case['config']),
+                  images_with_colour=colour_images(data_root, stems))
     # a. distributions
     if args.draws and case.get('distributions', True):
         t0 = time.time()
@@ -1139,7 +1179,9 @@ def run_test_resize_case(case: dict, args, tmp) -> dict:
 
     from serankdet.registry import DATASETS, MODELS
     module, root, base = case['module'], case['data_root'], case['base']
-    stems = select_images(root, args.images, 'test')
+    color_type = config_color_type(case['config'])
+    stems = select_images(root, args.images, 'test',
+                          gray_only=color_type == 'gray')
     off_ds = module.DatasetLoad(data_root=root, base_size=base,
                                 crop_size=base, mode='test',
                                 train_dir='trainval', test_dir='test',
@@ -1170,15 +1212,20 @@ def run_test_resize_case(case: dict, args, tmp) -> dict:
             mask = out['data_samples'][0].gt_sem_seg.data
             rows[key].append(dict(image=stem, **compare_pixels(
                 oimg, omask, img, mask, std255)))
+    norm = off_ds.rgb_transform.transforms[1]
     result = dict(config=case['config'] + ' (legacy_test_pipeline)',
                   official=case['official_desc'], images=stems,
-                  data_root=root,
+                  data_root=root, color_type=color_type,
+                  images_with_colour=colour_images(root, stems, 'test'),
                   normalisation=dict(
-                      official=[[0.485 * 255, 0.229 * 255]],
+                      official=affine_constants(
+                          [m * 255 for m in norm.mean],
+                          [s * 255 for s in norm.std]),
                       ours=affine_constants(
-                          (pre.mean * 255).flatten().tolist()[:1],
-                          std255[:1])),
+                          (pre.mean * 255).flatten().tolist(), std255)),
                   pipeline_ours=[t['type'] for t in ds_cfg.pipeline])
+    result['normalisation']['max_abs_error'] = normalisation_error(
+        result['normalisation']['official'], result['normalisation']['ours'])
     for key, sample_rows in rows.items():
         result[key] = summarise_exact(sample_rows)
         result[key]['per_sample'] = sample_rows
@@ -1189,7 +1236,14 @@ def run_test_resize_case(case: dict, args, tmp) -> dict:
 def make_cases(args, refs, data, modules, tmp) -> List[dict]:
     cases = []
     n_img = args.images
+    # gray configs on frames with gray content, RGB configs on all frames
     sel = {name: select_images(root, n_img) for name, root in data.items()}
+    sel_all = {name: select_images(root, n_img, gray_only=False)
+               for name, root in data.items()}
+
+    def stems_for(config, name):
+        return (sel_all if config_color_type(config) == 'rgb' else
+                sel)[name]
     if 'serankdet' in modules:
         mod = modules['serankdet']
 
@@ -1204,7 +1258,8 @@ def make_cases(args, refs, data, modules, tmp) -> List[dict]:
 
             return dict(
                 name=f'serankdet/{ds_name}', kind='sync', module=mod,
-                config=config, data_root=root, stems=sel[ds_name],
+                config=config, data_root=root,
+                stems=stems_for(config, ds_name),
                 official_desc=f'SeRankDet utils/data.py DatasetLoad('
                 f'base_size={base}, crop_size={base}, mode="train")',
                 official_dataset=dataset,
@@ -1239,7 +1294,8 @@ def make_cases(args, refs, data, modules, tmp) -> List[dict]:
             cases.append(dict(
                 name=f'datransnet/NUDT-SIRST ({loader})', kind='datransnet',
                 module=mod, loader=loader, config=config,
-                data_root=data['NUDT-SIRST'], stems=sel['NUDT-SIRST'],
+                data_root=data['NUDT-SIRST'],
+                stems=stems_for(config, 'NUDT-SIRST'),
                 official_desc=f'DATransNet utils/datasets.py {loader}('
                 'mode="trainval")'))
     if 'samspl' in modules:
@@ -1257,42 +1313,44 @@ def make_cases(args, refs, data, modules, tmp) -> List[dict]:
                                     [s * 255 for s in norm.std])
 
         if 'NUDT-SIRST' in data:
+            config = ('configs/samspl/samspl-t_1xb12-300e_nudt-sirst-'
+                      '256x256.py')
+            stems = stems_for(config, 'NUDT-SIRST')
             cases.append(dict(
                 name='samspl/NUDT-SIRST', kind='sync', module=mod,
-                nudt_samspl=True,
-                config='configs/samspl/samspl-t_1xb12-300e_nudt-sirst-'
-                '256x256.py', data_root=data['NUDT-SIRST'],
-                stems=sel['NUDT-SIRST'],
+                nudt_samspl=True, config=config,
+                data_root=data['NUDT-SIRST'], stems=stems,
                 official_desc='SAM-SPL dataset/image_floder.py ImageFolder('
                 'data_set="NUDT-SIRST", base_size=256)',
-                official_dataset=lambda: samspl_folder(
+                official_dataset=lambda stems=stems: samspl_folder(
                     mod, ref, tmp, data['NUDT-SIRST'], 'NUDT-SIRST',
-                    sel['NUDT-SIRST'], 256),
+                    stems, 256),
                 official_index=lambda ds: {
                     osp.splitext(osp.basename(p))[0]: i
                     for i, p in enumerate(ds.images)},
                 official_norm=samspl_norm))
         if 'SIRST' in data:
-            bank = official_bank_for_ours(ref)
             for data_set, config, cp in (
                     ('IRSTD-1k', 'configs/samspl/samspl-t_1xb12-300e_'
                      'irstd1k-256x256.py', True),
                     ('IRSTDID-SKY', 'configs/samspl/samspl-t_1xb12-300e_'
                      'irstdid-sky-256x256.py', False)):
+                stems = stems_for(config, 'SIRST')
+                bank = (official_bank_for_ours(ref, config_color_type(config))
+                        if cp else None)
                 cases.append(dict(
                     name=f'samspl/{data_set} branch on SIRST', kind='sync',
-                    module=mod, copy_paste=cp, bank=bank if cp else None,
+                    module=mod, copy_paste=cp, bank=bank,
                     distributions=cp,
-                    config=config, data_root=data['SIRST'],
-                    stems=sel['SIRST'],
+                    config=config, data_root=data['SIRST'], stems=stems,
                     official_desc='SAM-SPL dataset/image_floder.py '
                     f'ImageFolder(data_set="{data_set}", base_size=256'
                     + (', copy_paste=True; bank: the checkout\'s IRSTD-1k '
                        'Target_image/Target_mask, also given to our '
                        'TargetCopyPaste)' if cp else ')'),
-                    official_dataset=(lambda ds_=data_set: samspl_folder(
-                        mod, ref, tmp, data['SIRST'], ds_, sel['SIRST'],
-                        256)),
+                    official_dataset=(
+                        lambda ds_=data_set, stems=stems: samspl_folder(
+                            mod, ref, tmp, data['SIRST'], ds_, stems, 256)),
                     official_index=lambda ds: {
                         osp.splitext(osp.basename(p))[0]: i
                         for i, p in enumerate(ds.images)},
@@ -1318,6 +1376,10 @@ def print_case(name: str, res: dict) -> None:
     print(f'\n=== {name}')
     print(f'official: {res["official"]}')
     print(f'ours:     {res["config"]}  ({" > ".join(res["pipeline_ours"])})')
+    if 'color_type' in res:
+        print(f'frames read as {res["color_type"]}; {len(res["images"])} '
+              f'images, {res["images_with_colour"]} with channels that '
+              'differ')
     if 'distributions' in res:
         print('\n| parameter | n off/ours | mean off | mean ours | '
               'q05/q50/q95 off | q05/q50/q95 ours | KS D | p | '

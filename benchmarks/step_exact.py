@@ -23,9 +23,13 @@ statistics, running statistics updated), on seeded synthetic frames with a
 few small bright blobs and their masks, without augmentation. The network
 input of the official model is our data preprocessor's output for the same
 frames (both models see bit-identical inputs; the data pipelines are
-compared elsewhere). An epoch is 2 iterations (``StepSpec.epoch_len``), so
-schedules defined in epochs change within a few steps, and the schedule
-length is compressed the same way on both sides (``StepSpec.schedule``):
+compared elsewhere). The frames are gray and go to the preprocessor as
+(1, H, W), not through a loader: the input is the same bit for bit when
+the config's loader reads RGB (``color_type='rgb'``, gray replicated to
+(3, H, W), then normalised per channel). An epoch is 2 iterations
+(``StepSpec.epoch_len``), so schedules defined in epochs change within a
+few steps, and the schedule length is compressed the same way on both
+sides (``StepSpec.schedule``):
 SeRankDet an 8-epoch schedule of which 14 steps reach epoch 6 (lr/5, the
 5-epoch linear warm-up, then Poly), DATransNet milestones at epochs 2 and 4,
 SAM-SPL a 6-epoch cosine. The paper-length schedules are compared

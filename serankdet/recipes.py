@@ -164,6 +164,31 @@ def with_hard_negatives(train_pipeline: List[dict], points_file: str,
             for step in train_pipeline]
 
 
+def with_color_type(pipeline: List[dict], color_type: str) -> List[dict]:
+    """A copy of ``pipeline`` whose ``LoadIRSTDImageFromFile`` loads
+    ``color_type``: ``'rgb'`` for the references that read frames with
+    PIL ``convert('RGB')`` (SeRankDet, SAM-SPL), ``'gray'`` back.
+
+    With ``'rgb'`` the image pad value of mmcv's ``Pad`` is given per
+    channel: a single value pads only the first channel of a colour image
+    (``cv2.copyMakeBorder``), the others with 0.
+    """
+    rgb = color_type == 'rgb'
+    steps = []
+    for step in pipeline:
+        if step['type'] == 'LoadIRSTDImageFromFile':
+            step = dict(step, color_type=color_type)
+        elif step['type'] == 'Pad' and rgb:
+            pad_val = step.get('pad_val', dict(img=0))
+            if not isinstance(pad_val, dict):  # mmcv: image and seg=255
+                pad_val = dict(img=pad_val, seg=255)
+            value = pad_val.get('img', 0)
+            if not isinstance(value, (tuple, list)):
+                step = dict(step, pad_val=dict(pad_val, img=(value, ) * 3))
+        steps.append(step)
+    return steps
+
+
 def negative_ratio_sampler(negative_ratio: float) -> dict:
     """A ``NegativeRatioSampler`` drawing ``negative_ratio`` target-free
     frames per frame with a target in each epoch, replacing the base's

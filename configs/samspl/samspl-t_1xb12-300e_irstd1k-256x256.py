@@ -14,11 +14,14 @@ model = dict(
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
 # then pastes targets of the training split (TargetCopyPaste takes those of
 # the dataset it runs in; the reference's bank leaks test targets, see
-# README.md)
-train_pipeline = recipes.train_pipeline(base_size, crop_size, extra=[
-    dict(type='TargetCopyPaste', prob=0.5, max_pastes=100)])
+# README.md); frames (and target crops) read as RGB, as the reference's
+# PIL convert('RGB') (issue 31)
+train_pipeline = recipes.with_color_type(
+    recipes.train_pipeline(base_size, crop_size, extra=[
+        dict(type='TargetCopyPaste', prob=0.5, max_pastes=100)]), 'rgb')
 # the reference scores at 256x256 (image bilinear, mask nearest)
-test_pipeline = recipes.legacy_test_pipeline(base_size)
+test_pipeline = recipes.with_color_type(
+    recipes.legacy_test_pipeline(base_size), 'rgb')
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

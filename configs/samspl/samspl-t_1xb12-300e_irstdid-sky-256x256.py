@@ -10,7 +10,10 @@ from serankdet import recipes  # noqa: E402
 model = dict(
     # ImageNet statistics (the model base default)
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
-test_pipeline = recipes.legacy_test_pipeline(480)
-train_dataloader = dict(batch_size=12)
+# frames read as RGB, as the reference's PIL convert('RGB') (issue 31)
+train_pipeline = recipes.with_color_type(_base_.train_pipeline, 'rgb')
+test_pipeline = recipes.with_color_type(recipes.legacy_test_pipeline(480),
+                                        'rgb')
+train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -14,8 +14,13 @@ model = dict(
     backbone=dict(trunk=dict(pretrained='checkpoints/sam2.1_hiera_tiny.pt')))
 # Frames are 256x256 already: the reference's resize and 256 crop are
 # identities; it flips vertically, horizontally and transposes (p=0.5 each).
-train_pipeline = recipes.pipeline(
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomTranspose', prob=0.5))
+# Frames are read as RGB, as the reference's PIL convert('RGB') (issue 31).
+train_pipeline = recipes.with_color_type(
+    recipes.pipeline(
+        dict(type='RandomFlip', prob=0.5, direction='vertical'),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='RandomTranspose', prob=0.5)), 'rgb')
+test_pipeline = recipes.with_color_type(_base_.test_pipeline, 'rgb')
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

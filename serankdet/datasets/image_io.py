@@ -3,13 +3,26 @@
 IRSTD datasets mix formats: SIRST alone holds 8-bit gray, RGB, RGBA and
 palette PNGs; sensors deliver 16-bit PNG/TIFF. Every image is decoded with
 ``cv2.IMREAD_UNCHANGED`` (libpng/libtiff expand palettes through their
-palette and low bit depths to 8 bit) and reduced to one channel:
+palette and low bit depths to 8 bit) and reduced to one channel
+(:func:`imread_gray`, :func:`to_gray`):
 
 * gray: kept as is (uint8, uint16 or float);
 * BGR: ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` (``cv2.cvtColor``,
   the same conversion DATransNet uses; it differs from PIL ``convert('L')``
   by at most one gray level);
-* BGRA / gray+alpha: the alpha channel is dropped, then as above.
+* BGRA / gray+alpha: the alpha channel is dropped, then as above;
+
+or turned into three channels in RGB order (:func:`imread_rgb`,
+:func:`to_rgb`), as PIL's ``Image.open(path).convert('RGB')`` in the
+SeRankDet and SAM-SPL loaders, pixel for pixel on 8-bit files:
+
+* gray and gray+alpha: gray replicated to R, G and B;
+* BGR: reversed to RGB;
+* BGRA: alpha dropped (not composited, as PIL), then reversed;
+* palette: expanded through the palette (by the decoder, see above).
+
+The bit depth is kept in both cases (PIL reduces 16-bit colour files to
+8 bit; the toolbox does not).
 
 Float frames are intensities on ``[0, 1]`` (full scale 1.0, or the
 ``max_value`` given to the loader): :func:`check_intensities` rejects
@@ -180,6 +193,32 @@ def to_gray(img: np.ndarray, name: str = 'image') -> np.ndarray:
     return cv2.cvtColor(img, code)
 
 
+def to_rgb(img: np.ndarray, name: str = 'image') -> np.ndarray:
+    """Turn a decoded (H, W[, C]) array in OpenCV channel order into
+    (H, W, 3) in RGB order, as PIL ``convert('RGB')`` does.
+
+    (H, W), C=1 and C=2 (gray+alpha) replicate gray, C=3 (BGR) is reversed,
+    C=4 (BGRA) loses alpha without compositing and is reversed. The dtype
+    is kept (float64 becomes float32, as in :func:`to_gray`).
+
+    Raises:
+        InvalidSampleError: another shape, named in the message.
+    """
+    if img.dtype == np.float64:
+        img = img.astype(np.float32)
+    if img.ndim == 2:
+        gray = img
+    elif img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise InvalidSampleError(
+            f'{name}: cannot convert an array of shape {img.shape} to an '
+            'RGB image')
+    elif img.shape[2] <= 2:
+        gray = img[..., 0]
+    else:
+        return np.ascontiguousarray(img[..., 2::-1])
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
 def _png_truncated(data: bytes) -> bool:
     """Whether the chunks of a PNG end before its IEND chunk."""
     pos = 8  # after the signature
@@ -258,8 +297,9 @@ def imread_unchanged(path: str,
                      backend_args: Optional[dict] = None) -> np.ndarray:
     """Decode a whole image file unchanged (``cv2.IMREAD_UNCHANGED``).
 
-    The reader behind :func:`imread_gray`, :func:`imread_mask`, the
-    ``check_files`` option of :class:`~serankdet.datasets.IRSTDDataset` and
+    The reader behind :func:`imread_gray`, :func:`imread_rgb`,
+    :func:`imread_mask`, the ``check_files`` option of
+    :class:`~serankdet.datasets.IRSTDDataset` and
     ``tools/misc/check_dataset.py``: every pixel is decoded, and truncated
     files are rejected even where the decoder would return a partial image.
 
@@ -297,6 +337,19 @@ def imread_gray(path: str,
         np.ndarray: uint8, uint16 or float32 array of shape (H, W).
     """
     img = to_gray(imread_unchanged(path, backend_args), path)
+    max_value_of(img.dtype, path)  # reject unsupported pixel types early
+    return img
+
+
+def imread_rgb(path: str,
+               backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read an image file as (H, W, 3) in RGB order at its native bit depth
+    (see :func:`to_rgb`), with the checks of :func:`imread_gray`.
+
+    Returns:
+        np.ndarray: uint8, uint16 or float32 array of shape (H, W, 3).
+    """
+    img = to_rgb(imread_unchanged(path, backend_args), path)
     max_value_of(img.dtype, path)  # reject unsupported pixel types early
     return img
 

@@ -11,6 +11,7 @@ from serankdet.registry import DATASETS
 from .image_io import (IMG_EXTENSIONS, InvalidSampleError, imread_gray,
                        imread_mask)
 from .transforms.copy_paste import TargetCopyPaste, build_target_bank
+from .transforms.loading import LoadIRSTDImageFromFile
 
 
 def read_split_file(path: str,
@@ -127,16 +128,20 @@ class IRSTDDataset(BaseSegDataset):
 
     def full_init(self) -> None:
         """Index the samples, then give the pipeline's TargetCopyPaste
-        transforms the targets of these samples."""
+        transforms the targets of these samples, read with the colour type
+        of the pipeline's LoadIRSTDImageFromFile."""
         if self._fully_initialized:
             return
         super().full_init()
-        pasters = [t for t in _transforms(self.pipeline.transforms)
-                   if isinstance(t, TargetCopyPaste)]
+        transforms = list(_transforms(self.pipeline.transforms))
+        pasters = [t for t in transforms if isinstance(t, TargetCopyPaste)]
         if pasters:
+            color_type = next((t.color_type for t in transforms
+                               if isinstance(t, LoadIRSTDImageFromFile)),
+                              'gray')
             bank = build_target_bank(
                 (self.get_data_info(i) for i in range(len(self))),
-                self.backend_args)
+                self.backend_args, color_type)
             for paster in pasters:
                 paster.bank = bank
 

@@ -12,14 +12,18 @@ from serankdet.registry import MODELS
 
 @MODELS.register_module()
 class IRSTDDataPreProcessor(BaseDataPreprocessor):
-    """Scale, replicate, normalize and pad single-channel IR frames.
+    """Scale, replicate, normalize and pad IR frames.
 
-    Datasets deliver gray frames at their native bit depth, (1, H, W), with
+    Datasets deliver frames at their native bit depth, gray (1, H, W) or
+    RGB (3, H, W) (``LoadIRSTDImageFromFile(color_type='rgb')``), with
     ``img_max_value`` in the metainfo (255 for 8-bit, 65535 for 16-bit). Per
     sample this computes ``x / img_max_value`` (so every bit depth maps to
-    [0, 1]), repeats the gray channel ``in_channels`` times (the references
-    that use ImageNet statistics copy gray into RGB), and applies
-    ``(x - mean) / std`` with ``mean``/``std`` on the [0, 1] scale. Samples
+    [0, 1]), brings the frame to ``in_channels`` channels (gray is repeated,
+    as the references that use ImageNet statistics copy gray into RGB; RGB
+    is kept for a 3-channel network and reduced to BT.601 luma
+    ``0.299 R + 0.587 G + 0.114 B`` for a 1-channel one), and applies
+    ``(x - mean) / std`` per channel with ``mean``/``std`` on the [0, 1]
+    scale. Samples
     are then stacked into (B, in_channels, H', W'), right/bottom padded to the
     largest sample and to a multiple of ``size_divisor`` (masks padded with
     background); ``padding_size`` is recorded so predictions are un-padded.
@@ -65,11 +69,19 @@ class IRSTDDataPreProcessor(BaseDataPreprocessor):
         self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
 
     def normalize(self, img: torch.Tensor, max_value: float) -> torch.Tensor:
-        """Map one native-range frame (1 or 3, H, W) to network input."""
+        """Map one native-range frame (1, H, W) or RGB (3, H, W) to the
+        network input (in_channels, H, W).
+
+        Raises:
+            ValueError: a frame with another number of channels.
+        """
+        if img.shape[0] not in (1, 3):
+            raise ValueError(
+                f'IRSTDDataPreProcessor takes gray (1, H, W) or RGB '
+                f'(3, H, W) frames, got shape {tuple(img.shape)}')
         img = img.to(self.mean.device).float() / float(max_value)
-        if img.shape[0] != 1:
-            # colour images that reach us un-grayed: BT.601 luma
-            weights = img.new_tensor([0.299, 0.587, 0.114])[:img.shape[0]]
+        if img.shape[0] == 3 and self.in_channels == 1:
+            weights = img.new_tensor([0.299, 0.587, 0.114])
             img = (img * weights.view(-1, 1, 1)).sum(0, keepdim=True)
         img = img.expand(self.in_channels, -1, -1)
         return (img - self.mean) / self.std

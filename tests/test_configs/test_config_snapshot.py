@@ -123,6 +123,24 @@ IMG_NORM_CFG_SINCE_ISSUE_32 = {
     'datasets/IRSTD-1k': {'mean': 87.4661865234375,
                           'std': 39.71953201293945},
 }
+#: the configs that read frames as RGB since issue 31, as the references'
+#: PIL ``convert('RGB')`` (``recipes.with_color_type``), with the pipeline
+#: variables they switched beside their dataloaders' pipelines
+_SERANKDET_RGB = ('train_pipeline', 'test_pipeline', 'legacy_test_pipeline')
+_SAMSPL_RGB = ('train_pipeline', 'test_pipeline')
+RGB_SINCE_ISSUE_31 = {
+    'serankdet/serankdet_1xb4-1500e_sirst-512x512.py': _SERANKDET_RGB,
+    'serankdet/serankdet_1xb4-500e_irstd1k-512x512.py': _SERANKDET_RGB,
+    'serankdet/serankdet_1xb8-1500e_nudt-sirst-256x256.py': _SERANKDET_RGB,
+    'serankdet/serankdet_1xb8-300e_sirst-aug-256x256.py': _SERANKDET_RGB,
+    'samspl/samspl-l_1xb12-300e_nudt-sirst-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-s_1xb12-300e_nudt-sirst-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-t_1xb12-300e_irstd1k-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-t_1xb12-300e_irstdid-sky-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-t_1xb12-300e_nudt-sea-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-t_1xb12-300e_nudt-sirst-256x256.py': _SAMSPL_RGB,
+    'samspl/samspl-t_1xb4-400i_nudt-sirst-128x128.py': _SAMSPL_RGB,
+}
 #: configs that set a data root of their own over ``irstd_common.py``
 #: instead of inheriting their dataset's base
 OWN_DATA_ROOT = ('serankdet/serankdet-w8_1xb4-400i_sirst-256x256.py', )
@@ -149,6 +167,8 @@ def _deliberate_changes(name, before):
       ``auto_scale_lr.base_batch_size`` (issue 33).
     * the dataset bases of SIRST, NUDT-SIRST and IRSTD-1k state the
       statistics of their frames, ``img_norm_cfg`` (issue 32).
+    * the configs of ``RGB_SINCE_ISSUE_31`` load frames as RGB, with the
+      image pad value of ``Pad`` given per channel (issue 31).
     """
     hooks = before['default_hooks']
     if 'timer' not in hooks:
@@ -174,6 +194,11 @@ def _deliberate_changes(name, before):
             before['data_root'] in IMG_NORM_CFG_SINCE_ISSUE_32:
         before['img_norm_cfg'] = IMG_NORM_CFG_SINCE_ISSUE_32[
             before['data_root']]
+    if name in RGB_SINCE_ISSUE_31:
+        for loader in LOADERS:
+            _load_rgb(before[loader]['dataset']['pipeline'])
+        for variable in RGB_SINCE_ISSUE_31[name]:
+            _load_rgb(before[variable])
     model = before['model']
     head = model['decode_head']
     if head.get('init_cfg'):
@@ -183,6 +208,17 @@ def _deliberate_changes(name, before):
             _weights_only(init) if init['type'] == 'Kaiming' else init
             for init in model['init_cfg']]
     return before
+
+
+def _load_rgb(pipeline):
+    """Switch a pipeline of the snapshot to RGB frames, in place, as
+    ``recipes.with_color_type(pipeline, 'rgb')`` does."""
+    for step in pipeline:
+        if step['type'] == 'LoadIRSTDImageFromFile':
+            step['color_type'] = 'rgb'
+        elif step['type'] == 'Pad':
+            value = step['pad_val']['img']
+            step['pad_val']['img'] = {'__tuple__': [value] * 3}
 
 
 def _weights_only(init):

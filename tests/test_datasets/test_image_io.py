@@ -307,3 +307,122 @@ def test_writers_take_any_name_and_leave_nothing_partial(tmp_path,
     assert sorted(os.listdir(tmp_path / 'out')) == ['b\udcff.png', 'p.npy']
     with pytest.raises(ValueError, match='not an image format'):
         image_io.imwrite(os.fsdecode(b'x.p\xffng'), image)
+
+
+# ---------------------------------------------------------------------------
+# color_type='rgb': what PIL Image.open(path).convert('RGB') gives
+
+
+def _load_rgb(path):
+    return LoadIRSTDImageFromFile(color_type='rgb')(dict(img_path=str(path)))
+
+
+def test_rgb_keeps_channels_in_rgb_order(tmp_path):
+    rgb = COLOURS.reshape(2, 3, 3)
+    # written by OpenCV from a BGR array: the file holds the colours above
+    cv2.imwrite(str(tmp_path / 'bgr.png'), rgb[..., ::-1])
+    Image.fromarray(rgb, 'RGB').save(tmp_path / 'rgb.bmp')
+    for name in ('bgr.png', 'rgb.bmp'):
+        results = _load_rgb(tmp_path / name)
+        assert results['img'].shape == (2, 3, 3), name
+        assert results['img'].dtype == np.uint8
+        np.testing.assert_array_equal(results['img'], rgb, err_msg=name)
+        assert results['img_shape'] == results['ori_shape'] == (2, 3)
+        assert results['img_max_value'] == 255
+    # first pixel pure red: R=255 in channel 0, not channel 2
+    assert results['img'][0, 0].tolist() == [255, 0, 0]
+
+
+def test_rgb_drops_alpha_and_expands_palettes_as_pil(tmp_path):
+    rgb = COLOURS.reshape(2, 3, 3)
+    # a non-opaque alpha: PIL drops it without compositing
+    rgba = np.dstack([rgb, np.array([[0, 40, 90], [128, 200, 255]],
+                                    np.uint8)])
+    Image.fromarray(rgba, 'RGBA').save(tmp_path / 'rgba.png')
+    pal = Image.new('P', (3, 2))
+    pal.putpalette(COLOURS[::-1].flatten().tolist())
+    pal.putdata([5, 4, 3, 2, 1, 0])
+    pal.save(tmp_path / 'p.png')
+    # a palette with a transparent entry (tRNS): libpng gives BGRA
+    pal.save(tmp_path / 'p_trns.png', transparency=2)
+    for name in ('rgba.png', 'p.png', 'p_trns.png'):
+        expected = np.array(Image.open(tmp_path / name).convert('RGB'))
+        np.testing.assert_array_equal(_load_rgb(tmp_path / name)['img'],
+                                      expected, err_msg=name)
+    np.testing.assert_array_equal(_load_rgb(tmp_path / 'rgba.png')['img'],
+                                  rgb)
+    np.testing.assert_array_equal(_load_rgb(tmp_path / 'p.png')['img'], rgb)
+
+
+def test_rgb_replicates_gray_at_native_depth(tmp_path):
+    gray = np.array([[3, 200], [0, 255]], np.uint8)
+    cv2.imwrite(str(tmp_path / 'l.png'), gray)
+    Image.fromarray(np.dstack([gray, np.full_like(gray, 7)]), 'LA').save(
+        tmp_path / 'la.png')
+    for name in ('l.png', 'la.png'):
+        img = _load_rgb(tmp_path / name)['img']
+        np.testing.assert_array_equal(img, np.dstack([gray] * 3),
+                                      err_msg=name)
+        np.testing.assert_array_equal(
+            img, np.array(Image.open(tmp_path / name).convert('RGB')))
+    u16 = np.array([[1, 60000], [4095, 65535]], np.uint16)
+    cv2.imwrite(str(tmp_path / 'u16.png'), u16)
+    results = _load_rgb(tmp_path / 'u16.png')
+    assert results['img'].dtype == np.uint16
+    assert results['img_max_value'] == 65535
+    np.testing.assert_array_equal(results['img'], np.dstack([u16] * 3))
+
+
+def test_rgb_in_memory_arrays_and_errors(tmp_path):
+    bgr = COLOURS[:, ::-1].reshape(2, 3, 3)  # OpenCV order in memory
+    load = LoadIRSTDImageFromFile(color_type='rgb')
+    np.testing.assert_array_equal(load(dict(img=bgr.copy()))['img'],
+                                  COLOURS.reshape(2, 3, 3))
+    bgra = np.dstack([bgr, np.zeros((2, 3), np.uint8)])
+    np.testing.assert_array_equal(load(dict(img=bgra))['img'],
+                                  COLOURS.reshape(2, 3, 3))
+    f64 = np.array([[0.0, 0.5]])
+    out = load(dict(img=f64))['img']
+    assert out.dtype == np.float32 and out.shape == (1, 2, 3)
+    np.testing.assert_array_equal(out[..., 2], f64)
+    with pytest.raises(InvalidSampleError,
+                       match=r'input array: cannot convert an array of shape '
+                       r'\(2, 3, 5\) to an RGB image'):
+        load(dict(img=np.zeros((2, 3, 5), np.uint8)))
+    with pytest.raises(ValueError, match="color_type must be one of .*'bgr'"):
+        LoadIRSTDImageFromFile(color_type='bgr')
+    tifffile.imwrite(tmp_path / 'i32.tif', np.ones((2, 2), np.int32))
+    with pytest.raises(InvalidSampleError, match='i32.tif.*int32'):
+        image_io.imread_rgb(str(tmp_path / 'i32.tif'))
+    assert "color_type='rgb'" in repr(load)
+    assert "color_type='gray'" in repr(LoadIRSTDImageFromFile())
+
+
+def test_rgb_refuses_oversized_frames_before_decoding(tmp_path, monkeypatch):
+    cv2.imwrite(str(tmp_path / 'big.png'), np.zeros((20, 30, 3), np.uint8))
+    monkeypatch.setenv(image_io.MAX_IMAGE_PIXELS_ENV, '100')
+    with pytest.raises(InvalidSampleError, match='big.png is 30x20 = 600 '
+                       'pixels, more than the 100'):
+        image_io.imread_rgb(str(tmp_path / 'big.png'))
+
+
+def test_rgb_equals_pil_on_every_real_sirst_image(shared_datasets_dir):
+    """All SIRST images (gray, RGB, RGBA and palette PNGs) load as PIL's
+    convert('RGB'), bit for bit."""
+    root = os.path.join(shared_datasets_dir, 'SIRST')
+    if not os.path.isdir(root):
+        pytest.skip(f'{root} is not available')
+    load = LoadIRSTDImageFromFile(color_type='rgb')
+    modes, count = set(), 0
+    for split in ('trainval', 'test'):
+        folder = os.path.join(root, split, 'images')
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            with Image.open(path) as pil:
+                modes.add(pil.mode)
+                expected = np.array(pil.convert('RGB'))
+            np.testing.assert_array_equal(load(dict(img_path=path))['img'],
+                                          expected, err_msg=path)
+            count += 1
+    assert count == 427
+    assert {'L', 'RGB', 'RGBA', 'P'} <= modes

@@ -210,3 +210,148 @@ def test_target_biased_crop_errors():
     with pytest.raises(ValueError, match='a 10x10 frame is smaller than the '
                        r'12x4 crop; pad it first \(Pad with size=\(4, 12\)\)'):
         crop(_one_target_frame())
+
+
+# ---------------------------------------------------------------------------
+# RGB frames (LoadIRSTDImageFromFile(color_type='rgb')): (H, W, 3)
+
+
+def _rgb_sample(h=6, w=10, dtype=np.uint8, seed=0):
+    """A frame whose three channels differ everywhere, two target pixels."""
+    rng = np.random.RandomState(seed)
+    high = 256 if dtype == np.uint8 else 65536
+    img = rng.randint(0, high, (h, w, 3)).astype(dtype)
+    sample = _sample(h, w)
+    sample.update(img=img, img_max_value=float(high - 1))
+    return sample
+
+
+@pytest.mark.parametrize('direction,axis', [('horizontal', 1),
+                                            ('vertical', 0)])
+def test_rgb_flip_equals_numpy(direction, axis):
+    flip = _build(type='RandomFlip', prob=1.0, direction=direction)
+    s = _rgb_sample()
+    img, mask = s['img'].copy(), s['gt_seg_map'].copy()
+    out = flip(s)
+    np.testing.assert_array_equal(out['img'], np.flip(img, axis))
+    np.testing.assert_array_equal(out['gt_seg_map'], np.flip(mask, axis))
+
+
+def test_rgb_transpose_and_crops_equal_numpy():
+    s = _rgb_sample()
+    img, mask = s['img'].copy(), s['gt_seg_map'].copy()
+    out = _build(type='RandomTranspose', prob=1.0)(s)
+    np.testing.assert_array_equal(out['img'], img.transpose(1, 0, 2))
+    np.testing.assert_array_equal(out['gt_seg_map'], mask.T)
+    assert out['img_shape'] == (10, 6)
+    for crop in (_build(type='RandomCrop', crop_size=(4, 5)),
+                 _build(type='TargetBiasedRandomCrop', crop_size=(4, 5))):
+        np.random.seed(3)
+        for _ in range(20):
+            out = crop(_rgb_sample())
+            assert out['img'].shape == (4, 5, 3)
+            # locate the crop by its first pixel (all values differ here)
+            top, left = np.argwhere(
+                (img == out['img'][0, 0]).all(axis=2))[0]
+            np.testing.assert_array_equal(
+                out['img'], img[top:top + 4, left:left + 5])
+            np.testing.assert_array_equal(
+                out['gt_seg_map'], mask[top:top + 4, left:left + 5])
+
+
+def test_rgb_pad_fills_every_channel():
+    from serankdet import recipes
+    steps = recipes.with_color_type(
+        recipes.basicirstd_train_pipeline((8, 12), pad_val=7), 'rgb')
+    assert steps[0] == dict(type='LoadIRSTDImageFromFile', color_type='rgb')
+    assert steps[2]['pad_val'] == dict(img=(7, 7, 7), seg=0)
+    out = _build(**steps[2])(_rgb_sample(6, 10))
+    assert out['img'].shape == (12, 10, 3)
+    assert (out['img'][6:] == 7).all() and (out['gt_seg_map'][6:] == 0).all()
+    np.testing.assert_array_equal(out['img'][:6], _rgb_sample(6, 10)['img'])
+    # gray back: the loader only, pad values untouched
+    gray = recipes.with_color_type(steps, 'gray')
+    assert gray[0]['color_type'] == 'gray' and gray[2] == steps[2]
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.uint16])
+def test_rgb_resize_equals_pillow_per_channel(dtype):
+    from PIL import Image
+    s = _rgb_sample(37, 53, dtype)
+    img = s['img'].copy()
+    np.random.seed(0)
+    out = _build(type='RandomRescaleLongSide', base_size=40,
+                 ratio_range=(0.5, 2.0))(s)
+    h, w = out['gt_seg_map'].shape
+    assert out['img'].shape == (h, w, 3) and out['img'].dtype == dtype
+    if dtype == np.uint8:  # what the references resize: PIL RGB images
+        expected = np.array(Image.fromarray(img).resize((w, h),
+                                                        Image.BILINEAR))
+    else:  # no 16-bit RGB mode in Pillow: each channel as I;16
+        expected = np.stack([np.array(Image.fromarray(img[..., c]).resize(
+            (w, h), Image.BILINEAR)) for c in range(3)], axis=2)
+    np.testing.assert_array_equal(out['img'], expected)
+    out = _build(type='LegacyTestResize', size=(20, 30))(_rgb_sample(
+        37, 53, dtype))
+    assert out['img'].shape == (20, 30, 3)
+
+
+def test_rgb_blur_equals_pillow_on_rgb_images():
+    from PIL import Image, ImageFilter
+    img = _rgb_sample(23, 31)['img']
+    for radius in (0.1, 0.45, 0.9):
+        s = _rgb_sample(23, 31)
+        out = _build(type='RandomGaussianBlur', prob=1.0,
+                     radius_range=(radius, radius))(s)
+        expected = np.array(Image.fromarray(img).filter(
+            ImageFilter.GaussianBlur(radius)))
+        np.testing.assert_array_equal(out['img'], expected)
+    np.testing.assert_array_equal(out['gt_seg_map'],
+                                  _rgb_sample(23, 31)['gt_seg_map'])
+
+
+def test_rgb_pack_gives_channels_first():
+    s = _rgb_sample(6, 10)
+    img = s['img'].copy()
+    out = _build(type='PackIRSTDInputs')(s)
+    assert out['inputs'].shape == (3, 6, 10)
+    assert out['inputs'].dtype == torch.uint8
+    np.testing.assert_array_equal(out['inputs'].numpy(),
+                                  img.transpose(2, 0, 1))
+    assert out['data_samples'].gt_sem_seg.data.shape == (1, 6, 10)
+
+
+def test_rgb_copy_paste_bank_follows_the_loader(tmp_path):
+    import cv2
+
+    from serankdet.registry import DATASETS
+    for sub in ('images', 'masks'):
+        (tmp_path / 'trainval' / sub).mkdir(parents=True)
+    img = np.zeros((16, 16, 3), np.uint8)
+    img[2:4, 3:6] = (10, 20, 30)  # RGB
+    mask = np.zeros((16, 16), np.uint8)
+    mask[2:4, 3:6] = 255
+    cv2.imwrite(str(tmp_path / 'trainval/images/a.png'), img[..., ::-1])
+    cv2.imwrite(str(tmp_path / 'trainval/masks/a.png'), mask)
+    banks = {}
+    for color_type in ('gray', 'rgb'):
+        dataset = DATASETS.build(dict(
+            type='IRSTDDataset', data_root=str(tmp_path),
+            data_prefix=dict(img_path='trainval/images',
+                             seg_map_path='trainval/masks'),
+            pipeline=[dict(type='LoadIRSTDImageFromFile',
+                           color_type=color_type),
+                      dict(type='LoadIRSTDAnnotations'),
+                      dict(type='TargetCopyPaste', prob=1.0,
+                           max_pastes=1)]))
+        banks[color_type] = dataset.pipeline.transforms[2].bank
+    # BT.601 luma of (10, 20, 30): 0.299*10 + 0.587*20 + 0.114*30 = 18.16
+    np.testing.assert_array_equal(banks['gray'][0][0], np.full((2, 3), 18))
+    np.testing.assert_array_equal(banks['rgb'][0][0],
+                                  np.tile([10, 20, 30], (2, 3, 1)))
+    np.random.seed(0)
+    sample = dataset[0]  # the rgb dataset: load, then paste into RGB
+    target = sample['gt_seg_map'] == 1
+    assert sample['img'].shape == (16, 16, 3) and target.sum() >= 6
+    assert (sample['img'][target] == (10, 20, 30)).all()
+    assert (sample['img'][~target] == 0).all()

@@ -1,6 +1,7 @@
 # SIRST (a.k.a. NUAA-SIRST; Dai et al., WACV 2021), the authors' "idx_427"
 # split, used by SeRankDet: trainval 341 / test 86 images of mixed sizes
-# (96-388 x 135-456; gray, RGB, RGBA and palette PNGs, read as gray).
+# (96-388 x 135-456; gray, RGB, RGBA and palette PNGs, read as gray; the
+# SeRankDet configs read them as RGB, recipes.with_color_type).
 # DNANet and BasicIRSTD use DNANet's 50/50 split instead (213 / 214): convert
 # with tools/dataset_converters/sirst.py --split dnanet_50_50.
 # Layout: datasets/SIRST/{trainval,test}/{images,masks}/Misc_<n>.png.

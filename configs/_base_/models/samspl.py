@@ -3,9 +3,11 @@
 # Hiera-Tiny trunk, a self-prompt generator, a two-way transformer between a
 # learned token and the latent, mutual-calibration skips; three logit maps
 # (full, 1/2, 1/4 resolution, all upsampled to the input), main first.
-# Input: the gray frame repeated to 3 channels and normalised with the
-# dataset's statistics (each dataset config sets mean/std); sides padded to
-# multiples of 32 (the 8x8 window embedding tiles the 1/4 token grid).
+# Input: the frame read as RGB by the configs (recipes.with_color_type), as
+# the reference's PIL convert('RGB'), or gray repeated to 3 channels,
+# normalised with the dataset's statistics (each config sets mean/std);
+# sides padded to multiples of 32 (the 8x8 window embedding tiles the 1/4
+# token grid).
 # pretrained: the SAM2.1 checkpoint of the variant (sam2.1_hiera_tiny.pt for
 # t); None trains the trunk-free parts on a randomly initialised frozen trunk.
 sam2_checkpoint = None

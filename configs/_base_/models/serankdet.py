@@ -1,8 +1,10 @@
 # SeRankDet (Dai et al., TGRS 2024), the reference network: 109.2 M parameters.
-# Gray frames are copied to 3 channels and normalised with ImageNet statistics
-# as in the reference. Single-channel variant (trained from scratch; official
-# weights do not convert to it): set data_preprocessor in_channels=1,
-# mean=(0.5, ), std=(0.25, ) and backbone in_channels=1.
+# The paper configs read frames as RGB (recipes.with_color_type), as the
+# reference's PIL convert('RGB'); gray frames are copied to 3 channels; both
+# are normalised with ImageNet statistics as in the reference. Single-channel
+# variant (trained from scratch; official weights do not convert to it): set
+# data_preprocessor in_channels=1, mean=(0.5, ), std=(0.25, ) and backbone
+# in_channels=1.
 base_channels = 64
 serankdet_channels = [base_channels * 2**i for i in range(5)]
 model = dict(

@@ -6,24 +6,30 @@ from mmcv.transforms import BaseTransform
 from skimage.measure import label, regionprops
 
 from serankdet.registry import TRANSFORMS
-from ..image_io import imread_gray, imread_mask
+from ..image_io import imread_gray, imread_mask, imread_rgb
 
 TargetBank = List[Tuple[np.ndarray, np.ndarray]]
 
 
 def build_target_bank(data_infos: Iterable[dict],
-                      backend_args: Optional[dict] = None) -> TargetBank:
+                      backend_args: Optional[dict] = None,
+                      color_type: str = 'gray') -> TargetBank:
     """The bounding-box crops (image, 0/1 mask) of every 8-connected target
     of the samples ``data_infos`` (dicts with ``img_path`` and
     ``seg_map_path``), in sample order, then in scan order of the targets.
+
+    Image crops are read as the pipeline's loader reads its frames:
+    (h, w) for ``color_type='gray'``, (h, w, 3) RGB for ``'rgb'`` (SAM-SPL
+    reads its crops with ``convert('RGB')``); mask crops are (h, w).
     """
+    read = imread_rgb if color_type == 'rgb' else imread_gray
     bank, count = [], 0
     for info in data_infos:
         count += 1
         if info.get('seg_map_path') is None:
             raise ValueError('TargetCopyPaste needs a dataset with masks, '
                              f"{info['img_path']} has none")
-        img = imread_gray(info['img_path'], backend_args)
+        img = read(info['img_path'], backend_args)
         mask = imread_mask(info['seg_map_path'], backend_args)
         for region in regionprops(label(mask, connectivity=2)):
             top, left, bottom, right = region.bbox
@@ -54,7 +60,10 @@ class TargetCopyPaste(BaseTransform):
     included, which leaks test targets into training.) Used on its own, the
     transform needs :attr:`bank` set first.
 
-    Place it after the crop, on ``img`` (H, W) and ``gt_seg_map`` (H, W).
+    Place it after the crop, on ``img`` (H, W) or (H, W, 3) and
+    ``gt_seg_map`` (H, W); the crops have the channels of ``img`` (the
+    dataset reads them with the colour type of its pipeline's
+    ``LoadIRSTDImageFromFile``).
 
     Args:
         prob (float): probability of pasting at all.

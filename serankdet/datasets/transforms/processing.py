@@ -20,11 +20,14 @@ outputs are the references' pixel for pixel (see
   Gaussian kernel) for 8-bit images.
 
 Pillow handles 2-D uint8, uint16 and float32 arrays for resizing and 2-D
-uint8 arrays for blurring; other arrays (other dtypes, several channels)
-fall back to ``cv2`` (``INTER_LINEAR`` / ``INTER_NEAREST_EXACT`` /
-``GaussianBlur`` with sigma = radius and replicated borders).
+uint8 arrays for blurring; (H, W, C) arrays of those types (RGB frames,
+``LoadIRSTDImageFromFile(color_type='rgb')``) go through Pillow channel by
+channel, which is what Pillow does to an RGB image, bit for bit. Other
+arrays (other dtypes) fall back to ``cv2`` (``INTER_LINEAR`` /
+``INTER_NEAREST_EXACT`` / ``GaussianBlur`` with sigma = radius and
+replicated borders).
 """
-from typing import Sequence, Tuple, Union
+from typing import Callable, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -38,29 +41,48 @@ from serankdet.registry import TRANSFORMS
 _PIL_RESIZE_DTYPES = (np.uint8, np.uint16, np.float32)
 
 
+def _per_channel(op: Callable[[np.ndarray], np.ndarray],
+                 array: np.ndarray) -> np.ndarray:
+    """``op`` of each channel of an (H, W, C) array, stacked to
+    (H', W', C)."""
+    return np.stack([op(array[..., c]) for c in range(array.shape[2])],
+                    axis=2)
+
+
 def resize_like_pil(array: np.ndarray, width: int, height: int,
                     nearest: bool = False) -> np.ndarray:
     """Resize like Pillow's ``Image.resize`` with ``BILINEAR`` (default) or
-    ``NEAREST``; a writable array of the same dtype.
+    ``NEAREST``; a writable array of the same dtype and channels.
 
-    2-D uint8 / uint16 / float32 arrays go through Pillow itself; anything
-    else through ``cv2.resize`` (``INTER_LINEAR`` / ``INTER_NEAREST_EXACT``).
+    (H, W) and (H, W, C) uint8 / uint16 / float32 arrays go through Pillow
+    itself (channel by channel); anything else through ``cv2.resize``
+    (``INTER_LINEAR`` / ``INTER_NEAREST_EXACT``).
     """
-    if array.ndim == 2 and array.dtype in _PIL_RESIZE_DTYPES:
-        resample = Image.NEAREST if nearest else Image.BILINEAR
-        return np.array(Image.fromarray(array).resize((width, height),
-                                                      resample))
+    if array.dtype in _PIL_RESIZE_DTYPES:
+        if array.ndim == 3:
+            return _per_channel(
+                lambda channel: resize_like_pil(channel, width, height,
+                                                nearest), array)
+        if array.ndim == 2:
+            resample = Image.NEAREST if nearest else Image.BILINEAR
+            return np.array(Image.fromarray(array).resize((width, height),
+                                                          resample))
     interpolation = cv2.INTER_NEAREST_EXACT if nearest else cv2.INTER_LINEAR
     return cv2.resize(array, (width, height), interpolation=interpolation)
 
 
 def gaussian_blur_like_pil(img: np.ndarray, radius: float) -> np.ndarray:
-    """Pillow's ``ImageFilter.GaussianBlur(radius)`` for 2-D uint8 images
-    (three extended box blurs, edges extended); ``cv2.GaussianBlur`` with
-    ``sigma = radius`` and replicated borders for other images."""
-    if img.ndim == 2 and img.dtype == np.uint8:
-        return np.array(
-            Image.fromarray(img).filter(ImageFilter.GaussianBlur(radius)))
+    """Pillow's ``ImageFilter.GaussianBlur(radius)`` for (H, W) and
+    (H, W, C) uint8 images (three extended box blurs, edges extended; per
+    channel); ``cv2.GaussianBlur`` with ``sigma = radius`` and replicated
+    borders for other images."""
+    if img.dtype == np.uint8:
+        if img.ndim == 3:
+            return _per_channel(
+                lambda channel: gaussian_blur_like_pil(channel, radius), img)
+        if img.ndim == 2:
+            return np.array(
+                Image.fromarray(img).filter(ImageFilter.GaussianBlur(radius)))
     return cv2.GaussianBlur(img, (0, 0), sigmaX=radius, sigmaY=radius,
                             borderType=cv2.BORDER_REPLICATE)
 
@@ -132,10 +154,11 @@ class RandomGaussianBlur(BaseTransform):
     With probability ``prob``, draws ``radius ~ U(radius_range)`` and applies
     Pillow's ``ImageFilter.GaussianBlur(radius)`` as the references do (it
     approximates a Gaussian of standard deviation ``radius`` by three box
-    blurs and extends edges). Images other than 2-D uint8 get
-    ``cv2.GaussianBlur`` with ``sigma = radius`` and replicated borders,
-    which blurs less at small radii (below about 0.3 it leaves 8-bit images
-    unchanged, Pillow does not).
+    blurs and extends edges), to each channel of an (H, W, 3) image.
+    Images other than uint8 get ``cv2.GaussianBlur`` with
+    ``sigma = radius`` and replicated borders, which blurs less at small
+    radii (below about 0.3 it leaves 8-bit images unchanged, Pillow does
+    not).
 
     Args:
         prob (float): probability to blur.

@@ -53,6 +53,39 @@ def test_preprocessor_scales_by_bit_depth_and_replicates():
     assert out['data_samples'][1].gt_sem_seg.shape == (7, 4)
 
 
+def test_preprocessor_normalizes_rgb_per_channel():
+    pre = MODELS.build(dict(type='IRSTDDataPreProcessor', in_channels=3,
+                            mean=(0.485, 0.456, 0.406),
+                            std=(0.229, 0.224, 0.225)))
+    rgb = torch.tensor([[[51]], [[102]], [[204]]], dtype=torch.uint8)
+    out = pre(dict(inputs=[rgb], data_samples=[sample(1, 1)]))['inputs']
+    # R: (0.2 - 0.485) / 0.229, G: (0.4 - 0.456) / 0.224,
+    # B: (0.8 - 0.406) / 0.225
+    expected = torch.tensor([-1.244541, -0.25, 1.751111])
+    assert out.shape == (1, 3, 1, 1)
+    assert torch.allclose(out.flatten(), expected, atol=1e-5)
+    # a gray frame is repeated, then normalised per channel
+    gray = torch.tensor([[[102]]], dtype=torch.uint8)
+    out = pre(dict(inputs=[gray], data_samples=[sample(1, 1)]))['inputs']
+    expected = torch.tensor([-0.371179, -0.25, -0.026667])
+    assert torch.allclose(out.flatten(), expected, atol=1e-5)
+
+
+def test_preprocessor_gives_luma_to_one_channel_networks():
+    pre = MODELS.build(dict(type='IRSTDDataPreProcessor', in_channels=1,
+                            mean=(0.5, ), std=(0.25, )))
+    rgb = torch.tensor([[[255, 0]], [[0, 255]], [[0, 0]]],
+                       dtype=torch.uint8)
+    out = pre(dict(inputs=[rgb], data_samples=[sample(1, 2)]))['inputs']
+    # luma 0.299 (pure red) and 0.587 (pure green) on the [0, 1] scale
+    expected = torch.tensor([(0.299 - 0.5) / 0.25, (0.587 - 0.5) / 0.25])
+    assert out.shape == (1, 1, 1, 2)
+    assert torch.allclose(out.flatten(), expected, atol=1e-6)
+    with pytest.raises(ValueError, match=r'gray \(1, H, W\) or RGB '
+                       r'\(3, H, W\) frames, got shape \(2, 1, 2\)'):
+        pre(dict(inputs=[rgb[:2]], data_samples=[sample(1, 2)]))
+
+
 def test_preprocessor_pads_masks_in_training():
     pre = MODELS.build(dict(type='IRSTDDataPreProcessor', size_divisor=8))
     out = pre(dict(inputs=[torch.zeros(1, 6, 6, dtype=torch.uint8)],
