@@ -4,6 +4,11 @@
         [--batch-size N] [--device D] [--tile H W] [--overlap PX|FRACTION]
         [--save-prob [png|npy]] [--save-overlay] [--jsonl] [--amp]
         [--cfg-options key=value ...]
+    python tools/infer.py {CONFIG CKPT | MODEL_NAME} VIDEO
+        [--save-video [NAME]] [--fps FPS]
+    python tools/infer.py {CONFIG CKPT | MODEL_NAME} FRAMES --sequence
+        [--fps FPS] [--save-video [NAME]]
+        (videos, sequences: the options above but --save-prob, --save-overlay)
     python tools/infer.py CONFIG INPUT --backend onnxruntime --onnx MODEL.onnx
         [the options above but --device and --amp]
 
@@ -46,6 +51,20 @@ Runtime on the CPU instead of the checkpoint, with the same reading,
 preprocessing, sliding windows and decision rule (of the config; a
 calibration file belongs to a checkpoint and is not used).
 
+Videos and sequences: a VIDEO (a file with a video extension, ``.mp4``,
+``.avi``, ``.mkv``, ``.mov``..., or any file OpenCV's FFmpeg backend opens)
+or the frames of INPUT with ``--sequence`` (in natural order of their
+paths: ``frame_2`` before ``frame_10``) are listed in ``targets.jsonl``, a
+line per frame as it finishes: ``frame`` (index from 0), ``time`` (seconds:
+the video's timestamp, or index / ``--fps`` for a sequence), ``file`` (a
+sequence's frame) and the targets as above; ``--save-video [NAME]`` also
+writes the overlays as a video (default ``overlay.mp4``, at the source's
+frame rate) into the output folder. A thread decodes and preprocesses frames
+ahead of the model and another writes the results behind it; the summary
+line gives frames/s and the fraction of the time the model was idle,
+waiting for frames. A killed run keeps the lines of every frame done; a
+video that cannot be opened or decoded is one ``error:`` line.
+
 Existing results are never overwritten: a non-empty output folder gets a new
 timestamped subfolder. Large frames: ``--tile H W`` runs sliding windows
 (multiples of the model's size divisor) whose logits are averaged where they
@@ -87,6 +106,17 @@ def probability(text: str) -> float:
     return value
 
 
+def positive(text: str) -> float:
+    """A frame-rate argument: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < float('inf'):
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number > 0')
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Detect infrared small targets in image files')
@@ -95,7 +125,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file or model-zoo '
                         'name; left out after a model-zoo name')
     parser.add_argument('input', nargs='?',
-                        help='image file, folder or glob pattern')
+                        help='image file, folder or glob pattern, or a '
+                        'video file')
     parser.add_argument('--out-dir', help='output folder (default '
                         'work_dirs/infer/<timestamp>)')
     parser.add_argument('--threshold', type=probability,
@@ -120,6 +151,20 @@ def parse_args(argv=None):
     parser.add_argument('--jsonl', action='store_true',
                         help='write targets.jsonl (one line per frame) '
                         'instead of targets.json')
+    parser.add_argument('--sequence', action='store_true',
+                        help='take the frames of INPUT as a video: in '
+                        'natural order of their names (frame_2 before '
+                        'frame_10), at --fps')
+    parser.add_argument('--fps', type=positive, default=DEFAULT_FPS,
+                        help='frame rate of a --sequence (timestamps: frame '
+                        'index / fps), and of the --save-video of a video '
+                        f'that states none (default {DEFAULT_FPS:g})')
+    parser.add_argument('--save-video', nargs='?', const='overlay.mp4',
+                        metavar='NAME',
+                        help='video or --sequence input: also write the '
+                        'frames with targets drawn as a video NAME in the '
+                        'output folder (default overlay.mp4; .avi/.mkv: '
+                        'MJPG, .mp4/.m4v/.mov: mp4v)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on a GPU, bfloat16 on '
                         'a CPU (faster where the CPU has AVX512-BF16/AMX)')
@@ -129,12 +174,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: Frame rate of a ``--sequence`` without ``--fps``.
+DEFAULT_FPS = 25.0
+#: Batches read ahead of the model, and results queued for writing, for a
+#: video or a sequence.
+QUEUE_SIZE = 4
 #: Where results go without ``--out-dir`` (in a timestamped subfolder).
 DEFAULT_OUT_ROOT = osp.join('work_dirs', 'infer')
 #: targets.json is rewritten after a frame unless the time since its last
 #: rewrite is under this many times what that rewrite took (so rewriting
 #: takes at most about a tenth of the run, however long the list).
 SAVE_BACKOFF = 10
+#: targets.jsonl is synced to the disk (``os.fsync``) at most this often,
+#: in seconds, and when closed; each line is handed to the system whole as
+#: its frame finishes, so a killed run keeps all the frames done.
+FSYNC_INTERVAL = 1.0
 
 
 def shown(path: str) -> str:
@@ -209,7 +263,8 @@ class TargetList:
     """The frames done and their targets, on disk as frames finish.
 
     ``targets.jsonl``: one line per frame, appended whole (a line a write
-    fails on is cut off again). ``targets.json``: the run's settings, the
+    fails on is cut off again), synced to the disk every
+    :data:`FSYNC_INTERVAL` seconds. ``targets.json``: the run's settings, the
     frames and the failed files, rewritten atomically (a temporary file
     renamed) after each frame (less often where rewriting would take more
     than a tenth of the time, see :data:`SAVE_BACKOFF`) and by
@@ -225,6 +280,7 @@ class TargetList:
         self.done = self.saved = 0
         self.handle = open(self.path, 'ab', buffering=0) if jsonl else None
         self.saved_at, self.save_time = time.monotonic(), 0.0
+        self.synced_at = self.saved_at
 
     def add(self, entry: dict) -> None:
         """Record a frame done; if it cannot be written (OSError), the
@@ -249,6 +305,8 @@ class TargetList:
                 raise OSError(error.errno, error.strerror,
                               self.path) from error
             self.saved += 1
+            if time.monotonic() - self.synced_at >= FSYNC_INTERVAL:
+                self.sync()
         self.done += 1
 
     def fail(self, path: str, error: Exception) -> None:
@@ -266,20 +324,132 @@ class TargetList:
         self.save_time = self.saved_at - start
         self.saved = len(self.frames)
 
+    def sync(self) -> None:
+        """Sync targets.jsonl to the disk."""
+        os.fsync(self.handle.fileno())
+        self.synced_at = time.monotonic()
+
     def close(self) -> None:
-        """Finish the list: close targets.jsonl, or save targets.json."""
+        """Finish the list: sync and close targets.jsonl, or save
+        targets.json."""
         if self.handle is None:
             self.save()
         else:
-            self.handle.close()
+            try:
+                self.sync()
+            finally:
+                self.handle.close()
+
+
+def target_record(result, **ids) -> dict:
+    """A frame's entry in the target list: ``ids`` (what names the frame),
+    its size and its targets."""
+    return dict(ids, height=result.mask.shape[0], width=result.mask.shape[1],
+                targets=[t.to_dict() for t in result.targets])
+
+
+def finish(targets: TargetList, num_targets: int, elapsed: float,
+           out_dir: str, note: str = '') -> int:
+    """Close the target list, print the summary line (``note`` added to
+    the rate) and the files that failed; the exit status."""
+    targets.close()
+    done = targets.done
+    print(f'\n{done} frames, {num_targets} targets, {elapsed:.1f} s '
+          f'({done / max(elapsed, 1e-9):.2f} frames/s{note}); results in '
+          f'{shown(out_dir)}')
+    if targets.failed:
+        print(f'error: {len(targets.failed)} file(s) could not be '
+              'processed:', file=sys.stderr)
+        for item in targets.failed:
+            print(f'  {shown(item["file"])}: {item["error"]}',
+                  file=sys.stderr)
+        return 1
+    return 0
+
+
+def infer_images(args, inferencer, paths, names, out_dir, run) -> int:
+    """Detect in image files, writing each frame's files as it finishes."""
+    from mmengine.utils import ProgressBar
+    targets = TargetList(out_dir, run, args.jsonl)
+    num_targets = 0
+    progress = ProgressBar(len(paths))
+    start = time.perf_counter()
+    for path, result in inferencer.stream(paths,
+                                          return_vis=args.save_overlay):
+        progress.update()
+        if isinstance(result, Exception):
+            targets.fail(path, result)
+            continue
+        entry = target_record(result, file=path, name=names[path])
+        try:
+            save_frame(result, names[path], out_dir, args,
+                       lambda: targets.add(entry))
+        except OSError:  # e.g. a full disk: stop with the frames done listed
+            with contextlib.suppress(OSError):  # else as last saved
+                targets.close()
+            print(f'\nstopped at {shown(path)}: {targets.saved} of '
+                  f'{len(paths)} frames are listed in {shown(targets.path)}')
+            raise
+        num_targets += len(result.targets)
+    return finish(targets, num_targets, time.perf_counter() - start, out_dir)
+
+
+def infer_frames(args, inferencer, source, out_dir, run) -> int:
+    """Detect in the frames of a video or a ``--sequence``: a thread reads
+    and preprocesses them ahead of the model, another lists each result in
+    ``targets.jsonl`` (and draws it into the ``--save-video``) behind it;
+    closing the stream stops the reader."""
+    from mmengine.utils import ProgressBar
+
+    from serankdet.apis.inferencer import draw_overlay
+    from serankdet.apis.video import BackgroundWorker, VideoFile
+    targets = TargetList(out_dir, run, jsonl=True)
+    video = (VideoFile(osp.join(out_dir, args.save_video),
+                       source.fps or args.fps) if args.save_video else None)
+    progress = ProgressBar(source.num_frames or 0)
+    num_targets, current = 0, None
+
+    def write(item) -> None:
+        nonlocal num_targets, current
+        current, result = item
+        if isinstance(result, Exception):
+            targets.fail(current.describe(), result)
+        else:
+            targets.add(target_record(result, **current.record()))
+            if video is not None:  # drawn here, beside the model
+                video.write(draw_overlay(result.image, result.mask,
+                                         result.max_value)[..., ::-1])
+            num_targets += len(result.targets)
+        progress.update()
+
+    start = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as stack:
+            if video is not None:
+                stack.callback(video.close)  # the frames done, also on error
+            writer = BackgroundWorker(write, QUEUE_SIZE)
+            stack.callback(writer.close)  # the results queued, then the video
+            results = stack.enter_context(contextlib.closing(
+                inferencer.stream(source, prefetch=QUEUE_SIZE)))
+            for item in results:
+                writer.put(item)
+            model_time = time.perf_counter() - start
+    except OSError:  # e.g. a full disk: stop with the frames done listed
+        with contextlib.suppress(OSError):
+            targets.close()
+        print(f'\nstopped at {shown(current.describe())}: {targets.saved} '
+              f'frames are listed in {shown(targets.path)}')
+        raise
+    idle = inferencer.input_wait / max(model_time, 1e-9)
+    return finish(targets, num_targets, time.perf_counter() - start, out_dir,
+                  f', model idle {idle:.0%} waiting for frames')
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     # imported after parsing: --help and argument errors answer at once
-    from mmengine.utils import ProgressBar
-
     from serankdet.apis.inferencer import IRSTDInferencer, find_images
+    from serankdet.apis.video import FrameSequence, VideoReader, is_video
     from serankdet.cli import resolve_model_args
     from serankdet.utils import output_names
     if args.input is None:
@@ -291,12 +461,30 @@ def main(argv=None) -> int:
         if args.checkpoint is None:
             raise ValueError('a checkpoint is needed: tools/infer.py CONFIG '
                              'CHECKPOINT INPUT (or MODEL_NAME INPUT)')
-    listing = find_images(args.input, exclude=[output_root(args.out_dir)])
-    for path, reason in listing.skipped:
-        print(f'skipped {shown(path)}: {reason}')
-    paths = listing.paths
-    names = output_names(
-        paths, args.input if osp.isdir(args.input) else None)
+    source = paths = names = None
+    if is_video(args.input):
+        if args.sequence:
+            raise ValueError(f'{shown(args.input)} is a video; --sequence is '
+                             'for a folder (or glob) of frame images')
+        source = VideoReader(args.input)
+    else:
+        listing = find_images(args.input,
+                              exclude=[output_root(args.out_dir)])
+        for path, reason in listing.skipped:
+            print(f'skipped {shown(path)}: {reason}')
+        paths = listing.paths
+        if args.sequence:
+            source = FrameSequence(paths, args.fps)
+        else:
+            names = output_names(
+                paths, args.input if osp.isdir(args.input) else None)
+    if source is None and args.save_video:
+        raise ValueError('--save-video is for a video or a --sequence of '
+                         'frames; use --save-overlay for images')
+    if source is not None and (args.save_prob or args.save_overlay):
+        raise ValueError('--save-prob and --save-overlay write files per '
+                         'image; a video or a --sequence is listed in '
+                         'targets.jsonl, drawn with --save-video')
     inferencer = IRSTDInferencer(
         model=args.config, weights=args.checkpoint, device=args.device,
         threshold=args.threshold, tile=args.tile, overlap=args.overlap,
@@ -304,46 +492,13 @@ def main(argv=None) -> int:
         amp=args.amp, backend=args.backend, onnx_file=args.onnx)
     out_dir = make_out_dir(args.out_dir)
     run = dict(config=args.config, checkpoint=args.checkpoint,
-               backend=args.backend, onnx=args.onnx, input=args.input, threshold=inferencer.threshold,
+               backend=args.backend, onnx=args.onnx, input=args.input,
+               threshold=inferencer.threshold,
                decision_rule=inferencer.decision_rule.to_dict(),
                test_cfg=dict(inferencer.model.test_cfg))
-    targets = TargetList(out_dir, run, args.jsonl)
-    num_targets = 0
-    progress = ProgressBar(len(paths))
-    start = time.perf_counter()
-    for path, result in inferencer.stream(paths,
-                                          return_vis=args.save_overlay):
-        progress.update()
-        if isinstance(result, Exception):
-            targets.fail(path, result)
-            continue
-        entry = dict(file=path, name=names[path],
-                     height=result.mask.shape[0], width=result.mask.shape[1],
-                     targets=[t.to_dict() for t in result.targets])
-        try:
-            save_frame(result, names[path], out_dir, args,
-                       lambda: targets.add(entry))
-        except OSError:  # e.g. a full disk: stop with the frames done listed
-            with contextlib.suppress(OSError):  # else as last saved
-                targets.close()
-            print(f'\nstopped at {shown(path)}: {targets.saved} of '
-                  f'{len(paths)} frames are listed in {shown(targets.path)}')
-            raise
-        num_targets += len(result.targets)
-    elapsed = time.perf_counter() - start
-    targets.close()
-    done = targets.done
-    print(f'\n{done} frames, {num_targets} targets, {elapsed:.1f} s '
-          f'({done / max(elapsed, 1e-9):.2f} frames/s); results in '
-          f'{shown(out_dir)}')
-    if targets.failed:
-        print(f'error: {len(targets.failed)} file(s) could not be '
-              'processed:', file=sys.stderr)
-        for item in targets.failed:
-            print(f'  {shown(item["file"])}: {item["error"]}',
-                  file=sys.stderr)
-        return 1
-    return 0
+    if source is not None:
+        return infer_frames(args, inferencer, source, out_dir, run)
+    return infer_images(args, inferencer, paths, names, out_dir, run)
 
 
 if __name__ == '__main__':

@@ -51,8 +51,9 @@ from .backends import check_backend, use_onnx_backend
 from .inference import _ANNOTATION_TRANSFORMS
 from .model_zoo import find_zoo_model, resolve_checkpoint, resolve_model
 from .setup_env import register_all_modules
+from .video import Prefetcher, VideoFrame
 
-ImageInput = Union[str, np.ndarray]
+ImageInput = Union[str, np.ndarray, VideoFrame]
 #: Errors that mean "this frame cannot be read"; the frame is reported and
 #: the others go on (anything else is a bug and propagates).
 READ_ERRORS = (OSError, InvalidSampleError, cv2.error)
@@ -96,8 +97,9 @@ class FrameResult:
             (sigmoid of the main logits) at the frame's size.
         targets (list[Target]): components of ``mask``, in raster order of
             their first pixel.
-        image (np.ndarray): (H, W) the gray frame as the model read it, at
-            native depth (for display).
+        image (np.ndarray): the frame as the model read it, at native
+            depth (for display): (H, W) gray, or (H, W, 3) RGB for models
+            that load colour.
         max_value (float): full-scale value of ``image`` (255, 65535, 1.0).
         source (str, optional): the file path, None for arrays.
         visualization (np.ndarray, optional): (H, W, 3) uint8 RGB overlay of
@@ -419,7 +421,10 @@ def _check_device(device: Optional[str]) -> None:
 
 def _pipeline_input(item: ImageInput) -> dict:
     """First step of the inference pipeline: what its image loader reads
-    (``img_path`` for a path, the array in ``img`` otherwise)."""
+    (``img_path`` for a path, the array in ``img`` otherwise; a
+    :class:`VideoFrame` as its image)."""
+    if isinstance(item, VideoFrame):
+        item = item.image
     if isinstance(item, np.ndarray):
         return dict(img=item)
     if isinstance(item, (str, os.PathLike)):
@@ -531,6 +536,8 @@ class IRSTDInferencer(BaseInferencer):
         self.num_pred_imgs = 0
         # output names of the path frames of the running call
         self._names: Dict[str, str] = {}
+        # seconds the model waited for prefetched frames (stream())
+        self.input_wait = 0.0
         cfg = self._load_config(model, cfg_options)
         calibration = apply_calibration(
             cfg, weights, rule_options(cfg_options) +
@@ -705,6 +712,7 @@ class IRSTDInferencer(BaseInferencer):
                inputs: Union[ImageInput, Iterable[ImageInput]],
                return_datasamples: bool = False,
                batch_size: Optional[int] = None,
+               prefetch: int = 0,
                **kwargs) -> Iterator[Tuple[ImageInput,
                                            Union[FrameResult, Exception]]]:
         """Yield ``(input, result)`` per frame, in input order.
@@ -717,10 +725,19 @@ class IRSTDInferencer(BaseInferencer):
         or that the model fails on yields its exception instead of a result;
         the others are processed as usual.
 
+        With ``prefetch``, reading and preprocessing (decoding a video
+        included) run in a background thread up to ``prefetch`` batches
+        ahead of the model (:class:`~serankdet.apis.video.Prefetcher`);
+        :attr:`input_wait` is then the time the model has waited for them
+        so far in this call.
+
         Args:
-            inputs: as for :meth:`__call__`, or any iterable of frames.
+            inputs: as for :meth:`__call__`, or any iterable of frames
+                (e.g. a :class:`~serankdet.apis.video.VideoReader`).
             return_datasamples (bool): yield ``SegDataSample`` s.
             batch_size (int, optional): defaults to the constructor's.
+            prefetch (int): batches read ahead in a thread (0: none, the
+                frames are read between forward passes).
             **kwargs: :attr:`visualize_kwargs` and
                 :attr:`postprocess_kwargs` (``return_vis``, ``show``,
                 ``wait_time``, ``img_out_dir``, ``pred_out_dir``).
@@ -734,25 +751,45 @@ class IRSTDInferencer(BaseInferencer):
         self._names = self._frame_names(inputs, frames)
         chunks = self.preprocess(frames, batch_size=batch_size,
                                  **preprocess_kwargs)
+        self.input_wait = 0.0
+        prefetcher = Prefetcher(chunks, prefetch) if prefetch else None
+        if prefetcher is not None:
+            chunks = prefetcher
         if self.show_progress:
             chunks = track(chunks, description='Inference')
-        for items, data in chunks:
-            if isinstance(data, Exception):
-                yield items[0], data
-                continue
-            outcomes = list(self._run(items, data, **forward_kwargs))
-            done = [(item, sample) for item, sample in outcomes
-                    if not isinstance(sample, Exception)]
-            if done:
-                preds = [sample for _, sample in done]
-                visualization = self.visualize(
-                    [item for item, _ in done], preds, **visualize_kwargs)
-                results = iter(self.postprocess(
-                    preds, visualization, return_datasamples,
-                    **postprocess_kwargs))
-            for item, outcome in outcomes:
-                yield item, (outcome if isinstance(outcome, Exception) else
-                             next(results))
+        try:
+            for items, data in chunks:
+                if prefetcher is not None:
+                    self.input_wait = prefetcher.waited
+                if isinstance(data, Exception):
+                    yield items[0], data
+                    continue
+                yield from self._infer_batch(items, data, return_datasamples,
+                                             forward_kwargs, visualize_kwargs,
+                                             postprocess_kwargs)
+        finally:
+            if prefetcher is not None:
+                prefetcher.close()
+                self.input_wait = prefetcher.waited
+
+    def _infer_batch(self, items: List[ImageInput], data: dict,
+                     return_datasamples: bool, forward_kwargs: dict,
+                     visualize_kwargs: dict, postprocess_kwargs: dict):
+        """Yield ``(item, result or exception)`` per frame of a batch read
+        by :meth:`preprocess` (:meth:`stream`'s steps after reading)."""
+        outcomes = list(self._run(items, data, **forward_kwargs))
+        done = [(item, sample) for item, sample in outcomes
+                if not isinstance(sample, Exception)]
+        if done:
+            preds = [sample for _, sample in done]
+            visualization = self.visualize(
+                [item for item, _ in done], preds, **visualize_kwargs)
+            results = iter(self.postprocess(
+                preds, visualization, return_datasamples,
+                **postprocess_kwargs))
+        for item, outcome in outcomes:
+            yield item, (outcome if isinstance(outcome, Exception) else
+                         next(results))
 
     def _inputs_to_list(self, inputs) -> Iterable[ImageInput]:
         """A file or an array: itself; a folder or a glob: its images
@@ -851,14 +888,17 @@ class IRSTDInferencer(BaseInferencer):
             yield item, self._complete(sample, image)
 
     def _complete(self, sample, image: torch.Tensor):
-        """Keep the frame as read in ``img`` (resized to the output size
-        for test pipelines that resize); ``pred_sem_seg`` is the mask of
-        the model's :attr:`decision_rule`."""
+        """Keep the frame as read in ``img``, (H, W) gray or (H, W, 3) for
+        pipelines that load RGB (resized to the output size for test
+        pipelines that resize); ``pred_sem_seg`` is the mask of the model's
+        :attr:`decision_rule`."""
         shape = tuple(sample.pred_sem_seg.data.shape[-2:])
-        frame = image[0].numpy()
-        if frame.shape != shape:
+        frame = image.permute(1, 2, 0).numpy()
+        if frame.shape[:2] != shape:
             frame = cv2.resize(frame, shape[::-1],
                                interpolation=cv2.INTER_AREA)
+        if frame.ndim == 3 and frame.shape[2] == 1:
+            frame = frame[..., 0]
         sample.set_field(frame, 'img')
         return sample
 
