@@ -1,9 +1,10 @@
-"""Seconds per training epoch: our ``tools/train.py`` against BasicIRSTD's
-own ``train.py``, same model, data, batch, threads and machine, in one run.
+"""Seconds per training epoch and the loss of every epoch: our
+``tools/train.py`` against BasicIRSTD's own ``train.py``, same model, data,
+batch, threads, seed and machine, in one run.
 
     python benchmarks/epoch_time.py --reference-root ../refs/BasicIRSTD \\
-        [--models acm alcnet] [--epochs 4] [--threads 1] \\
-        [--data-root datasets/SIRST-5050]
+        [--models acm alcnet] [--epochs 4] [--seeds 0] [--threads 1] \\
+        [--data-root datasets/SIRST-5050] [--out FILE]
 
 Both sides train ``--epochs`` epochs of their NUAA-SIRST recipe (batch 16,
 256 crops, Adam 5e-4, soft-IoU) on DNANet's 50/50 split (213 training
@@ -18,12 +19,19 @@ epoch is timed from one start of the training data loader to the next (the
 test loader's start after the last epoch closes it), so start-up, the
 final checkpoint and testing are not counted (where no loader follows the
 last epoch, the process's end closes it); the first epoch (warm-up) is
-left out of the median. Writes ``benchmarks/results/epoch_time.json``.
+left out of the median. The loss of an epoch is the mean of its batches'
+losses on both sides (BasicIRSTD's ``--intervals 1`` line; our log of
+every iteration), so the onset of learning can be compared seed by seed
+(``--seeds``: each side seeded with the same number; the two sides' random
+streams differ). Writes ``benchmarks/results/epoch_time.json`` or
+``--out``.
 """
 import argparse
 import atexit
+import glob
 import json
 import os
+import re
 import os.path as osp
 import platform
 import runpy
@@ -110,9 +118,29 @@ def link_reference_layout(data_root: str, folder: str) -> str:
     return folder
 
 
-def run_side(args, command: list, cwd: str, out: str) -> list:
+#: BasicIRSTD's loss line with ``--intervals 1``: the mean of the epoch
+REFERENCE_LOSS = re.compile(r'Epoch---(\d+), total_loss---([0-9.]+)')
+
+
+def our_epoch_losses(work_dir: str) -> list:
+    """The mean training loss of each epoch of our run in ``work_dir``
+    (logged at every iteration with a window of one)."""
+    losses = {}
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                   'scalars.json')):
+        with open(path) as handle:
+            for line in handle:
+                row = json.loads(line)
+                if 'loss' in row:
+                    losses.setdefault(row['epoch'], []).append(row['loss'])
+    return [round(statistics.mean(losses[epoch]), 6)
+            for epoch in sorted(losses)]
+
+
+def run_side(args, command: list, cwd: str, out: str):
     """Epoch durations of ``command`` ('--cpu' or '--native', a script
-    and its arguments) run in a child process in ``cwd``."""
+    and its arguments) run in a child process in ``cwd``, and the child's
+    standard output."""
     path = [REPO_ROOT] + ([args.reference_pythonpath] if command[0] == '--cpu'
                           and args.reference_pythonpath else [])
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
@@ -120,7 +148,7 @@ def run_side(args, command: list, cwd: str, out: str) -> list:
                PYTHONPATH=os.pathsep.join(path))
     result = subprocess.run(
         [sys.executable, osp.abspath(__file__), '--child', out] + command,
-        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     with open(out) as handle:
         seconds = epoch_seconds(json.load(handle))
@@ -129,32 +157,39 @@ def run_side(args, command: list, cwd: str, out: str) -> list:
     if len(seconds) < args.epochs:
         raise RuntimeError(f'{command[1]} ended after {len(seconds)} of '
                            f'{args.epochs} epochs:\n{result.stderr[-3000:]}')
-    return seconds
+    return seconds, result.stdout
 
 
-def measure(model: str, args, scratch: str) -> dict:
+def measure(model: str, seed: int, args, scratch: str) -> dict:
     config, reference_name = MODELS[model]
     data_root = osp.abspath(args.data_root)
-    ours = run_side(args, [
+    run = f'{model}_seed{seed}'
+    work_dir = osp.join(scratch, f'ours_{run}')
+    ours, _ = run_side(args, [
         '--native', osp.join(REPO_ROOT, 'tools', 'train.py'),
-        osp.join(REPO_ROOT, config), '--work-dir',
-        osp.join(scratch, f'ours_{model}'), '--cfg-options',
-        f'train_cfg.max_epochs={args.epochs}',
-        f'train_cfg.val_begin={args.epochs + 1}', 'randomness.seed=0'] + [
+        osp.join(REPO_ROOT, config), '--work-dir', work_dir,
+        '--cfg-options', f'train_cfg.max_epochs={args.epochs}',
+        f'train_cfg.val_begin={args.epochs + 1}', f'randomness.seed={seed}',
+        'default_hooks.logger.interval=1', 'log_processor.window_size=1'] + [
             f'{loader}.dataset.data_root={data_root}'
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')],
-        REPO_ROOT, osp.join(scratch, f'ours_{model}.json'))
+        REPO_ROOT, osp.join(scratch, f'ours_{run}.json'))
     datasets = link_reference_layout(args.data_root,
-                                     osp.join(scratch, f'ref_{model}'))
-    theirs = run_side(args, [
+                                     osp.join(scratch, f'ref_{run}'))
+    theirs, printed = run_side(args, [
         '--cpu', osp.join(osp.abspath(args.reference_root), 'train.py'),
         '--model_names', reference_name, '--dataset_names', 'NUAA-SIRST',
         '--dataset_dir', datasets, '--nEpochs', str(args.epochs),
-        '--intervals', '1', '--save', osp.join(scratch, f'ref_log_{model}')],
-        datasets, osp.join(scratch, f'basicirstd_{model}.json'))
-    row = dict(model=model, config=config, ours_epoch_seconds=ours,
-               basicirstd_epoch_seconds=theirs)
+        '--intervals', '1', '--seed', str(seed),
+        '--save', osp.join(scratch, f'ref_log_{run}')],
+        datasets, osp.join(scratch, f'basicirstd_{run}.json'))
+    row = dict(model=model, config=config, seed=seed,
+               ours_epoch_seconds=ours, basicirstd_epoch_seconds=theirs,
+               ours_epoch_losses=our_epoch_losses(work_dir),
+               basicirstd_epoch_losses=[
+                   float(loss)
+                   for _, loss in REFERENCE_LOSS.findall(printed)])
     row['ours_median'] = statistics.median(ours[1:])
     row['basicirstd_median'] = statistics.median(theirs[1:])
     row['ratio'] = round(row['basicirstd_median'] / row['ours_median'], 3)
@@ -170,9 +205,11 @@ def parse_args(argv=None):
     parser.add_argument('--models', nargs='+', default=list(MODELS),
                         choices=list(MODELS))
     parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--data-root',
                         default=osp.join(REPO_ROOT, 'datasets', 'SIRST-5050'))
+    parser.add_argument('--out', default=RESULT)
     return parser.parse_args(argv)
 
 
@@ -190,19 +227,31 @@ def main(argv=None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for model in args.models:
-            rows.append(measure(model, args, scratch))
-            row = rows[-1]
-            print(f'{model}: ours {row["ours_median"]:.1f} s/epoch, '
-                  f'BasicIRSTD {row["basicirstd_median"]:.1f} s/epoch '
-                  f'(BasicIRSTD / ours = {row["ratio"]:.2f})', flush=True)
-    with open(RESULT, 'w') as handle:
+            for seed in args.seeds:
+                rows.append(measure(model, seed, args, scratch))
+                row = rows[-1]
+                print(f'{model} seed {seed}: ours {row["ours_median"]:.1f} '
+                      f's/epoch, BasicIRSTD {row["basicirstd_median"]:.1f} '
+                      f's/epoch (BasicIRSTD / ours = {row["ratio"]:.2f}); '
+                      'mean loss of the epochs: ours '
+                      f'{statistics.mean(row["ours_epoch_losses"]):.6f}, '
+                      'BasicIRSTD '
+                      f'{statistics.mean(row["basicirstd_epoch_losses"]):.6f}',
+                      flush=True)
+                write_result(args, argv, rows)
+
+
+def write_result(args, argv: list, rows: list) -> None:
+    """Rewrite ``args.out`` with the rows measured so far."""
+    with open(args.out + '.partial', 'w') as handle:
         json.dump(dict(
             command='python benchmarks/epoch_time.py ' + ' '.join(argv),
             machine=f'{platform.machine()}, {os.cpu_count()} cores',
             threads=args.threads, epochs=args.epochs,
             date=time.strftime('%Y-%m-%d %H:%M'), rows=rows), handle,
             indent=1)
-    print(f'written to {RESULT}')
+    os.replace(args.out + '.partial', args.out)
+    print(f'written to {args.out}')
 
 
 if __name__ == '__main__':

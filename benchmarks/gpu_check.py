@@ -259,7 +259,8 @@ def check_ddp(work_dir: str) -> dict:
         return dict(status='skipped', reason='datasets/SIRST is absent '
                     '(see datasets/README.md)')
     code, tail, seconds = run(
-        ['torchrun', '--nproc_per_node=1', f'--master_port={free_port()}',
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1',
+         f'--master_port={free_port()}',
          'tools/train.py', DDP_CONFIG, '--launcher', 'pytorch', '--sync-bn',
          '--work-dir', work_dir, '--cfg-options',
          f'train_cfg.max_iters={DDP_ITERS}',
@@ -283,7 +284,7 @@ def check_amp_test(checkpoint: str, work_dir: str) -> dict:
     metrics = {}
     for name, flags in (('fp32', []), ('amp', ['--amp'])):
         out = osp.join(work_dir, f'{name}.json')
-        code, tail, _ = run(['python', 'tools/test.py', DDP_CONFIG,
+        code, tail, _ = run([sys.executable, 'tools/test.py', DDP_CONFIG,
                              checkpoint, '--work-dir',
                              osp.join(work_dir, name), '--out', out] + flags)
         if code != 0:
@@ -318,7 +319,7 @@ def check_speed(models, roots: dict, out: str, device: str = 'cuda',
     the official code's where its checkout is given."""
     impls = ['ours'] + (['reference'] if roots else [])
     code, tail, _ = run(
-        ['python', 'benchmarks/bench_models.py', '--device', device,
+        [sys.executable, 'benchmarks/bench_models.py', '--device', device,
          '--phases', 'train', 'infer4', '--train-batch', '4', '--runs',
          str(runs),
          '--models', *models, '--impls', *impls, '--out', out] +
@@ -328,6 +329,10 @@ def check_speed(models, roots: dict, out: str, device: str = 'cuda',
         return dict(passed=False, status='failed', output=tail)
     with open(out) as handle:
         records = json.load(handle)['records']
+    failed = [f'{r["model"]} {r["phase"]}: {r["error"]}' for r in records
+              if 'error' in r]
+    if failed:
+        return dict(passed=False, status='failed', output='\n'.join(failed))
     speed = {}
     for record in records:
         if 'median_s' in record:

@@ -1,14 +1,18 @@
 """Model-zoo names: model-index.yml and metafiles resolved to a config and
 SHA-256-checked weights, by init_model, the inferencer and the tools."""
+import json
+import os.path as osp
+
 import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from serankdet.apis import IRSTDInferencer, init_model
 from serankdet.apis import model_zoo
 from serankdet.apis.model_zoo import (ModelZooError, load_model_index,
-                                      resolve_model)
+                                      resolve_model, verified_weights)
 from serankdet.utils import file_sha256
 from serankdet.cli import run_cli
 from tests.tool_runner import DEMO_CONFIG, tool_main
@@ -124,3 +128,51 @@ def test_tools_take_a_name(zoo, tmp_path, capsys):
                    ['tiny-unet', str(frames), '--out-dir',
                     str(tmp_path / 'out2')]) == 2
     assert 'do not match their SHA-256' in capsys.readouterr().err
+
+
+def test_publish_with_a_record_enters_the_model_in_the_zoo(tmp_path,
+                                                           monkeypatch):
+    torch.manual_seed(0)
+    training_state = tmp_path / 'epoch_4.pth'
+    torch.save(dict(state_dict=init_model(DEMO_CONFIG).state_dict(),
+                    meta=dict(epoch=4)), training_state)
+    config = osp.relpath(DEMO_CONFIG, model_zoo.ZOO_ROOT)
+    record = dict(config=config, seed=2, schedule='4 epochs',
+                  machine='x86_64, 2 cores, 1 thread(s)', wall_seconds=5400,
+                  command='python benchmarks/reproduce.py ... --seed 2',
+                  scored_checkpoint='epoch_4.pth',
+                  final=dict(hungarian=dict(IoU=0.123456, nIoU=0.5,
+                                            Pd=0.987654, Fa=12.3456),
+                             greedy=dict(IoU=0.123456, nIoU=0.5, Pd=0.99,
+                                         Fa=12.3456)))
+    (tmp_path / 'record.json').write_text(json.dumps(record))
+    (tmp_path / 'unfinished.json').write_text(json.dumps(
+        dict(status='in progress', command='python benchmarks/reproduce.py '
+             'X --seed 2')))
+    publish = tool_main('misc/publish_model')
+    args = [str(training_state), 'tiny-unet', '--out-dir',
+            str(tmp_path / 'checkpoints'), '--root', str(tmp_path)]
+    with pytest.raises(ValueError, match=r'unfinished\.json is the record of '
+                       r'an unfinished run \(status: in progress\): finish '
+                       r'it with python benchmarks/reproduce.py X --seed 2'):
+        publish(args + ['--record', str(tmp_path / 'unfinished.json')])
+    assert not (tmp_path / 'checkpoints').exists()
+    publish(args + ['--record', str(tmp_path / 'record.json')])
+    monkeypatch.setattr(model_zoo, 'ZOO_ROOT', str(tmp_path))
+    assert (tmp_path / 'model-index.yml').read_text() == (
+        'Import:\n- configs/unet/metafile.yaml\n')
+    model = load_model_index()['tiny-unet']
+    assert model.config == str(tmp_path / config)
+    assert verified_weights(model) == model.weights
+    assert model.results == (
+        dict(Task='Infrared Small Target Detection', Dataset='synthetic',
+             Metrics=dict(IoU=12.35, nIoU=50.0, Pd=98.77, Fa=12.35,
+                          matching='hungarian')),
+        dict(Task='Infrared Small Target Detection', Dataset='synthetic',
+             Metrics=dict(IoU=12.35, nIoU=50.0, Pd=99.0, Fa=12.35,
+                          matching='greedy')))
+    metafile = yaml.safe_load(
+        (tmp_path / 'configs/unet/metafile.yaml').read_text())
+    assert metafile['Collections'] == [
+        dict(Name='unet', README='configs/unet/README.md')]
+    assert metafile['Models'][0]['Metadata']['Training Time (h)'] == 1.5
