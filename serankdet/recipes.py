@@ -20,6 +20,14 @@ imports a package before any ``_base_`` as a pure-Python config)::
 The data preprocessors that several model bases share are built here too
 (``imagenet_data_preprocessor``, ``basicirstd_data_preprocessor``).
 
+The data recipes of a model return several values at once (pipelines and
+dataloaders, e.g. ``dataloaders``, ``uiunet_data``), which one statement of
+a config unpacks; they may take the config's ``_base_`` (mmengine runs the
+config with ``_base_`` bound to its merged bases)::
+
+    (train_pipeline, test_pipeline, legacy_test_pipeline, train_dataloader,
+     val_dataloader, test_dataloader) = recipes.serankdet_data(_base_, 4)
+
 This module imports nothing, so that reading a config stays cheap.
 """
 from typing import List, Optional, Sequence, Tuple
@@ -90,6 +98,69 @@ def legacy_test_pipeline(size: int) -> List[dict]:
     """The references' test protocol: resize to ``size`` x ``size`` (image
     bilinear, mask nearest) and score there."""
     return pipeline(dict(type='LegacyTestResize', size=size))
+
+
+def dataloaders(train_pipeline: Optional[List[dict]] = None,
+                test_pipeline: Optional[List[dict]] = None,
+                **train_settings) -> Tuple[dict, dict, dict]:
+    """``train_dataloader, val_dataloader, test_dataloader`` of a config,
+    merged into its dataset base's: training with ``train_settings``
+    (``batch_size``, ``drop_last``, ...) over ``train_pipeline``, val and
+    test over ``test_pipeline`` (None: the base's pipeline). One
+    statement in the config sets the three::
+
+        (train_dataloader, val_dataloader,
+         test_dataloader) = recipes.dataloaders(train_pipeline, test_pipeline,
+                                                batch_size=4)
+    """
+    train = dict(train_settings)
+    val = dict()
+    if train_pipeline is not None:
+        train.update(dataset=dict(pipeline=train_pipeline))
+    if test_pipeline is not None:
+        val.update(dataset=dict(pipeline=test_pipeline))
+    return train, val, val
+
+
+def legacy_data(base_size: int, crop_size: Tuple[int, int],
+                **train_settings
+                ) -> Tuple[List[dict], List[dict], dict, dict, dict]:
+    """The references' data at ``base_size`` (DNANet, MSHNet):
+    ``train_pipeline, test_pipeline, train_dataloader, val_dataloader,
+    test_dataloader``, training on :func:`train_pipeline` (``base_size``,
+    ``crop_size``) with ``train_settings`` (see :func:`dataloaders`),
+    testing on frames resized to ``base_size`` x ``base_size``
+    (:func:`legacy_test_pipeline`)."""
+    train = train_pipeline(base_size, crop_size)
+    test = legacy_test_pipeline(base_size)
+    return (train, test,
+            *dataloaders(train, test, **train_settings))
+
+
+def serankdet_data(base, batch_size: int) -> Tuple[
+        List[dict], List[dict], List[dict], dict, dict, dict]:
+    """SeRankDet's data on a dataset base (``base``: the config's
+    ``_base_``): ``train_pipeline, test_pipeline, legacy_test_pipeline``,
+    the base's with frames read as RGB (:func:`with_color_type`), and the
+    dataloaders over them (see :func:`dataloaders`): ``batch_size``,
+    ``drop_last`` as the reference's build_dataset."""
+    train = with_color_type(base.train_pipeline, 'rgb')
+    test = with_color_type(base.test_pipeline, 'rgb')
+    legacy_test = with_color_type(base.legacy_test_pipeline, 'rgb')
+    return (train, test, legacy_test,
+            *dataloaders(train, test, batch_size=batch_size, drop_last=True))
+
+
+def sctransnet_data(base) -> Tuple[dict, dict]:
+    """SCTransNet on a BasicIRSTD dataset base (``base``: the config's
+    ``_base_``): ``model, train_dataloader``, the input standardised with
+    the dataset's statistics (:func:`normalization` of its
+    ``img_norm_cfg``) and the base's training pipeline with SCTransNet's
+    crop rule (``'redraw'``, :func:`with_crop_rule`)."""
+    model = dict(data_preprocessor=normalization(base.img_norm_cfg))
+    train_dataloader = dict(dataset=dict(
+        pipeline=with_crop_rule(base.train_pipeline, 'redraw')))
+    return model, train_dataloader
 
 
 def serankdet_param_scheduler(max_epochs: int) -> List[dict]:
@@ -286,3 +357,18 @@ def uiunet_train_dataloader(train_pipeline: List[dict]) -> dict:
         drop_last=True,
         sampler=dict(type='DefaultSampler', shuffle=False),
         dataset=dict(pipeline=train_pipeline))
+
+
+def uiunet_data(resize_size: int, crop_size: Tuple[int, int]) -> Tuple[
+        int, Tuple[int, int], List[dict], List[dict], dict, dict, dict]:
+    """UIU-Net's data (the reference train.py and test.py):
+    ``resize_size, crop_size, train_pipeline, test_pipeline,
+    train_dataloader, val_dataloader, test_dataloader``, the sizes as given
+    (one statement sets them in the config too), training on
+    :func:`uiunet_train_pipeline` with :func:`uiunet_train_dataloader`,
+    testing on frames resized to ``resize_size`` x ``resize_size``."""
+    train = uiunet_train_pipeline(resize_size, crop_size)
+    test = legacy_test_pipeline(resize_size)
+    _, val_dataloader, test_dataloader = dataloaders(test_pipeline=test)
+    return (resize_size, crop_size, train, test,
+            uiunet_train_dataloader(train), val_dataloader, test_dataloader)

@@ -12,6 +12,5 @@ from serankdet import recipes  # noqa: E402
 
 test_pipeline = recipes.legacy_test_pipeline(256)
 # drop_last: the reference's train.py drops the last partial training batch
-train_dataloader = dict(batch_size=16, drop_last=True)
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+train_dataloader, val_dataloader, test_dataloader = recipes.dataloaders(
+    test_pipeline=test_pipeline, batch_size=16, drop_last=True)

@@ -14,10 +14,7 @@ from serankdet import recipes  # noqa: E402
 
 base_size = 256
 crop_size = (256, 256)
-train_pipeline = recipes.train_pipeline(base_size, crop_size)
-test_pipeline = recipes.legacy_test_pipeline(base_size)
 # drop_last: the reference's train.py drops the last partial training batch
-train_dataloader = dict(batch_size=16, drop_last=True,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+(train_pipeline, test_pipeline, train_dataloader, val_dataloader,
+ test_dataloader) = recipes.legacy_data(base_size, crop_size, batch_size=16,
+                                        drop_last=True)

@@ -9,16 +9,13 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-base_size = 256
-crop_size = (256, 256)
-train_pipeline = recipes.train_pipeline(base_size, crop_size)
-test_pipeline = recipes.legacy_test_pipeline(base_size)
-# drop_last: the reference's main.py drops the last partial training batch
-train_dataloader = dict(batch_size=4, drop_last=True,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 custom_hooks = [*_base_.custom_hooks, dict(type='SetEpochHook')]
 # the warm-up epochs leave the side convs and the fusion conv without
 # gradients
 find_unused_parameters = True
+base_size = 256
+crop_size = (256, 256)
+# drop_last: the reference's main.py drops the last partial training batch
+(train_pipeline, test_pipeline, train_dataloader, val_dataloader,
+ test_dataloader) = recipes.legacy_data(base_size, crop_size, batch_size=4,
+                                        drop_last=True)

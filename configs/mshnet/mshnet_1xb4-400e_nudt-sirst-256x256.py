@@ -8,12 +8,11 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-test_pipeline = recipes.legacy_test_pipeline(256)
-# drop_last: the reference's main.py drops the last partial training batch
-train_dataloader = dict(batch_size=4, drop_last=True)
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 custom_hooks = [*_base_.custom_hooks, dict(type='SetEpochHook')]
 # the warm-up epochs leave the side convs and the fusion conv without
 # gradients
 find_unused_parameters = True
+test_pipeline = recipes.legacy_test_pipeline(256)
+# drop_last: the reference's main.py drops the last partial training batch
+train_dataloader, val_dataloader, test_dataloader = recipes.dataloaders(
+    test_pipeline=test_pipeline, batch_size=4, drop_last=True)

@@ -12,7 +12,6 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-model = dict(data_preprocessor=recipes.normalization(_base_.img_norm_cfg))
+# the input standardised with the dataset's statistics (img_norm_cfg);
 # SCTransNet's crop: drawn again until it holds a target in half of the draws
-train_dataloader = dict(dataset=dict(
-    pipeline=recipes.with_crop_rule(_base_.train_pipeline, 'redraw')))
+model, train_dataloader = recipes.sctransnet_data(_base_)

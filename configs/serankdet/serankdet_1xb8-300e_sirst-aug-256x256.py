@@ -11,15 +11,10 @@ max_epochs = 300
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = recipes.serankdet_param_scheduler(max_epochs)
 # frames read as RGB (gray replicated, colour kept) and normalised per
-# channel, as the reference's PIL convert('RGB') (issue 31)
-train_pipeline = recipes.with_color_type(_base_.train_pipeline, 'rgb')
-test_pipeline = recipes.with_color_type(_base_.test_pipeline, 'rgb')
-legacy_test_pipeline = recipes.with_color_type(_base_.legacy_test_pipeline,
-                                               'rgb')
-# the reference's build_dataset drops the last partial training batch
-train_dataloader = dict(batch_size=8, drop_last=True,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# channel, as the reference's PIL convert('RGB') (issue 31); batch size as
+# named, the last partial training batch dropped as by the reference's
+# build_dataset
+(train_pipeline, test_pipeline, legacy_test_pipeline, train_dataloader,
+ val_dataloader, test_dataloader) = recipes.serankdet_data(_base_, 8)
 auto_scale_lr = dict(base_batch_size=8)
 find_unused_parameters = False

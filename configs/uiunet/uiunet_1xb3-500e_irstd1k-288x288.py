@@ -9,10 +9,5 @@ _base_ = [
 ]
 from serankdet import recipes  # noqa: E402
 
-resize_size = 320
-crop_size = (288, 288)
-train_pipeline = recipes.uiunet_train_pipeline(resize_size, crop_size)
-test_pipeline = recipes.legacy_test_pipeline(resize_size)
-train_dataloader = recipes.uiunet_train_dataloader(train_pipeline)
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+(resize_size, crop_size, train_pipeline, test_pipeline, train_dataloader,
+ val_dataloader, test_dataloader) = recipes.uiunet_data(320, (288, 288))

@@ -25,3 +25,7 @@ default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1))
 # the total batch the learning rate is set for (tools/train.py
 # --auto-scale-lr scales it to the run's)
 auto_scale_lr = dict(enable=False, base_batch_size=4)
+# the reference's 512x512 configs (IRSTD-1k, SIRST; batch 4) wrap the model
+# in DDP with find_unused_parameters, its 256x256 ones (batch 8) without:
+# every parameter is used, so it only costs time
+find_unused_parameters = True
