@@ -28,6 +28,7 @@ def _script_fixture(name):
     return pytest.fixture(scope='session', name=name)(lambda: _script(name))
 
 
+deploy = _script_fixture('deploy')
 epoch_time = _script_fixture('epoch_time')
 parity = _script_fixture('parity')
 short_schedule = _script_fixture('short_schedule')
