@@ -32,8 +32,8 @@ Implementations compared in the same run (``--impls``):
   mmengine's ``compile=True`` config key does; the first, compiling
   iteration is the warm-up and its time is printed separately);
 - ``reference``: the authors' own code, built from the checkouts given with
-  ``--reference-root NAME=PATH`` (see ``reference_models.py``; needs
-  ``pip install einops`` for SeRankDet) with its official loss and
+  ``--reference-root NAME=PATH`` (see ``verification/official_models.py``;
+  needs ``pip install einops`` for SeRankDet) with its official loss and
   optimizer. Rows of ours then get the speed-up ``reference median /
   median`` of the same phase.
 
@@ -76,7 +76,7 @@ MODELS = {
     'acm': ('configs/acm/acm_1xb16-400e_sirst-256x256.py', 256),
     'alcnet': ('configs/alcnet/alcnet_1xb16-400e_sirst-256x256.py', 256),
 }
-#: models whose official code ``reference_models.py`` can build
+#: models whose official code ``verification/official_models.py`` builds
 REFERENCE_MODELS = ('serankdet', 'datransnet', 'samspl-t')
 PHASES = ('train', 'infer1', 'infer4')
 IMPLS = ('ours', 'ours-amp', 'ours-channels-last', 'ours-compile',
@@ -159,7 +159,7 @@ def build_ours(model_name, size, device, impl='ours'):
 def build_official(model_name, size, root):
     """The reference model with its official loss and optimizer."""
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from reference_models import build_reference
+    from verification.official_models import build_reference
     ref = build_reference(model_name, root, size)
     optimizer = ref.make_optimizer(
         [p for p in ref.model.parameters() if p.requires_grad])

@@ -50,7 +50,7 @@ from benchmarks.bench_models import MODELS as BENCH_MODELS  # noqa: E402
 from benchmarks.bench_models import reference_root  # noqa: E402
 
 CHECKS = ('golden', 'amp_train', 'ddp', 'amp_test', 'speed')
-#: the official repositories of ``reference_models.py``, under ../refs
+#: the official repositories of ``verification/official_models.py``, in ../refs
 REFERENCE_CHECKOUTS = {'serankdet': 'SeRankDet', 'datransnet': 'DATransNet',
                        'samspl-t': 'SAM-SPL'}
 DDP_CONFIG = 'configs/serankdet/serankdet-w8_1xb4-400i_sirst-256x256.py'

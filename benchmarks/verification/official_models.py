@@ -1,13 +1,12 @@
-"""Build the authors' own reference models so they can be timed beside ours.
+"""The authors' own models, with their official training loss, optimizer
+and learning-rate schedule.
 
 ``benchmarks/bench_models.py`` times our ports of SeRankDet, DATransNet and
 SAM-SPL; this module builds the OFFICIAL implementations from a checkout of
-the authors' repositories, with their official training loss, optimizer and
-learning-rate schedule, so that both are measured in the same run
-(``bench_models.py``) or trained side by side (``step_exact.py``). Nothing
-of the reference code is copied here: it is imported at run time from the
-checkout the user gives.
-Get the checkouts with::
+the authors' repositories (imported at run time through
+:mod:`verification.references`, nothing copied), so that both are measured
+in the same run (``bench_models.py``) or trained side by side
+(``step_exact.py``, ``parity.py``). Get the checkouts with::
 
     git clone https://github.com/GrokCV/SeRankDet
     git clone https://github.com/greekinRoma/DATransNet
@@ -18,39 +17,33 @@ packages needed: ``einops`` (SeRankDet) and ``pyyaml`` (SAM-SPL). ``timm``
 (DATransNet) and ``iopath`` (SAM-SPL) are replaced by stubs when absent,
 because the reference imports them at module level without using them on
 the path built here. Models are randomly initialised (no SAM2 weights).
-
-Import isolation: both the SeRankDet and the DATransNet checkouts have a
-top-level package called ``model`` (and ``utils``), so the reference
-packages are imported under a temporary ``sys.modules`` entry that points
-at the checkout, and every entry added below that name is removed again
-afterwards (the imported classes keep working through their own globals).
-``sys.path`` is never changed.
 """
-import contextlib
 import dataclasses
 import importlib
 import importlib.util
 import os.path as osp
-import sys
 import types
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 import torch
 from torch import Tensor, nn
 
+from .references import (REPOS, bare_package, checkout_file, load_file,
+                         stub_modules, temporary_modules)
+
+
 REFERENCE_MODELS = ('serankdet', 'datransnet', 'samspl-t')
 
-_REPOS = {
-    'serankdet': 'https://github.com/GrokCV/SeRankDet',
-    'datransnet': 'https://github.com/greekinRoma/DATransNet',
-    'samspl-t': 'https://github.com/fuyimin96/SAM-SPL',
-}
+
 # Input side must be a multiple of this: SeRankDet pools 4 times;
 # DATransNet pools once more inside its bottleneck; SAM-SPL tiles an 8x8
 # window position embedding at 1/4 resolution.
-_SIZE_MULTIPLE = {'serankdet': 16, 'datransnet': 32, 'samspl-t': 32}
-# Import name -> PyPI name, for the install advice.
-_PIP_NAMES = {'yaml': 'pyyaml', 'einops': 'einops', 'PIL': 'pillow'}
+SIZE_MULTIPLE = {'serankdet': 16, 'datransnet': 32, 'samspl-t': 32}
+
+
+# the name of each official model's converter (serankdet.registry.CONVERTERS)
+CONVERTER_NAMES = {'datransnet': 'datransnet', 'samspl-t': 'samspl',
+                   'serankdet': 'serankdet'}
 
 
 @dataclasses.dataclass
@@ -100,97 +93,6 @@ def _noop(epoch: int) -> None:
     del epoch
 
 
-def _checkout_file(name: str, root: str, relpath: str) -> str:
-    """Absolute path of ``relpath`` in the checkout, or a clear error."""
-    path = osp.join(root, relpath)
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{name}: expected the official file {relpath!r} in the checkout '
-            f'{root!r}, but {path!r} does not exist; clone it with '
-            f'`git clone {_REPOS[name]}` and pass that folder as root')
-    return path
-
-
-def _bare_package(name: str, path: str) -> types.ModuleType:
-    """A package ``name`` searching ``path``, without running its
-    ``__init__.py`` (DATransNet's ``model/__init__.py`` imports every
-    baseline of that repository and their dependencies)."""
-    spec = importlib.util.spec_from_loader(name, loader=None, is_package=True)
-    spec.submodule_search_locations = [path]
-    module = importlib.util.module_from_spec(spec)
-    return module
-
-
-def _stub_modules(names: Dict[str, List[str]],
-                  pip_name: str) -> Dict[str, types.ModuleType]:
-    """Modules holding placeholders for names the reference imports but
-    never uses on the path built here; calling one raises ImportError."""
-
-    def unavailable(qualname):
-
-        def placeholder(*args, **kwargs):
-            raise ImportError(f'{qualname} is a stub: pip install {pip_name}')
-
-        return placeholder
-
-    modules = {}
-    for module_name, attrs in names.items():
-        parts = module_name.split('.')
-        for i in range(1, len(parts) + 1):  # parents must exist too
-            parent = '.'.join(parts[:i])
-            modules.setdefault(parent, types.ModuleType(parent))
-        for attr in attrs:
-            setattr(modules[module_name], attr,
-                    unavailable(f'{module_name}.{attr}'))
-    return modules
-
-
-@contextlib.contextmanager
-def _temporary_modules(name: str, modules: Dict[str, types.ModuleType]):
-    """Install ``modules`` in ``sys.modules`` for the duration of the block.
-
-    Every entry under their top-level names that exists before is set
-    aside and restored afterwards; every entry imported below them during
-    the block is removed, so checkouts sharing a package name (``model``,
-    ``utils``) cannot see each other. A module missing from the environment
-    becomes an ImportError with install advice.
-    """
-    tops = {key.split('.')[0] for key in modules}
-
-    def owned(key):
-        return key.split('.')[0] in tops
-
-    saved = {key: mod for key, mod in sys.modules.items() if owned(key)}
-    for key in saved:
-        del sys.modules[key]
-    sys.modules.update(modules)
-    try:
-        yield
-    except ModuleNotFoundError as err:
-        missing = (err.name or '').split('.')[0]
-        if missing in tops:  # a file of the checkout itself is missing
-            raise FileNotFoundError(
-                f'{name}: the checkout lacks module {err.name!r}; use a '
-                f'complete clone of {_REPOS[name]}') from err
-        raise ImportError(
-            f'{name}: the reference code needs {missing!r}: pip install '
-            f'{_PIP_NAMES.get(missing, missing)}') from err
-    finally:
-        for key in [key for key in sys.modules if owned(key)]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-
-
-def _load_file(path: str, module_name: str) -> types.ModuleType:
-    """Execute one reference file as a module under a private name, so that
-    its package ``__init__.py`` (which pulls unrelated dependencies) does
-    not run."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _mode_forwards(model: nn.Module, train_outputs, eval_output):
     """Wrap the output selection into forwards that first make sure the
     model is in the right mode (switching only when it is not)."""
@@ -214,11 +116,11 @@ def _serankdet_net_module(root: str, base_channels: int) -> types.ModuleType:
     of ``SeRankDet.__init__``, the only way the class sets its width) read
     as ``base_channels``: the source is changed in memory at import time,
     the checkout is not touched and nothing of it is copied."""
-    net_path = _checkout_file('serankdet', root,
+    net_path = checkout_file('serankdet', root,
                               'model/SeRankDet/SeRankDet.py')
     # SeRankDet.py imports `model.SeRankDet.tools` by absolute name.
-    with _temporary_modules('serankdet', {
-            'model': _bare_package('model', osp.join(root, 'model'))}):
+    with temporary_modules('serankdet', {
+            'model': bare_package('model', osp.join(root, 'model'))}):
         if base_channels == 64:
             return importlib.import_module('model.SeRankDet.SeRankDet')
         with open(net_path) as f:
@@ -254,15 +156,15 @@ def _build_serankdet(root: str, size: int, seed: int,
     for CPU runs) changes the width constant and the Top-K table keys at
     run time (K per stage stays the official 512 ... 32)."""
     name = 'serankdet'
-    loss_path = _checkout_file(name, root, 'utils/loss.py')
+    loss_path = checkout_file(name, root, 'utils/loss.py')
     net_module = _serankdet_net_module(root, base_channels)
     # utils/__init__.py imports the whole training stack (mmcv 1.x ...);
     # loss.py itself needs torch only.
-    loss_module = _load_file(loss_path, '_reference_serankdet_loss')
+    loss_module = load_file(loss_path, '_reference_serankdet_loss')
     # utils/scheduler.py needs only math (build/build_scheduler.py, which
     # picks the class by name, imports it through utils/__init__.py).
-    scheduler_module = _load_file(
-        _checkout_file(name, root, 'utils/scheduler.py'),
+    scheduler_module = load_file(
+        checkout_file(name, root, 'utils/scheduler.py'),
         '_reference_serankdet_scheduler')
 
     torch.manual_seed(seed)
@@ -306,26 +208,26 @@ def _build_serankdet(root: str, size: int, seed: int,
 
 def _build_datransnet(root: str, size: int, seed: int) -> ReferenceModel:
     name = 'datransnet'
-    _checkout_file(name, root, 'model/DATransNet/segmentation.py')
-    loss_path = _checkout_file(name, root, 'loss.py')
-    modules = {'model': _bare_package('model', osp.join(root, 'model'))}
+    checkout_file(name, root, 'model/DATransNet/segmentation.py')
+    loss_path = checkout_file(name, root, 'loss.py')
+    modules = {'model': bare_package('model', osp.join(root, 'model'))}
     if importlib.util.find_spec('timm') is None:
         # CSPBlocks/InceptionNext.py imports these at module level; the
         # InceptionDWConv2d used by the net needs none of them.
-        modules.update(_stub_modules({
+        modules.update(stub_modules({
             'timm.data': ['IMAGENET_DEFAULT_MEAN', 'IMAGENET_DEFAULT_STD'],
             'timm.models.helpers': ['checkpoint_seq'],
             'timm.models.layers': ['trunc_normal_', 'DropPath'],
             'timm.models.registry': ['register_model'],
         }, 'timm'))
-    with _temporary_modules(name, modules):
+    with temporary_modules(name, modules):
         net_module = importlib.import_module('model.DATransNet.segmentation')
     # loss.py imports utils.utils (torchvision, matplotlib, skimage) only for
     # Get_gradient_nopadding, which ISNetLoss uses, not SoftIoULoss.
-    with _temporary_modules(
-            name, _stub_modules({'utils.utils': ['Get_gradient_nopadding']},
+    with temporary_modules(
+            name, stub_modules({'utils.utils': ['Get_gradient_nopadding']},
                                 'torchvision matplotlib scikit-image')):
-        loss_module = _load_file(loss_path, '_reference_datransnet_loss')
+        loss_module = load_file(loss_path, '_reference_datransnet_loss')
 
     torch.manual_seed(seed)
     # net.py: Net(model_name='DATransNet', size=size) -> DATransNet(
@@ -366,9 +268,9 @@ def _build_samspl_t(root: str, size: int, seed: int,
     term to each output's BCE, through the official ``Trainer(loss_fn=...)``
     hook (a reduced CPU setting, not the paper's recipe)."""
     name = 'samspl-t'
-    _checkout_file(name, root, 'sam_spl/base_model.py')
-    config_path = _checkout_file(name, root, 'sam_spl/configs/spl_t.yaml')
-    adan_path = _checkout_file(name, root, 'training/Adan.py')
+    checkout_file(name, root, 'sam_spl/base_model.py')
+    config_path = checkout_file(name, root, 'sam_spl/configs/spl_t.yaml')
+    adan_path = checkout_file(name, root, 'training/Adan.py')
     try:
         import yaml
     except ImportError as err:
@@ -383,17 +285,17 @@ def _build_samspl_t(root: str, size: int, seed: int,
 
     # base_model.py imports `sam_spl.*` by absolute name.
     modules = {
-        'sam_spl': _bare_package('sam_spl', osp.join(root, 'sam_spl'))}
+        'sam_spl': bare_package('sam_spl', osp.join(root, 'sam_spl'))}
     if importlib.util.find_spec('iopath') is None:
         # hieradet.py imports g_pathmgr at module level; it is only used
         # when Hiera gets a weights_path, which make_adaptor never passes.
         modules.update(
-            _stub_modules({'iopath.common.file_io': ['g_pathmgr']}, 'iopath'))
-    with _temporary_modules(name, modules):
+            stub_modules({'iopath.common.file_io': ['g_pathmgr']}, 'iopath'))
+    with temporary_modules(name, modules):
         base_module = importlib.import_module('sam_spl.base_model')
     # training/__init__.py imports the trainer (loguru, enlighten); Adan.py
     # itself needs torch only.
-    adan_module = _load_file(adan_path, '_reference_samspl_adan')
+    adan_module = load_file(adan_path, '_reference_samspl_adan')
 
     torch.manual_seed(seed)
     # training.py: make_adaptor(**yaml) then _freeze_encoder() (the Hiera
@@ -468,11 +370,11 @@ def build_reference(name: str, root: str, size: int, seed: int = 0,
     if name not in _BUILDERS:
         raise ValueError(f'unknown reference model {name!r}; choose one of '
                          f'{REFERENCE_MODELS}')
-    if size <= 0 or size % _SIZE_MULTIPLE[name]:
+    if size <= 0 or size % SIZE_MULTIPLE[name]:
         raise ValueError(f'{name}: size must be a positive multiple of '
-                         f'{_SIZE_MULTIPLE[name]}, got {size}')
+                         f'{SIZE_MULTIPLE[name]}, got {size}')
     if not osp.isdir(root):
         raise FileNotFoundError(
             f'{name}: checkout folder {root!r} does not exist; clone it with '
-            f'`git clone {_REPOS[name]}` and pass that folder as root')
+            f'`git clone {REPOS[name]}` and pass that folder as root')
     return _BUILDERS[name](osp.abspath(root), size, seed, **settings)
