@@ -48,8 +48,11 @@ calibrated rule, said at the start, unless ``--threshold`` or a
 ``--backend onnxruntime --onnx MODEL.onnx`` runs the graph of
 ``tools/deployment/export_onnx.py`` (or ``quantize_onnx.py``) with ONNX
 Runtime on the CPU instead of the checkpoint, with the same reading,
-preprocessing, sliding windows and decision rule (of the config; a
-calibration file belongs to a checkpoint and is not used).
+preprocessing, sliding windows and decision rule: the one the export stored
+in the graph's metadata (the checkpoint's calibrated rule, else the
+config's), said at the start and overridden by ``--threshold`` or
+``--cfg-options model.decode_head.*`` as a calibration file is; a graph
+exported without one uses the config's rule, with a warning.
 
 Videos and sequences: a VIDEO (a file with a video extension, ``.mp4``,
 ``.avi``, ``.mkv``, ``.mov``..., or any file OpenCV's FFmpeg backend opens)
@@ -131,8 +134,9 @@ def parse_args(argv=None):
                         'work_dirs/infer/<timestamp>)')
     parser.add_argument('--threshold', type=probability,
                         help='probability threshold (default: the '
-                        "calibrated one of CKPT.decision.json, else the "
-                        "config's model.decode_head.threshold)")
+                        "calibrated one of CKPT.decision.json, or the one "
+                        "stored in the --onnx graph, else the config's "
+                        'model.decode_head.threshold)')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='frames per forward pass (frames of the same '
                         'padded size are batched)')

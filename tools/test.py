@@ -26,9 +26,13 @@ tested with its calibrated decision rule, said at the start, unless
 ``--amp`` runs the model under autocast (float16 on a GPU, bfloat16 on a CPU).
 ``--backend onnxruntime --onnx MODEL.onnx`` (no CKPT) scores the graph of
 ``tools/deployment/export_onnx.py`` or ``quantize_onnx.py``: the runner's
-model keeps its data preprocessor, sliding windows and decision rule (the
-config's) while its network runs in ONNX Runtime on the CPU; the work dir
-defaults to ``test_<onnx name>/`` beside the file.
+model keeps its data preprocessor, sliding windows and decision rule while
+its network runs in ONNX Runtime on the CPU; the work dir defaults to
+``test_<onnx name>/`` beside the file. The decision rule is the one the
+export stored in the graph's metadata (the checkpoint's: calibrated, or the
+config's), said at the start and overridden by ``--cfg-options`` as a
+calibration file is; a graph exported without one is tested with the
+config's rule and a warning.
 """
 import argparse
 import inspect
@@ -153,7 +157,9 @@ def main(argv=None):
                                resolve_model_args, tidy_if_failed_early)
     from serankdet.evaluation.calibration import (apply_calibration,
                                                   rule_options)
-    from serankdet.apis.backends import check_backend, use_onnx_backend
+    from serankdet.apis.backends import (ONNXRuntimeNetwork,
+                                         apply_onnx_rule, check_backend,
+                                         use_onnx_backend)
     from serankdet.utils import use_mixed_precision
     onnx = check_backend(args.backend, args.onnx, args.checkpoint, 'cpu',
                          args.amp)
@@ -171,10 +177,18 @@ def main(argv=None):
         if path:
             check_output_file(path, option, args.force)
     cfg = load_config(args)
-    calibration = apply_calibration(cfg, args.checkpoint,
-                                    rule_options(args.cfg_options))
-    if calibration:
-        print(calibration)
+    # one rule for both backends: the checkpoint's calibration file, or
+    # the rule export_onnx.py stored in the graph
+    overrides = rule_options(args.cfg_options)
+    network = ONNXRuntimeNetwork(args.onnx) if onnx else None
+    warning = False
+    if onnx:
+        message, warning = apply_onnx_rule(cfg, network, overrides)
+    else:
+        message = apply_calibration(cfg, args.checkpoint, overrides)
+    if message:
+        print(f'warning: {message}' if warning else message,
+              file=sys.stderr if warning else sys.stdout)
     if not args.work_dir:
         cfg.work_dir = default_work_dir(weights, cfg.work_dir)
     cfg.load_from = args.checkpoint
@@ -194,7 +208,7 @@ def main(argv=None):
         runner = build_runner(cfg)
         model = getattr(runner.model, 'module', runner.model)
         if onnx:  # the runner's model, its network run by onnxruntime
-            use_onnx_backend(model, args.onnx)
+            use_onnx_backend(model, network)
         metrics = runner.test()
     if not is_rank_zero():  # rank 0 writes and reports the metrics
         return

@@ -7,21 +7,34 @@ input -> main logits) in place of the segmentor's backbone, neck and head
 (scaling, normalisation, padding), whole-frame or sliding-window inference,
 un-padding, resizing and the decision rule stay the model's own code, so
 both backends differ only in the network's arithmetic.
+
+The decision rule has one owner: the checkpoint's (its calibrated
+``CKPT.decision.json``, else the config's ``model.decode_head`` rule) is
+stored by ``export_onnx.py`` in the graph's metadata
+(:data:`DECISION_RULE_KEY`, kept by ``quantize_onnx.py``), and
+:func:`apply_onnx_rule` puts it into the config a graph runs with, as
+:func:`~serankdet.evaluation.calibration.apply_calibration` does for a
+checkpoint.
 """
 import json
 import os.path as osp
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
+from serankdet.evaluation.calibration import apply_rule, describe_rule
+from serankdet.evaluation.functional import DecisionRule
+
 #: The ``backend`` values of ``IRSTDInferencer``, ``tools/infer.py`` and
 #: ``tools/test.py``.
 BACKENDS = ('pytorch', 'onnxruntime')
 #: ONNX metadata key of the input convention (:func:`preprocessing_info`).
 PREPROCESSING_KEY = 'serankdet.preprocessing'
+#: ONNX metadata key of the decision rule (:func:`decision_rule_info`).
+DECISION_RULE_KEY = 'serankdet.decision_rule'
 #: Keys of :func:`preprocessing_info` a graph and a config must agree on.
 _MATCHED_KEYS = ('in_channels', 'mean', 'std', 'size_divisor', 'pad_val')
 
@@ -41,6 +54,36 @@ def preprocessing_info(model) -> dict:
         pad_val=float(pre.pad_val),
         threshold=float(model.decode_head.threshold),
         output='logits (B, 1, H, W); probability = sigmoid(logits)')
+
+
+def decision_rule_info(rule: DecisionRule,
+                       calibration: Optional[str] = None) -> dict:
+    """What :data:`DECISION_RULE_KEY` holds (JSON-able): ``decision_rule``
+    (threshold, min_area, max_area, seed_threshold) and ``calibration``,
+    the name of the calibration file it came from (None: the config's
+    ``model.decode_head`` rule, or the export's ``--cfg-options``)."""
+    return dict(decision_rule=rule.to_dict(), calibration=calibration)
+
+
+def read_decision_rule(path: str, metadata: dict
+                       ) -> Optional[Tuple[DecisionRule, Optional[str]]]:
+    """The rule stored in the metadata of ONNX file ``path`` and the
+    calibration file it came from (see :func:`decision_rule_info`); None
+    when the graph has none (exported before it was stored).
+
+    Raises:
+        ValueError: the stored rule is damaged.
+    """
+    if DECISION_RULE_KEY not in metadata:
+        return None
+    try:
+        content = json.loads(metadata[DECISION_RULE_KEY])
+        return (DecisionRule(**content['decision_rule']),
+                content.get('calibration'))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f'{path}: its metadata {DECISION_RULE_KEY} is damaged ({error}); '
+            're-export it with tools/deployment/export_onnx.py') from None
 
 
 def check_backend(backend: str, onnx_file: Optional[str],
@@ -111,6 +154,9 @@ class ONNXRuntimeNetwork:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.preprocessing = (json.loads(meta[PREPROCESSING_KEY])
                               if PREPROCESSING_KEY in meta else None)
+        #: the stored decision rule and the calibration file it came from
+        #: (:func:`read_decision_rule`), None for an older graph
+        self.stored_rule = read_decision_rule(path, meta)
         graph_input = self.session.get_inputs()[0]
         self.input_name = graph_input.name
         batch, _, height, width = (d if isinstance(d, int) else None
@@ -149,12 +195,55 @@ class ONNXRuntimeNetwork:
                 f'({self.threads_from}), input {size}')
 
 
-def use_onnx_backend(model, path: str,
+def apply_onnx_rule(cfg, network: ONNXRuntimeNetwork,
+                    overrides: Sequence[str] = ()
+                    ) -> Tuple[Optional[str], bool]:
+    """Put the decision rule stored in ``network``'s graph into ``cfg.model.
+    decode_head`` unless the user decides the rule, as
+    :func:`~serankdet.evaluation.calibration.apply_calibration` does with a
+    checkpoint's calibration file.
+
+    Args:
+        cfg (Config): the config the model will be built from (changed).
+        network (ONNXRuntimeNetwork): the graph to be run.
+        overrides (Sequence[str]): the user's settings that decide the rule
+            (``--threshold``, ``model.decode_head.*`` of
+            :func:`~serankdet.evaluation.calibration.rule_options`); the
+            stored rule is then not used.
+
+    Returns:
+        tuple[str | None, bool]: the line for the log (None: the user's
+        rule on a graph that stores none, nothing to say) and whether it is
+        a warning (a graph without a stored rule: the config's is used).
+    """
+    path = network.path
+    if network.stored_rule is None:
+        if overrides:  # the stored rule would not be used either
+            return None, False
+        rule = DecisionRule(**{key: cfg.model.decode_head[key] for key in
+                               DecisionRule.__dataclass_fields__
+                               if key in cfg.model.decode_head})
+        return (f'{path} stores no decision rule (exported before '
+                f"{DECISION_RULE_KEY} was stored): using the config's "
+                f'{describe_rule(rule)}; re-export it (tools/deployment/'
+                f'export_onnx.py CONFIG CKPT {path}) to store the '
+                "checkpoint's rule, calibrated or not", True)
+    rule, calibration = network.stored_rule
+    source = f'{path} (ONNX metadata {DECISION_RULE_KEY}' + (
+        f', calibrated by {calibration})' if calibration else
+        ", the config's at export)")
+    return (apply_rule(cfg, rule, source, overrides,
+                       kind='calibrated' if calibration else 'stored'),
+            False)
+
+
+def use_onnx_backend(model, network: Union[str, ONNXRuntimeNetwork],
                      num_threads: Optional[int] = None
                      ) -> ONNXRuntimeNetwork:
     """Make ``model`` (an :class:`IRSTDSegmentor`) run its network with
-    ONNX Runtime from ``path``, keeping its data preprocessor, test_cfg and
-    decision rule; said in the log.
+    ONNX Runtime from ``network`` (a path, or the graph opened by
+    :class:`ONNXRuntimeNetwork`), keeping its data preprocessor, test_cfg
+    and decision rule (see :func:`apply_onnx_rule`); said in the log.
 
     Raises:
         ValueError: the graph was exported with another input convention
@@ -162,7 +251,9 @@ def use_onnx_backend(model, path: str,
             :data:`PREPROCESSING_KEY`), or the config's sliding windows do
             not fit a graph of one static size.
     """
-    network = ONNXRuntimeNetwork(path, num_threads)
+    if not isinstance(network, ONNXRuntimeNetwork):
+        network = ONNXRuntimeNetwork(network, num_threads)
+    path = network.path
     if network.preprocessing is not None:
         expected = preprocessing_info(model)
         differ = [f'{key} {network.preprocessing.get(key)} (config: '

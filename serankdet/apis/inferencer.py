@@ -47,7 +47,8 @@ from serankdet.visualization.irstd_visualizer import (DISPLAY_SIDE, HIT,
                                                        draw_rings, enlarge,
                                                        legend_strip,
                                                        to_uint8_gray)
-from .backends import check_backend, use_onnx_backend
+from .backends import (ONNXRuntimeNetwork, apply_onnx_rule, check_backend,
+                       use_onnx_backend)
 from .inference import _ANNOTATION_TRANSFORMS
 from .model_zoo import find_zoo_model, resolve_checkpoint, resolve_model
 from .setup_env import register_all_modules
@@ -475,7 +476,11 @@ class IRSTDInferencer(BaseInferencer):
             (``<weights>.decision.json`` of
             ``tools/analysis_tools/calibrate.py``, said in the log) when it
             has one and ``cfg_options`` sets no decision-rule key, else the
-            config's.
+            config's. With ``backend='onnxruntime'`` the rule stored in
+            ``onnx_file`` by ``export_onnx.py`` (the checkpoint's) takes the
+            calibration file's place, under the same conditions; a graph
+            exported without one falls back to the config's rule, with a
+            warning.
         tile (int | Sequence[int], optional): sliding-window size (h, w);
             None keeps the config's ``test_cfg`` (usually whole frames).
         overlap (int | float): window overlap, pixels or a tile fraction
@@ -539,18 +544,26 @@ class IRSTDInferencer(BaseInferencer):
         # seconds the model waited for prefetched frames (stream())
         self.input_wait = 0.0
         cfg = self._load_config(model, cfg_options)
-        calibration = apply_calibration(
-            cfg, weights, rule_options(cfg_options) +
-            (['threshold'] if threshold is not None else []))
-        if calibration:
-            print_log(calibration, logger='current')
+        overrides = rule_options(cfg_options) + (
+            ['threshold'] if threshold is not None else [])
+        # one rule for both backends: a checkpoint's calibration file, or
+        # the rule export_onnx.py stored in the graph
+        network = ONNXRuntimeNetwork(onnx_file) if onnx else None
+        warning = False
+        if onnx:
+            message, warning = apply_onnx_rule(cfg, network, overrides)
+        else:
+            message = apply_calibration(cfg, weights, overrides)
+        if message:
+            print_log(message, logger='current',
+                      level=logging.WARNING if warning else logging.INFO)
         super().__init__(model=cfg, weights=weights, device=device,
                          scope=scope, show_progress=show_progress)
         if tile is not None:
             self.model.test_cfg = tile_test_cfg(
                 tile, overlap, self.model.data_preprocessor.size_divisor)
         if onnx:
-            use_onnx_backend(self.model, onnx_file)
+            use_onnx_backend(self.model, network)
         if threshold is not None:
             head = self.model.decode_head
             head.decision_rule = head.decision_rule.with_threshold(threshold)

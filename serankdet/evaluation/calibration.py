@@ -186,13 +186,31 @@ def apply_calibration(cfg: Config, checkpoint: Optional[str],
     if found is None:
         return None
     rule, path = found
-    if overrides:
-        return (f'not using calibrated threshold {rule.threshold:g} from '
-                f'{path}: {", ".join(overrides)} given')
-    cfg.model.decode_head.update(rule.to_dict())
+    return apply_rule(cfg, rule, path, overrides)
+
+
+def describe_rule(rule: DecisionRule) -> str:
+    """``threshold T`` and the rule's other settings that are not the
+    defaults (``threshold 0.4, min_area 2``)."""
     extras = {key: value for key, value in rule.to_dict().items()
-              if key != 'threshold' and value != getattr(DecisionRule,
-                                                         key)}
+              if key != 'threshold' and value != getattr(DecisionRule, key)}
     details = ''.join(f', {key} {value}' for key, value in extras.items())
-    return (f'using calibrated threshold {rule.threshold:g}{details} from '
-            f'{path}')
+    return f'threshold {rule.threshold:g}{details}'
+
+
+def apply_rule(cfg: Config, rule: DecisionRule, source: str,
+               overrides: Sequence[str] = (),
+               kind: str = 'calibrated') -> str:
+    """Put a stored ``rule`` (of a checkpoint's sidecar or an ONNX file's
+    metadata) into ``cfg.model.decode_head`` unless ``overrides`` (the
+    user's rule settings, see :func:`apply_calibration`) are given.
+
+    Returns:
+        str: what was done, for the log: "using {kind} threshold T[, ...]
+        from SOURCE" or "not using {kind} threshold T from SOURCE: X given".
+    """
+    if overrides:
+        return (f'not using {kind} threshold {rule.threshold:g} from '
+                f'{source}: {", ".join(overrides)} given')
+    cfg.model.decode_head.update(rule.to_dict())
+    return f'using {kind} {describe_rule(rule)} from {source}'

@@ -249,3 +249,191 @@ def test_calibration_out_of_reach_is_one_error(scene, checkpoint, stand_in,
                           'min_pd 1 on the test split; the highest Pd is at '
                           'threshold 0.800 (Pd 0.00%, Fa 0.00 x 1e-6'), err
     assert not glob.glob(checkpoint + '.decision.json*')
+
+
+# --- the same rule for an exported graph (--backend onnxruntime) ----------
+
+#: The rule calibrated below: threshold 0.4 keeps every object, min_area 2
+#: then drops the 1 px clutter D and E: Pd 1, Fa 4 px (C), targets per
+#: frame [1, 1, 1, 0]; the threshold alone gives Fa 6 px and [1, 1, 1, 2],
+#: the config's rule (0.5) Fa 5 px and [1, 1, 1, 1].
+CALIBRATED = dict(threshold=0.4, min_area=2, max_area=None,
+                  seed_threshold=None)
+
+
+def _export(scene, checkpoint, out, *options):
+    """tools/deployment/export_onnx.py of the stand-in (logits = 2 x the
+    input): the graph gives the scene's hand-computed probabilities. The
+    stand-in is undone afterwards, so that the graph alone runs later."""
+    pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+    from tools.deployment.export_onnx import main as export_main
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(IRSTDSegmentor, 'encode_decode',
+                      lambda self, inputs, batch_img_metas=None:
+                      inputs[:, :1] * 2.0)
+        assert export_main([scene['config'], checkpoint, out, '--dynamic',
+                            '--exporter', 'torchscript', *options]) == 0
+    return out
+
+
+def _stored_rule(path):
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    return json.loads(meta['serankdet.decision_rule'])
+
+
+def _test_onnx(scene, onnx_file, tmp_path, *options):
+    """tools/test.py --backend onnxruntime in this process: JSON content."""
+    out = tmp_path / f'onnx{len(list(tmp_path.glob("onnx*.json")))}.json'
+    assert run_tool_cli('test', scene['config'], '--backend', 'onnxruntime',
+                        '--onnx', onnx_file, '--work-dir',
+                        str(tmp_path / 'w'), '--out', str(out),
+                        '--cfg-options', *options) == 0
+    with open(out) as handle:
+        return json.load(handle)
+
+
+def _infer_targets(scene, out_dir, *argv):
+    """tools/infer.py on the scene's frames: targets per frame, masks."""
+    assert tool_main('infer')([scene['config'], *argv,
+                               str(scene['data'] / 'images'), '--out-dir',
+                               str(out_dir)]) == 0
+    with open(out_dir / 'targets.json') as handle:
+        report = json.load(handle)
+    masks = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+             for path in sorted((out_dir / 'masks').glob('*.png'))]
+    return [len(f['targets']) for f in report['frames']], masks, report
+
+
+def test_exported_graph_is_scored_with_the_calibrated_rule(
+        scene, checkpoint, tmp_path, monkeypatch, capsys):
+    """The checkpoint's calibrated rule goes into the graph's metadata;
+    tools/test.py and tools/infer.py apply it to the graph as they apply
+    the calibration file to the checkpoint (same metrics, same masks, the
+    same kind of log line), an explicit rule key overrides both, and the
+    int8 graph of quantize_onnx.py keeps it."""
+    from serankdet.evaluation.calibration import save_calibration
+    from serankdet.evaluation.functional import DecisionRule
+    from tools.deployment.quantize_onnx import main as quantize_main
+    sidecar = save_calibration(checkpoint, DecisionRule(**CALIBRATED))
+    onnx_file = _export(scene, checkpoint, str(tmp_path / 'model.onnx'))
+    out = capsys.readouterr().out
+    assert (f'using calibrated threshold 0.4, min_area 2 from {sidecar}'
+            in out)
+    assert ('decision rule stored in its metadata (serankdet.decision_rule)'
+            ': threshold 0.4, min_area 2, calibrated by model.pth.'
+            'decision.json') in out
+    assert _stored_rule(onnx_file) == dict(
+        decision_rule=CALIBRATED, calibration='model.pth.decision.json')
+
+    # tools/test.py: the graph scores as the calibrated checkpoint
+    stored = (f'using calibrated threshold 0.4, min_area 2 from {onnx_file} '
+              '(ONNX metadata serankdet.decision_rule, calibrated by '
+              'model.pth.decision.json)')
+    graph = _test_onnx(scene, onnx_file, tmp_path)
+    assert stored in capsys.readouterr().out
+    with monkeypatch.context() as patch:
+        patch.setattr(IRSTDSegmentor, 'encode_decode',
+                      lambda self, inputs, batch_img_metas=None:
+                      inputs[:, :1] * 2.0)
+        reference = _test(scene, checkpoint, tmp_path)
+    assert graph['decision_rule'] == reference['decision_rule'] == CALIBRATED
+    assert graph['metrics']['irstd/Pd'] == 1.0
+    assert graph['metrics']['irstd/Fa'] == _fa(4)
+    for key in ('irstd/IoU', 'irstd/nIoU', 'irstd/Pd', 'irstd/Fa'):
+        assert graph['metrics'][key] == pytest.approx(
+            reference['metrics'][key], abs=1e-12)
+    # an explicit rule key overrides the stored rule, as the sidecar's
+    graph = _test_onnx(scene, onnx_file, tmp_path,
+                       'model.decode_head.threshold=0.4')
+    assert (f'not using calibrated threshold 0.4 from {onnx_file} (ONNX '
+            'metadata serankdet.decision_rule, calibrated by model.pth.'
+            'decision.json): model.decode_head.threshold given'
+            ) in capsys.readouterr().out
+    assert graph['decision_rule']['min_area'] == 0
+    assert graph['metrics']['irstd/Fa'] == _fa(6)
+
+    # tools/infer.py: the graph's masks are the checkpoint's
+    with monkeypatch.context() as patch:
+        patch.setattr(IRSTDSegmentor, 'encode_decode',
+                      lambda self, inputs, batch_img_metas=None:
+                      inputs[:, :1] * 2.0)
+        counts, masks, _ = _infer_targets(scene, tmp_path / 'i0',
+                                          checkpoint)
+    assert counts == [1, 1, 1, 0]
+    graph_counts, graph_masks, report = _infer_targets(
+        scene, tmp_path / 'i1', '--backend', 'onnxruntime', '--onnx',
+        onnx_file)
+    assert stored in capsys.readouterr().out
+    assert graph_counts == counts and len(graph_masks) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(masks, graph_masks))
+    assert report['run']['decision_rule'] == CALIBRATED
+    counts, _, _ = _infer_targets(scene, tmp_path / 'i2', '--backend',
+                                  'onnxruntime', '--onnx', onnx_file,
+                                  '--threshold', '0.4')
+    assert counts == [1, 1, 1, 2]
+
+    # the int8 graph keeps the rule, and the inferencer applies it
+    int8_file = str(tmp_path / 'int8.onnx')
+    assert quantize_main([scene['config'], onnx_file, int8_file,
+                          '--calib-dir', str(scene['data'] / 'images'),
+                          '--num-frames', '4']) == 0
+    assert _stored_rule(int8_file) == _stored_rule(onnx_file)
+    assert ('decision rule kept in its metadata (serankdet.decision_rule): '
+            'threshold 0.4, min_area 2') in capsys.readouterr().out
+    inferencer = IRSTDInferencer(scene['config'], backend='onnxruntime',
+                                 onnx_file=int8_file)
+    assert inferencer.decision_rule == DecisionRule(**CALIBRATED)
+    assert inferencer.model.decode_head.decision_rule == \
+        DecisionRule(**CALIBRATED)
+    assert IRSTDInferencer(scene['config'], backend='onnxruntime',
+                           onnx_file=int8_file,
+                           threshold=0.6).decision_rule == DecisionRule(0.6)
+
+
+def test_graph_without_a_stored_rule_uses_the_config_rule(
+        scene, checkpoint, tmp_path, capsys):
+    """A graph exported before the rule was stored (the metadata key
+    removed here): the config's rule, with a one-line warning naming the
+    file and how to re-export it; the export's --cfg-options rule key
+    wins over the calibration file, as in tools/test.py."""
+    import onnx
+    from serankdet.evaluation.calibration import save_calibration
+    from serankdet.evaluation.functional import DecisionRule
+    save_calibration(checkpoint, DecisionRule(**CALIBRATED))
+    onnx_file = _export(scene, checkpoint, str(tmp_path / 'model.onnx'),
+                        '--cfg-options', 'model.decode_head.threshold=0.6')
+    assert 'not using calibrated threshold 0.4' in capsys.readouterr().out
+    assert _stored_rule(onnx_file) == dict(
+        decision_rule=dict(CALIBRATED, threshold=0.6, min_area=0),
+        calibration=None)
+    graph = onnx.load(onnx_file)
+    kept = [p for p in graph.metadata_props
+            if p.key != 'serankdet.decision_rule']
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    old_file = str(tmp_path / 'old.onnx')
+    onnx.save(graph, old_file)
+
+    result = _test_onnx(scene, old_file, tmp_path)
+    captured = capsys.readouterr()
+    warning = [line for line in captured.err.splitlines()
+               if old_file in line]
+    assert warning == [
+        f'warning: {old_file} stores no decision rule (exported before '
+        "serankdet.decision_rule was stored): using the config's threshold "
+        '0.5; re-export it (tools/deployment/export_onnx.py CONFIG CKPT '
+        f"{old_file}) to store the checkpoint's rule, calibrated or not"]
+    assert result['decision_rule'] == dict(CALIBRATED, threshold=0.5,
+                                           min_area=0)
+    assert result['metrics']['irstd/Fa'] == _fa(5)
+    inferencer = IRSTDInferencer(scene['config'], backend='onnxruntime',
+                                 onnx_file=old_file)
+    assert 're-export it' in capsys.readouterr().out
+    assert inferencer.decision_rule == DecisionRule()
+    assert _targets_per_frame(inferencer, scene) == [1, 1, 1, 1]
+    # the user's rule: nothing to warn about
+    IRSTDInferencer(scene['config'], backend='onnxruntime',
+                    onnx_file=old_file, threshold=0.4)
+    assert 're-export' not in capsys.readouterr().out

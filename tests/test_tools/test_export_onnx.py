@@ -42,6 +42,12 @@ def test_unet_dynamic_torchscript(tmp_path, capsys):
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     info = json.loads(meta['serankdet.preprocessing'])
     assert (info['in_channels'], info['size_divisor']) == (1, 8)
+    # no checkpoint, no calibration file: the config's decision rule
+    assert json.loads(meta['serankdet.decision_rule']) == dict(
+        decision_rule=dict(threshold=0.5, min_area=0, max_area=None,
+                           seed_threshold=None), calibration=None)
+    assert ('decision rule stored in its metadata (serankdet.decision_rule)'
+            ": threshold 0.5, the config's") in log
     check_against_torch(UNET, out, (3, 1, 40, 72))
 
 

@@ -14,6 +14,15 @@ The ONNX graph maps the *preprocessed* input to the main logits:
 * output ``logits``: float32 (B, 1, H, W); sigmoid gives the target
   probability, a pixel is a target when it exceeds the printed threshold.
 
+The decision rule the checkpoint is used with (threshold, min_area,
+max_area, seed_threshold: its calibration file ``CKPT.decision.json`` of
+``tools/analysis_tools/calibrate.py`` when it has one and ``--cfg-options``
+sets no ``model.decode_head`` rule key, else the config's) is stored in the
+ONNX metadata under ``serankdet.decision_rule`` (JSON), and printed;
+``--backend onnxruntime`` of ``tools/test.py`` and ``tools/infer.py`` and
+``IRSTDInferencer(backend='onnxruntime')`` apply it as they apply a
+checkpoint's calibration file.
+
 Two exporters (``--exporter``): ``dynamo`` (default; PyTorch's
 ``torch.export``-based exporter, needs ``onnxscript``) and ``torchscript``
 (the deprecated tracer: fast, needs only ``onnx``, but cannot export every
@@ -32,14 +41,17 @@ import os
 import os.path as osp
 import sys
 import warnings
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import torch
 
 from serankdet.apis import init_model
-from serankdet.apis.backends import PREPROCESSING_KEY, preprocessing_info
+from serankdet.apis.backends import (DECISION_RULE_KEY, PREPROCESSING_KEY,
+                                     decision_rule_info, preprocessing_info)
 from serankdet.cli import CfgOptionsAction, require_packages, run_cli
+from serankdet.evaluation.calibration import (apply_rule, describe_rule,
+                                              load_calibration, rule_options)
 
 DEFAULT_SHAPE = (256, 256)
 
@@ -108,12 +120,37 @@ def dynamic_dims(path: str) -> List[int]:
     return [i for i, dim in enumerate(dims) if not dim.HasField('dim_value')]
 
 
+def use_checkpoint_rule(model: torch.nn.Module, checkpoint, cfg_options
+                        ) -> Optional[str]:
+    """Give ``model`` the decision rule ``tools/test.py`` would test
+    ``checkpoint`` with: its calibration file's unless ``cfg_options`` sets
+    a rule key (then the config's, as built).
+
+    Returns:
+        str | None: the calibration file's name (None: the config's rule).
+    """
+    found = load_calibration(checkpoint) if checkpoint else None
+    if found is None:
+        return None
+    rule, path = found
+    overrides = rule_options(cfg_options)
+    print(apply_rule(model.cfg, rule, path, overrides))
+    if overrides:
+        return None
+    model.decode_head.decision_rule = rule
+    return osp.basename(path)
+
+
 def export(model: torch.nn.Module, out: str, shape, batch_size=1,
-           dynamic=False, opset=18, exporter='dynamo') -> LogitsModel:
+           dynamic=False, opset=18, exporter='dynamo',
+           calibration: Optional[str] = None) -> LogitsModel:
     """Write ``model``'s main logits graph for (batch_size, C, *shape).
 
     The preprocessing the graph expects is stored in the model metadata
-    under ``serankdet.preprocessing`` (JSON).
+    under ``serankdet.preprocessing`` (JSON), ``model.decode_head``'s
+    decision rule under ``serankdet.decision_rule`` (JSON of
+    :func:`~serankdet.apis.backends.decision_rule_info`, ``calibration``
+    the name of the calibration file it came from).
     """
     import onnx
     wrapper = LogitsModel(model).eval()
@@ -143,7 +180,9 @@ def export(model: torch.nn.Module, out: str, shape, batch_size=1,
     graph = onnx.load(out)
     onnx.checker.check_model(graph)
     onnx.helper.set_model_props(graph, {
-        PREPROCESSING_KEY: json.dumps(preprocessing_info(model))})
+        PREPROCESSING_KEY: json.dumps(preprocessing_info(model)),
+        DECISION_RULE_KEY: json.dumps(decision_rule_info(
+            model.decode_head.decision_rule, calibration))})
     onnx.save(graph, out)
     return wrapper
 
@@ -160,6 +199,7 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f'checkpoint "{checkpoint}" does not exist '
                                 "('none': random weights)")
     model = init_model(args.config, checkpoint, 'cpu', args.cfg_options)
+    calibration = use_checkpoint_rule(model, checkpoint, args.cfg_options)
     div = model.data_preprocessor.size_divisor
     shape = check_shape(
         args.shape or model.cfg.get('crop_size', DEFAULT_SHAPE), div)
@@ -168,13 +208,17 @@ def main(argv=None) -> int:
     for key, value in info.items():
         print(f'  {key}: {value}')
     wrapper = export(model, args.out, shape, args.batch_size, args.dynamic,
-                     args.opset, args.exporter)
+                     args.opset, args.exporter, calibration)
     dims = dynamic_dims(args.out)
     names = ('batch', 'channels', 'height', 'width')
     print(f'exported {args.out} ({args.exporter} exporter, opset '
           f'{args.opset}, traced at {args.batch_size}x{info["in_channels"]}'
           f'x{shape[0]}x{shape[1]}; dynamic dimensions: '
           f'{", ".join(names[i] for i in dims) or "none"})')
+    origin = (f'calibrated by {calibration}' if calibration else
+              "the config's")
+    print(f'decision rule stored in its metadata ({DECISION_RULE_KEY}): '
+          f'{describe_rule(model.decode_head.decision_rule)}, {origin}')
     sizes = [(args.batch_size, info['in_channels']) + shape]
     if dims:
         # a second input that changes every symbolic dimension

@@ -14,8 +14,10 @@ of the training split, searched recursively, taken evenly spaced over its
 sorted list), read by the config's test pipeline, preprocessed by its data
 preprocessor and padded or windowed by the segmentor as
 ``IRSTDInferencer(backend='onnxruntime', onnx_file=MODEL.onnx)`` does. The
-result keeps the input convention in its metadata and runs wherever the
-float graph runs (``--backend onnxruntime --onnx OUT.onnx`` of
+result keeps the float graph's metadata, the input convention
+(``serankdet.preprocessing``) and the decision rule
+(``serankdet.decision_rule``, which the tools apply) among it, and runs
+wherever the float graph runs (``--backend onnxruntime --onnx OUT.onnx`` of
 ``tools/infer.py`` and ``tools/test.py``). The script prints the largest
 probability difference between the two graphs on the calibration inputs.
 """
@@ -91,7 +93,9 @@ def main(argv=None) -> int:
     import torch
 
     from serankdet.apis import IRSTDInferencer
-    from serankdet.apis.backends import ONNXRuntimeNetwork, network_inputs
+    from serankdet.apis.backends import (DECISION_RULE_KEY,
+                                         ONNXRuntimeNetwork, network_inputs)
+    from serankdet.evaluation.calibration import describe_rule
     from serankdet.apis.inferencer import list_images
     if args.num_frames < 1:
         raise ValueError(f'--num-frames must be >= 1, got {args.num_frames}')
@@ -117,6 +121,9 @@ def main(argv=None) -> int:
           f'{osp.getsize(args.model) / 2**20:.2f} MiB)')
     print('max |p(int8) - p(float32)| on the calibration inputs: '
           f'{worst:.4g}')
+    if int8_net.stored_rule is not None:
+        print(f'decision rule kept in its metadata ({DECISION_RULE_KEY}): '
+              f'{describe_rule(int8_net.stored_rule[0])}')
     return 0
 
 
