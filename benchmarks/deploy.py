@@ -25,9 +25,9 @@ Accuracy: IoU, nIoU, Pd and Fa of each backend on the test split of
 scored by ``tools/test.py`` (``--amp``, ``--backend onnxruntime --onnx``),
 with the model's own test pipeline; each row gives its difference to the
 ``pytorch-fp32`` row of the same run in points (IoU, nIoU, Pd: percentage
-points; Fa: x 1e-6). A checkpoint's calibrated decision rule
-(``CKPT.decision.json``), which ``tools/test.py`` applies to the checkpoint
-only, is passed to the graph's runs too, so that all four use one rule.
+points; Fa: x 1e-6). All four use one decision rule: a checkpoint's
+calibrated rule (``CKPT.decision.json``) travels into its graphs'
+metadata at export, and ``tools/test.py`` applies it to both.
 
 End to end (``--video-models``, default the ACM and ALCNet models given):
 ``tools/infer.py CONFIG CKPT clip.avi --save-video`` on a generated
@@ -87,8 +87,6 @@ PD_POINTS = 1.0
 VIDEO_FPS_GOAL = 25.0
 #: models the video goal is stated for (config or name containing these)
 VIDEO_GOAL_MODELS = ('acm', 'alcnet')
-#: the keys of a decision rule that tools/test.py takes in --cfg-options
-RULE_KEYS = ('threshold', 'min_area', 'max_area', 'seed_threshold')
 #: infer.py's summary line
 SUMMARY = re.compile(r'(\d+) frames, \d+ targets, ([\d.]+) s '
                      r'\(([\d.]+) frames/s')
@@ -360,7 +358,7 @@ def speed_goal(backend, speedup) -> dict:
 
 # --- accuracy -------------------------------------------------------------
 
-def score(backend, config, checkpoint, graphs, work_dir, rule, log):
+def score(backend, config, checkpoint, graphs, work_dir, log):
     """IoU / nIoU / Pd / Fa of one backend by ``tools/test.py``."""
     from tools import test as test_tool
     out = osp.join(work_dir, f'metrics_{backend}.json')
@@ -375,9 +373,6 @@ def score(backend, config, checkpoint, graphs, work_dir, rule, log):
             return dict(backend=backend,
                         error=graph.get('error', 'no graph'))
         argv += ['--backend', 'onnxruntime', '--onnx', graph['file']]
-        if rule:  # the checkpoint's calibrated rule, as the PyTorch runs
-            argv += ['--cfg-options'] + [
-                f'model.decode_head.{k}={v}' for k, v in rule.items()]
     error = call_tool(test_tool.main, argv, log)
     if error:
         return dict(backend=backend, error=error)
@@ -388,17 +383,6 @@ def score(backend, config, checkpoint, graphs, work_dir, rule, log):
     return dict(backend=backend, decision_rule=result['decision_rule'],
                 **{key: metrics[key] for key in METRICS},
                 num_images=metrics.get('num_images'))
-
-
-def calibrated_rule(checkpoint):
-    """The rule of ``CKPT.decision.json`` as ``--cfg-options`` values, or
-    None when the checkpoint has no calibration file."""
-    from serankdet.evaluation.calibration import load_calibration
-    found = load_calibration(checkpoint) if checkpoint else None
-    if found is None:
-        return None
-    return {key: value for key, value in found[0].to_dict().items()
-            if key in RULE_KEYS and value is not None}
 
 
 def add_metric_deltas(rows):
@@ -560,7 +544,6 @@ def run_model(model, args, tmp) -> dict:
     for row in speed:
         row['model'] = name
     record['speed'] = add_speedups(speed)
-    rule = calibrated_rule(checkpoint)
     metrics = []
     if args.no_metrics:
         pass
@@ -572,7 +555,7 @@ def run_model(model, args, tmp) -> dict:
         for backend in BACKENDS:
             torch.set_num_threads(args.threads)
             metrics.append(score(backend, config, checkpoint, graphs,
-                                 folder, rule, log))
+                                 folder, log))
     for row in metrics:
         row['model'] = name
     record['metrics'] = add_metric_deltas(metrics)
