@@ -30,6 +30,7 @@ def _script_fixture(name):
 
 deploy = _script_fixture('deploy')
 epoch_time = _script_fixture('epoch_time')
+false_alarms = _script_fixture('false_alarms')
 parity = _script_fixture('parity')
 short_schedule = _script_fixture('short_schedule')
 step_exact = _script_fixture('step_exact')
