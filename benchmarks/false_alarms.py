@@ -285,11 +285,11 @@ def run_name(model: str, recipe: str, iters: int, seed: int) -> str:
 
 
 def last_checkpoint(work_dir: str) -> Optional[str]:
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
+    """The checkpoint mmengine's ``last_checkpoint`` file names, or None."""
+    from mmengine.runner import find_latest_checkpoint
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return None
-    with open(path) as handle:
-        return handle.read().strip() or None
+    return find_latest_checkpoint(work_dir) or None
 
 
 def train_command(config_file: str, work_dir: str) -> List[str]:

@@ -112,11 +112,11 @@ def collect(work_dir: str) -> dict:
 
 
 def last_checkpoint(work_dir: str) -> Optional[str]:
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
+    """The checkpoint mmengine's ``last_checkpoint`` file names, or None."""
+    from mmengine.runner import find_latest_checkpoint
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return None
-    with open(path) as handle:
-        return handle.read().strip() or None
+    return find_latest_checkpoint(work_dir) or None
 
 
 def best_checkpoint(work_dir: str) -> Optional[str]:
