@@ -9,6 +9,7 @@ import subprocess
 import textwrap
 
 from serankdet.cli import run_cli
+from serankdet.utils.cpu_threads import WAIT_VARIABLES
 from tests.conftest import REPO_ROOT
 
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet',
@@ -16,8 +17,13 @@ DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet',
 
 
 def run_tool(args, cwd, timeout=600, env=None):
-    """Run ``args`` (a tool command line) and fail with its output."""
-    full_env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1',
+    """Run ``args`` (a tool command line) and fail with its output.
+
+    The wait policy a tool run in this process set (``run_cli``) is not
+    passed on: the tool chooses its own, as from a user's shell."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if k not in WAIT_VARIABLES}
+    full_env = dict(inherited, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1',
                     **(env or {}))
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
                             timeout=timeout, env=full_env)

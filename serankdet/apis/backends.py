@@ -27,6 +27,7 @@ from torch import Tensor
 
 from serankdet.evaluation.calibration import apply_rule, describe_rule
 from serankdet.evaluation.functional import DecisionRule
+from serankdet.utils import waits_passively
 
 #: The ``backend`` values of ``IRSTDInferencer``, ``tools/infer.py`` and
 #: ``tools/test.py``.
@@ -149,6 +150,11 @@ class ONNXRuntimeNetwork:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.num_threads
         options.inter_op_num_threads = 1
+        if waits_passively():
+            # as OpenMP's threads: a spinning pool burns the time slices
+            # that other work on a busy machine needs
+            options.add_session_config_entry(
+                'session.intra_op.allow_spinning', '0')
         self.session = onnxruntime.InferenceSession(
             path, options, providers=['CPUExecutionProvider'])
         meta = self.session.get_modelmeta().custom_metadata_map

@@ -40,8 +40,9 @@ from serankdet.datasets.image_io import (IMG_EXTENSIONS, InvalidSampleError,
 from serankdet.evaluation.calibration import apply_calibration, rule_options
 from serankdet.evaluation.functional import DecisionRule, label_components
 from serankdet.registry import INFERENCERS, MODELS
-from serankdet.utils import (check_state_dict, load_checkpoint_file,
-                             output_names, warn_if_bfloat16_emulated)
+from serankdet.utils import (check_state_dict, describe_cpu_threads,
+                             load_checkpoint_file, output_names,
+                             warn_if_bfloat16_emulated)
 from serankdet.visualization.irstd_visualizer import (DISPLAY_SIDE, HIT,
                                                        display_scale,
                                                        draw_rings, enlarge,
@@ -569,6 +570,8 @@ class IRSTDInferencer(BaseInferencer):
             head.decision_rule = head.decision_rule.with_threshold(threshold)
         self.batch_size = batch_size
         self.device_type = next(self.model.parameters()).device.type
+        if self.device_type == 'cpu' or onnx:
+            print_log(describe_cpu_threads(), logger='current')
         self.amp = amp
         if amp:
             warn_if_bfloat16_emulated(self.device_type)

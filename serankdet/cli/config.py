@@ -9,12 +9,13 @@ import mmengine.registry as mmengine_registry
 from mmengine.config import Config
 from mmengine.registry import Registry
 from mmengine.runner import Runner
+from mmengine.visualization import Visualizer
 
 import serankdet.registry as serankdet_registry
 from serankdet.apis import register_all_modules
 from serankdet.datasets.config_datasets import config_datasets
 from serankdet.registry import RUNNERS
-from serankdet.utils import patch_cpu_distributed
+from serankdet.utils import describe_cpu_threads, patch_cpu_distributed
 from .args import export_local_rank, prepare_distributed_process
 from .errors import require_packages
 
@@ -248,10 +249,24 @@ def check_data_roots(cfg: Config, dataloaders: Sequence[str]) -> None:
 
 
 def build_runner(cfg: Config):
-    """Build the config's runner (``runner_type``, default IRSTDRunner)."""
+    """Build the config's runner (``runner_type``, default IRSTDRunner).
+
+    A second runner in one process (a tool's ``main`` called again, as
+    ``benchmarks/deploy.py`` does) gets a visualizer of its own: mmengine
+    returns the existing instance of a name, whose backends still write
+    into the first run's folder.
+    """
     register_all_modules()
     cfg.setdefault('runner_type', 'IRSTDRunner')
-    return RUNNERS.build(cfg)
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, dict) and visualizer.get('name'):
+        name, number = visualizer['name'], 1
+        while Visualizer.check_instance_created(visualizer['name']):
+            visualizer['name'] = f'{name}_{number}'
+            number += 1
+    runner = RUNNERS.build(cfg)
+    runner.logger.info(describe_cpu_threads())
+    return runner
 
 
 def registries() -> List[Registry]:

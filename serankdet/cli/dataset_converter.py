@@ -8,6 +8,7 @@ import argparse
 import glob
 import os
 import os.path as osp
+import re
 from typing import Callable, Dict, List, Optional
 
 #: The checkout holding the configs.
@@ -56,17 +57,40 @@ def parse_args(name: str, description: str,
     return parser.parse_intermixed_args(argv)
 
 
-def experiment_configs(dataset_config: str) -> List[str]:
-    """Experiment configs (``configs/<algorithm>/*.py``) that inherit
-    ``dataset_config`` directly."""
-    needle = dataset_config.split('configs/', 1)[1]
-    found = []
-    for path in sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*',
-                                          '*.py'))):
+def experiment_configs(spec) -> List[str]:
+    """Experiment configs (``configs/<algorithm>/*.py``) that use the
+    dataset of ``spec``: they inherit its dataset config, directly or
+    through other configs, or set a data root to its folder
+    (``'datasets/<name>'``). Read as text (quoted ``.py`` paths resolved
+    from each file's folder), so that listing them builds no config."""
+    texts = {}
+    for path in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'),
+                          recursive=True):
         with open(path, encoding='utf-8') as handle:
-            if needle in handle.read():
-                found.append(osp.relpath(path, REPO_ROOT))
-    return found
+            texts[osp.realpath(path)] = handle.read()
+    own_root = re.compile(r"""['"]datasets/{}/?['"]""".format(
+        re.escape(spec.name)))
+    other_root = re.compile(r"""data_root\s*=\s*['"]datasets/""")
+    elsewhere = {path for path, text in texts.items()
+                 if other_root.search(text) and not own_root.search(text)}
+    users = {osp.realpath(osp.join(REPO_ROOT, spec.config))}
+    users.update(path for path, text in texts.items()
+                 if own_root.search(text))
+    references = {
+        path: {osp.realpath(osp.join(osp.dirname(path), ref))
+               for ref in re.findall(r"""['"]([^'"\s]+\.py)['"]""", text)}
+        for path, text in texts.items()}
+    grown = True
+    while grown:
+        new = {path for path, refs in references.items()
+               if path not in users | elsewhere and refs & users}
+        users |= new
+        grown = bool(new)
+    base = osp.join(osp.realpath(REPO_ROOT), 'configs', '_base_')
+    return sorted(osp.relpath(path, osp.realpath(REPO_ROOT))
+                  for path in users
+                  if not path.startswith(base + os.sep)
+                  and osp.dirname(osp.dirname(path)) == osp.dirname(base))
 
 
 def next_steps(spec, dst: str) -> str:
@@ -87,7 +111,7 @@ def next_steps(spec, dst: str) -> str:
         overrides = ' --cfg-options ' + ' '.join(
             f'{loader}_dataloader.dataset.data_root={root}'
             for loader in ('train', 'val', 'test'))
-    configs = experiment_configs(spec.config)
+    configs = experiment_configs(spec)
     if configs:
         lines.append(f'train: python tools/train.py {configs[0]}{overrides}')
         lines += [f'       (also: {path})' for path in configs[1:]]

@@ -97,7 +97,10 @@ def run_cli(main: Callable, argv=None) -> int:
     returns, 0 for None); errors users cause are printed as one
     ``error: ...`` line (exit status 2) instead of a traceback, unless the
     environment sets ``SERANKDET_DEBUG=1``."""
+    from ..utils.cpu_threads import configure_cpu_threads
     from .args import leave_process_group
+    # before anything loads torch, which reads the wait policy once
+    configure_cpu_threads()
     succeeded = False
     try:
         status = main(argv) or 0

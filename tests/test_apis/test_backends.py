@@ -68,7 +68,8 @@ def compare(reference, deployed, frames):
     return worst
 
 
-def test_unet_dynamic_graph_equals_pytorch_on_sirst(tmp_path, sirst_frames):
+def test_unet_dynamic_graph_equals_pytorch_on_sirst(tmp_path, sirst_frames,
+                                                   monkeypatch):
     checkpoint, onnx_file = export(UNET, str(tmp_path), '--dynamic',
                                    '--exporter', 'torchscript')
     frames = sirst_frames[:6]
@@ -83,6 +84,16 @@ def test_unet_dynamic_graph_equals_pytorch_on_sirst(tmp_path, sirst_frames):
     # own network gives other logits
     deployed.model.deployed_network = None
     assert compare(reference, deployed, frames[:1]) > 1e-2
+    # ONNX Runtime's pool waits as the OpenMP threads do: passively under
+    # the tools' policy (serankdet.utils.cpu_threads), spinning otherwise
+    spinning = 'session.intra_op.allow_spinning'
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'passive')
+    options = ONNXRuntimeNetwork(onnx_file).session.get_session_options()
+    assert options.get_session_config_entry(spinning) == '0'
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    options = ONNXRuntimeNetwork(onnx_file).session.get_session_options()
+    with pytest.raises(Exception, match=spinning):
+        options.get_session_config_entry(spinning)
 
 
 class FixedSide:

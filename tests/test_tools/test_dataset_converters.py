@@ -241,3 +241,20 @@ def test_run_from_another_folder_says_where(tmp_path, capsys, monkeypatch):
     assert (f'run these from {REPO_ROOT}:\n'
             f'check: python tools/misc/check_dataset.py {dst}\n') in out
     assert f'test_dataloader.dataset.data_root={dst}' in out
+
+
+def test_next_steps_list_the_configs_that_train_on_the_dataset():
+    """Inherited through other configs or by data root; a config that
+    points the data root elsewhere is not listed, nor what inherits it."""
+    from serankdet.cli.dataset_converter import experiment_configs
+    from serankdet.datasets.releases import DATASET_RELEASES
+    names = {k: [osp.basename(p) for p in experiment_configs(spec)]
+             for k, spec in DATASET_RELEASES.items()}
+    # the ACM config through _base_/datasets/basicirstd_sirst_v2_negatives,
+    # the SeRankDet ones by data_root on a SIRST config
+    assert names['sirst_v2'] == [
+        'acm_1xb16-400e_sirst-v2-negatives-256x256.py',
+        'serankdet-w8_1xb4-10k_sirst-v2-hard-negatives-256x256.py',
+        'serankdet-w8_1xb4-10k_sirst-v2-negatives-256x256.py']
+    assert 'acm_1xb16-400e_sirst-256x256.py' in names['sirst']
+    assert not [n for n in names['sirst'] if '5050' in n or 'v2' in n]

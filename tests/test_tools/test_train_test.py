@@ -55,6 +55,13 @@ def test_train_writes_checkpoints(trained):
     assert not glob.glob(osp.join(work, '*.partial'))  # atomic saving
     checkpoint = torch.load(osp.join(work, 'iter_6.pth'), weights_only=False)
     assert checkpoint['meta']['iter'] == 6
+    # the thread policy the run chose (serankdet.utils.cpu_threads)
+    run_log, = glob.glob(osp.join(work, '2*', '2*.log'))
+    with open(run_log) as handle:
+        assert ('CPU threads: 1 intra-op (OMP_NUM_THREADS), waiting '
+                'passively (OMP_WAIT_POLICY=PASSIVE, set by the toolbox); '
+                'set OMP_NUM_THREADS / OMP_WAIT_POLICY to choose'
+                ) in handle.read()
 
 
 def test_console_is_quiet_and_verbose_prints_all(trained):

@@ -1,6 +1,6 @@
 """Find where the model fires on target-free training frames."""
 import logging
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -15,9 +15,11 @@ from serankdet import recipes
 from serankdet.datasets.irstd import _transforms
 from serankdet.datasets.samplers import target_free_flags
 from serankdet.datasets.transforms import (HardNegativeRandomCrop,
-                                           read_hard_negatives,
                                            write_hard_negatives)
 from serankdet.registry import HOOKS, TRANSFORMS
+
+#: the checkpoint entry of the mined points and the round count
+STATE_KEY = 'hard_negative_mining'
 
 
 def false_alarm_centroids(pred: np.ndarray) -> List[List[int]]:
@@ -38,8 +40,10 @@ class HardNegativeMiningHook(Hook):
     The training dataset (an
     :class:`~serankdet.datasets.IRSTDDataset`) must have a
     ``HardNegativeRandomCrop`` in its pipeline; the hook writes that
-    transform's ``points_file`` (emptied when training starts, so no
-    earlier run's points are used). A round predicts up to ``max_frames``
+    transform's ``points_file``: emptied when a training starts, so no
+    earlier run's points are used, and rewritten with the points and the
+    round count saved in the checkpoint when a training resumes, so the
+    resumed run crops what the uninterrupted one would. A round predicts up to ``max_frames``
     target-free frames (all with None; else the next ``max_frames`` in
     turn, so successive rounds go round all of them) at native size,
     loaded without augmentation, with the model in eval mode (restored
@@ -70,6 +74,10 @@ class HardNegativeMiningHook(Hook):
         self.points_file: Optional[str] = None
         self.frames: List[dict] = []
         self.rounds = 0
+        # image path -> false-alarm centroids (rank 0's, as written)
+        self.points: Dict[str, List[List[int]]] = {}
+        # what a resumed checkpoint saved (after_load_checkpoint)
+        self.saved_state: Optional[dict] = None
         self.pipeline = Compose(
             [TRANSFORMS.build(step) for step in recipes.pipeline()])
 
@@ -86,10 +94,27 @@ class HardNegativeMiningHook(Hook):
             dataset.get_data_info(i)
             for i, free in enumerate(target_free_flags(dataset)) if free
         ]
-        self.rounds = 0
+        resumed = runner.iter > 0 or runner.epoch > 0
+        state = self.saved_state if resumed else None
+        if resumed and state is None:
+            print_log(
+                f'{type(self).__name__}: the resumed checkpoint holds no '
+                'mined points (saved by an older version); mining starts '
+                'again from none', logger='current', level=logging.WARNING)
+        self.rounds = state['rounds'] if state else 0
+        self.points = {path: [list(p) for p in found]
+                       for path, found in (state or {}).get('points',
+                                                            {}).items()}
         if is_main_process():
-            write_hard_negatives(self.points_file, {})
+            write_hard_negatives(self.points_file, self.points)
         barrier()
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint[STATE_KEY] = dict(rounds=self.rounds,
+                                     points=dict(self.points))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.saved_state = checkpoint.get(STATE_KEY)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -120,7 +145,7 @@ class HardNegativeMiningHook(Hook):
                 runner.model) else runner.model
             was_training = model.training
             model.eval()
-            points = read_hard_negatives(self.points_file)
+            points = self.points
             with torch.no_grad():
                 for info in frames:
                     data = pseudo_collate([self.pipeline(dict(info))])

@@ -57,7 +57,7 @@ def runner(tmp_path):
         pipeline=[dict(type='HardNegativeRandomCrop', crop_size=(4, 4),
                        points_file=points_file)])
     return SimpleNamespace(
-        model=BrightPixelModel(), iter=0,
+        model=BrightPixelModel(), iter=0, epoch=0,
         train_dataloader=SimpleNamespace(dataset=dataset),
         points_file=points_file,
         path=lambda i: osp.join(str(tmp_path / 'data'), 'images',
@@ -110,6 +110,37 @@ def test_max_frames_go_round_in_turn(runner):
     assert set(read_hard_negatives(runner.points_file)) == {
         runner.path(1), runner.path(3)}
     assert [f['img_id'] for f in hook.round_frames()] == ['f02', 'f03']
+
+
+def test_resume_restores_the_points_and_rounds_of_the_checkpoint(runner):
+    """A resumed training writes the points the checkpoint saved (not
+    none) and goes on with the next round; a new training (iteration 0,
+    e.g. ``load_from``) starts from none."""
+    hook = HardNegativeMiningHook(interval=1, max_frames=2)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, 0)  # round 0: f01, f02
+    checkpoint = {}
+    hook.before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['hard_negative_mining'] == dict(
+        rounds=1, points={runner.path(1): [[3, 7], [10, 1]]})
+    # the run goes on (round 1), is killed, and resumes at iteration 1
+    hook.after_train_iter(runner, 1)
+    resumed = HardNegativeMiningHook(interval=1, max_frames=2)
+    resumed.after_load_checkpoint(runner, checkpoint)
+    runner.iter = 1
+    resumed.before_train(runner)
+    assert read_hard_negatives(runner.points_file) == {
+        runner.path(1): [(3, 7), (10, 1)]}
+    assert [f['img_id'] for f in resumed.round_frames()] == ['f03', 'f01']
+    resumed.after_train_iter(runner, 1)
+    assert read_hard_negatives(runner.points_file) == {
+        runner.path(1): [(3, 7), (10, 1)], runner.path(3): [(5, 5)]}
+    # a checkpoint loaded to start a new training: points from none
+    fresh = HardNegativeMiningHook(interval=1)
+    fresh.after_load_checkpoint(runner, checkpoint)
+    runner.iter = 0
+    fresh.before_train(runner)
+    assert read_hard_negatives(runner.points_file) == {}
 
 
 def test_by_epoch_mines_after_epochs_only(runner):
