@@ -35,6 +35,11 @@ End to end (``--video-models``, default the ACM and ALCNet models given):
 reports it (decoding, preprocessing, model, target list and overlay video
 writing, in its threads; start-up excluded), median of ``--runs``.
 
+Where the time goes, at the first size: ONNX Runtime's profiler on each
+graph (a random frame, 3 runs after a warm-up): the graph's milliseconds,
+the share of a frame's time outside it (reading, preprocessing, decision
+rule, target list) and the operator types by share of the graph's time.
+
 The goals of issue 30 are printed beside the numbers, met or missed and by
 how much: ``ort-fp32`` >= 1.3x and ``ort-int8`` >= 2.5x ``pytorch-fp32``;
 metrics within 0.5 IoU points and 1 Pd point of ``pytorch-fp32``; ACM or
@@ -331,6 +336,56 @@ def measure_speed(inferencers, frames_by_size, runs, threads):
     return rows
 
 
+def profile_graph(path, size, threads, runs=3, top=6) -> dict:
+    """Where a graph's time goes: ONNX Runtime's profiler over ``runs``
+    runs of one random frame of ``size`` (width, height; the graph's own
+    size if it has a static one), after a warm-up run.
+
+    Returns:
+        dict: ``graph_ms`` (mean per run, sum of the node times), and
+        ``op_types``: the ``top`` operator types by share of the node
+        time (percent), the rest summed as ``other``.
+    """
+    import numpy as np
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        path, options, providers=['CPUExecutionProvider'])
+    graph_input = session.get_inputs()[0]
+    _, channels, height, width = graph_input.shape
+    shape = (1, channels,
+             height if isinstance(height, int) else size[1],
+             width if isinstance(width, int) else size[0])
+    frame = np.random.default_rng(0).standard_normal(shape).astype(
+        np.float32)
+    session.run(None, {graph_input.name: frame})
+    options.enable_profiling = True
+    options.profile_file_prefix = osp.splitext(path)[0] + '_profile'
+    session = onnxruntime.InferenceSession(
+        path, options, providers=['CPUExecutionProvider'])
+    for _ in range(runs + 1):
+        session.run(None, {graph_input.name: frame})
+    with open(session.end_profiling()) as handle:
+        events = json.load(handle)
+    per_type = {}
+    for event in events:
+        if event.get('cat') == 'Node' and event['name'].endswith(
+                '_kernel_time'):
+            op_type = event['args']['op_name']
+            per_type[op_type] = per_type.get(op_type, 0) + event['dur']
+    # the first profiled run still allocates: counted as the others
+    total = sum(per_type.values())
+    ranked = sorted(per_type.items(), key=lambda item: -item[1])
+    shares = {op: round(100 * us / total, 1) for op, us in ranked[:top]}
+    if len(ranked) > top:
+        shares['other'] = round(100 * sum(us for _, us in ranked[top:]) /
+                                total, 1)
+    return dict(input=list(shape), graph_ms=round(total / 1e3 / (runs + 1),
+                                                  2), op_types=shares)
+
+
 def add_speedups(rows):
     """Each row's ``speedup_vs_fp32``: its frames/s over that of the
     ``pytorch-fp32`` row of the same model and size (None when either has
@@ -544,6 +599,24 @@ def run_model(model, args, tmp) -> dict:
     for row in speed:
         row['model'] = name
     record['speed'] = add_speedups(speed)
+    # where the time goes, at the first size: the graphs' operators, and
+    # the share of a frame's time outside the graph (reading,
+    # preprocessing, decision rule, target list)
+    record['profile'] = []
+    for backend in ('ort-fp32', 'ort-int8'):
+        if 'file' not in graphs.get(backend, {}):
+            continue
+        profile = profile_graph(graphs[backend]['file'], args.sizes[0],
+                                args.threads)
+        frame_row = [r for r in speed if r['backend'] == backend
+                     and tuple(r['size']) == tuple(args.sizes[0])]
+        if frame_row and 'median_s' in frame_row[0]:
+            frame_ms = 1e3 * frame_row[0]['median_s'] / frame_row[0]['frames']
+            profile['frame_ms'] = round(frame_ms, 2)
+            profile['outside_graph_percent'] = round(
+                max(0.0, 100 * (1 - profile['graph_ms'] / frame_ms)), 1)
+        record['profile'].append(dict(model=name, backend=backend,
+                                      size=list(args.sizes[0]), **profile))
     metrics = []
     if args.no_metrics:
         pass
@@ -653,6 +726,24 @@ def graph_lines(records) -> list:
     return lines
 
 
+def profile_table(records) -> list:
+    lines = ['| model | backend | size | graph ms | frame ms | outside the '
+             'graph | operator types (% of graph time) |',
+             '|---|---|---|---|---|---|---|']
+    for record in records:
+        for row in record.get('profile', []):
+            ops = ', '.join(f'{op} {share}' for op, share in
+                            row['op_types'].items())
+            outside = row.get('outside_graph_percent')
+            lines.append(
+                f'| {row["model"]} | {row["backend"]} | '
+                f'{size_name(row["size"])} | {row["graph_ms"]:.1f} | '
+                f'{row.get("frame_ms", "-")} | '
+                f'{"-" if outside is None else f"{outside:.0f} %"} | '
+                f'{ops} |')
+    return lines
+
+
 def print_tables(result) -> None:
     records = result['models']
     print(f'\nthreads {result["threads"]}, median of {result["runs"]} '
@@ -662,6 +753,9 @@ def print_tables(result) -> None:
         print(line)
     print('\nSpeed (IRSTDInferencer, batch 1):')
     print('\n'.join(speed_table(records)))
+    if any(record.get('profile') for record in records):
+        print('\nWhere the time goes (ONNX Runtime profiler, first size):')
+        print('\n'.join(profile_table(records)))
     print(f'\nAccuracy on {result["data_root"]}/test (tools/test.py):')
     print('\n'.join(metric_table(records)))
     if result['video']:

@@ -68,6 +68,19 @@ def test_the_json_has_every_backend_at_every_size(deploy, tiny_run):
         assert len(row['times_s']) == 1 and row['frames'] == 2
         assert row['frames_per_second'] == pytest.approx(
             2 / row['median_s'])
+    # where the time goes: both graphs profiled at the first size, the
+    # operator shares summing to 100 %, the int8 graph's own operators
+    assert [(r['backend'], r['size'], r['input'][2:])
+            for r in record['profile']] == [
+        ('ort-fp32', [64, 48], [48, 64]), ('ort-int8', [64, 48], [48, 64])]
+    for row in record['profile']:
+        assert sum(row['op_types'].values()) == pytest.approx(100, abs=0.5)
+        assert row['graph_ms'] > 0 and 0 <= row['outside_graph_percent'] < 100
+    assert 'Conv' in record['profile'][0]['op_types']
+    assert {'QLinearConv', 'ConvInteger', 'QuantizeLinear'} & set(
+        record['profile'][1]['op_types'])
+    table = deploy.profile_table([record])
+    assert len(table) == 4 and table[2].startswith('| tiny | ort-fp32 | 64x48 |')
     assert [r['backend'] for r in record['metrics']] == list(deploy.BACKENDS)
     for row in record['metrics']:
         assert 'error' not in row, row
