@@ -579,7 +579,7 @@ def run_model(model, args, tmp) -> dict:
     record['graphs'] = {k: {key: v for key, v in g.items() if key != 'file'}
                         for k, g in graphs.items()}
     inferencers = {}
-    for backend in BACKENDS:
+    for backend in args.backends:
         torch.set_num_threads(args.threads)  # onnxruntime takes torch's
         graph = graphs.get(backend)
         if graph is not None and 'file' not in graph:
@@ -623,9 +623,9 @@ def run_model(model, args, tmp) -> dict:
     elif not osp.isdir(osp.join(args.data_root, 'test', 'images')):
         metrics = [dict(backend=b, error=f'no test split at '
                         f'{args.data_root}/test/images (--data-root)')
-                   for b in BACKENDS]
+                   for b in args.backends]
     else:
-        for backend in BACKENDS:
+        for backend in args.backends:
             torch.set_num_threads(args.threads)
             metrics.append(score(backend, config, checkpoint, graphs,
                                  folder, log))
@@ -774,6 +774,12 @@ def parse_args(argv=None):
                         default=list(DEFAULT_SIZES), metavar='WxH',
                         help='frame sizes, width x height (default 640x512 '
                         '256x256)')
+    parser.add_argument('--backends', nargs='+', choices=BACKENDS,
+                        default=list(BACKENDS),
+                        help='the backends to measure (default all; '
+                        f'{REFERENCE} always, the others are compared to '
+                        'it); e.g. without pytorch-bf16 on a CPU that '
+                        'emulates bfloat16, where it is 30x slower')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--frames', type=int, default=8,
@@ -804,6 +810,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', default=osp.join(
         REPO_ROOT, 'benchmarks', 'results', 'deploy.json'))
     args = parser.parse_args(argv)
+    args.backends = [b for b in BACKENDS
+                     if b in args.backends or b == REFERENCE]
     if args.runs < 1 or args.frames < 1 or args.threads < 1:
         parser.error('--runs, --frames and --threads must be >= 1')
     return args
@@ -842,6 +850,7 @@ def main(argv=None) -> dict:
         machine=f'{platform.machine()}, {os.cpu_count()} cores, '
         f'{platform.processor() or platform.platform()}',
         torch=torch.__version__, onnxruntime=onnxruntime.__version__,
+        backends=args.backends,
         threads=args.threads, runs=args.runs, warmup=1, frames=args.frames,
         sizes=[list(s) for s in args.sizes], data_root=args.data_root,
         goals=dict(speedup_vs_fp32=SPEED_GOALS, iou_points=IOU_POINTS,

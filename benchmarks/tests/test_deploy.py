@@ -200,3 +200,9 @@ def test_a_failed_export_is_said_in_the_graph_rows(deploy, tiny_run,
     assert rows['ort-fp32']['goal']['met'] is None
     assert rows['pytorch-bf16']['speedup_vs_fp32'] > 0
     assert record['metrics'] == [] and result['video'] == []
+
+
+def test_backends_to_measure_always_include_the_reference(deploy):
+    assert deploy.parse_args(['--backends', 'ort-int8']).backends == [
+        'pytorch-fp32', 'ort-int8']
+    assert deploy.parse_args([]).backends == list(deploy.BACKENDS)
