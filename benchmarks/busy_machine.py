@@ -245,7 +245,8 @@ def main(argv=None) -> dict:
                 stop_competitors(competitors)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    result['rows'] = [dict(workload=w, policy=p, cells=ratio_row(t))
+    result['rows'] = [dict(name=f'{w}/{p}', workload=w, policy=p,
+                           cells=ratio_row(t))
                       for (w, p), t in times.items()]
     print_table(result)
     write_json(result, args.out)
