@@ -36,7 +36,9 @@ reports it (decoding, preprocessing, model, target list and overlay video
 writing, in its threads; start-up excluded), median of ``--runs``.
 
 Where the time goes, at the first size: ONNX Runtime's profiler on each
-graph (a random frame, 3 runs after a warm-up): the graph's milliseconds,
+graph, run by the inferencer on one frame (3 passes after a warm-up; a
+model tested in sliding windows runs the graph once per window): the
+graph's milliseconds per frame,
 the share of a frame's time outside it (reading, preprocessing, decision
 rule, target list) and the operator types by share of the graph's time.
 
@@ -336,38 +338,33 @@ def measure_speed(inferencers, frames_by_size, runs, threads):
     return rows
 
 
-def profile_graph(path, size, threads, runs=3, top=6) -> dict:
-    """Where a graph's time goes: ONNX Runtime's profiler over ``runs``
-    runs of one random frame of ``size`` (width, height; the graph's own
-    size if it has a static one), after a warm-up run.
+def profile_graph(config, path, frame, threads, runs=3, top=6) -> dict:
+    """Where a graph's time goes on one frame, run as the inferencer runs
+    it (whole, padded, or in sliding windows): ONNX Runtime's profiler
+    over ``runs`` passes of the ``frame`` file through
+    ``IRSTDInferencer(backend='onnxruntime')``, after a warm-up pass.
 
     Returns:
-        dict: ``graph_ms`` (mean per run, sum of the node times), and
+        dict: ``graph_ms`` (the node times of one frame, mean over the
+        passes), ``graph_runs`` (graph runs per frame: windows), and
         ``op_types``: the ``top`` operator types by share of the node
         time (percent), the rest summed as ``other``.
     """
-    import numpy as np
     import onnxruntime
+    inferencer = build_inferencer('ort-fp32', config, None,
+                                  {'ort-fp32': {'file': path}})
+    network = inferencer.model.deployed_network
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(
-        path, options, providers=['CPUExecutionProvider'])
-    graph_input = session.get_inputs()[0]
-    _, channels, height, width = graph_input.shape
-    shape = (1, channels,
-             height if isinstance(height, int) else size[1],
-             width if isinstance(width, int) else size[0])
-    frame = np.random.default_rng(0).standard_normal(shape).astype(
-        np.float32)
-    session.run(None, {graph_input.name: frame})
     options.enable_profiling = True
     options.profile_file_prefix = osp.splitext(path)[0] + '_profile'
-    session = onnxruntime.InferenceSession(
+    inferencer([frame], batch_size=1)  # warm-up, unprofiled
+    network.session = onnxruntime.InferenceSession(
         path, options, providers=['CPUExecutionProvider'])
-    for _ in range(runs + 1):
-        session.run(None, {graph_input.name: frame})
-    with open(session.end_profiling()) as handle:
+    for _ in range(runs):
+        inferencer([frame], batch_size=1)
+    with open(network.session.end_profiling()) as handle:
         events = json.load(handle)
     per_type = {}
     for event in events:
@@ -375,15 +372,15 @@ def profile_graph(path, size, threads, runs=3, top=6) -> dict:
                 '_kernel_time'):
             op_type = event['args']['op_name']
             per_type[op_type] = per_type.get(op_type, 0) + event['dur']
-    # the first profiled run still allocates: counted as the others
+    graph_runs = sum(1 for e in events if e.get('name') == 'model_run')
     total = sum(per_type.values())
     ranked = sorted(per_type.items(), key=lambda item: -item[1])
     shares = {op: round(100 * us / total, 1) for op, us in ranked[:top]}
     if len(ranked) > top:
         shares['other'] = round(100 * sum(us for _, us in ranked[top:]) /
                                 total, 1)
-    return dict(input=list(shape), graph_ms=round(total / 1e3 / (runs + 1),
-                                                  2), op_types=shares)
+    return dict(graph_ms=round(total / 1e3 / runs, 2),
+                graph_runs=graph_runs // runs, op_types=shares)
 
 
 def add_speedups(rows):
@@ -604,13 +601,19 @@ def run_model(model, args, tmp) -> dict:
     # preprocessing, decision rule, target list)
     record['profile'] = []
     for backend in ('ort-fp32', 'ort-int8'):
-        if 'file' not in graphs.get(backend, {}):
-            continue
-        profile = profile_graph(graphs[backend]['file'], args.sizes[0],
-                                args.threads)
         frame_row = [r for r in speed if r['backend'] == backend
                      and tuple(r['size']) == tuple(args.sizes[0])]
-        if frame_row and 'median_s' in frame_row[0]:
+        if (backend not in args.backends or not frame_row
+                or 'error' in frame_row[0]):
+            continue
+        try:
+            with captured(log):
+                profile = profile_graph(config, graphs[backend]['file'],
+                                        frames[args.sizes[0]][0],
+                                        args.threads)
+        except Exception as error:  # noqa: BLE001 (recorded in the row)
+            profile = dict(error=first_line(error))
+        if 'graph_ms' in profile:
             frame_ms = 1e3 * frame_row[0]['median_s'] / frame_row[0]['frames']
             profile['frame_ms'] = round(frame_ms, 2)
             profile['outside_graph_percent'] = round(
@@ -732,12 +735,18 @@ def profile_table(records) -> list:
              '|---|---|---|---|---|---|---|']
     for record in records:
         for row in record.get('profile', []):
+            if 'error' in row:
+                lines.append(f'| {row["model"]} | {row["backend"]} | '
+                             f'{size_name(row["size"])} | - | - | - | '
+                             f'{row["error"]} |')
+                continue
             ops = ', '.join(f'{op} {share}' for op, share in
                             row['op_types'].items())
             outside = row.get('outside_graph_percent')
             lines.append(
                 f'| {row["model"]} | {row["backend"]} | '
-                f'{size_name(row["size"])} | {row["graph_ms"]:.1f} | '
+                f'{size_name(row["size"])} | {row["graph_ms"]:.1f} '
+                f'({row["graph_runs"]} run(s)) | '
                 f'{row.get("frame_ms", "-")} | '
                 f'{"-" if outside is None else f"{outside:.0f} %"} | '
                 f'{ops} |')
