@@ -38,6 +38,8 @@ class SeRankDetEncoder(BaseModule):
         topk_budget (int): K_i * C_i, divisible by every C_i.
         per_sample_norm (bool): see :class:`SeRankAttention`; False is the
             reference's batch-wide standardisation.
+        tie_break (str): see :class:`SeRankAttention`; ``'topk'`` is the
+            reference's, ``'lowest_index'`` equals an exported graph.
         dilations (tuple): dilations of the DDC dilated branch.
         theta (float): difference weight of the DDC difference conv.
     """
@@ -48,6 +50,7 @@ class SeRankDetEncoder(BaseModule):
                  num_stages: int = 5,
                  topk_budget: int = 32768,
                  per_sample_norm: bool = False,
+                 tie_break: str = 'topk',
                  dilations: Tuple[int, int, int] = (2, 4, 2),
                  theta: float = 0.7,
                  init_cfg=None):
@@ -76,7 +79,7 @@ class SeRankDetEncoder(BaseModule):
             DDCBlock(widths[i], widths[i + 1], dilations, theta)
             for i in range(num_stages))
         self.attentions = nn.ModuleList(
-            SeRankAttention(c, k, per_sample_norm)
+            SeRankAttention(c, k, per_sample_norm, tie_break=tie_break)
             for c, k in zip(self.channels, self.topks))
         self.pool = nn.MaxPool2d(2)
 

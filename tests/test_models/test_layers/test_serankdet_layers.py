@@ -123,3 +123,47 @@ def test_serank_input_checks():
         attention(torch.rand(1, 8, 2, 32))
     with pytest.raises(ValueError, match='expects 8 channels'):
         attention(torch.rand(1, 4, 8, 8))
+
+
+def test_lowest_index_tie_break_selects_the_first_of_equal_values():
+    """Row 0: K=4 of [5, 0, 0, 7, 0, 0, 3, 0]: 7, 5, 3 and the first 0
+    (index 1); row 1 has no tie at the K-th value: topk's selection."""
+    attention = SeRankAttention(2, 4, tie_break='lowest_index')
+    flat = torch.tensor([[[5., 0, 0, 7, 0, 0, 3, 0],
+                          [1., 8, 2, 9, 4, 3, 6, 5]]])
+    assert attention.lowest_index_topk(flat).tolist() == [[[0, 1, 3, 6],
+                                                           [1, 3, 6, 7]]]
+    # on random rows (no ties) both rules select the same pixels
+    rows = torch.randn(3, 8, 16 * 16)
+    reference = SeRankAttention(8, 16)
+    assert torch.equal(
+        SeRankAttention(8, 16, tie_break='lowest_index').lowest_index_topk(
+            rows), rows.topk(16, dim=2).indices.sort(dim=2).values)
+    x = torch.relu(torch.randn(2, 8, 16, 16) - 1.5)  # most values tied at 0
+    lowest = SeRankAttention(8, 16, tie_break='lowest_index')
+    lowest.load_state_dict(reference.state_dict())
+    stable = x.flatten(2).sort(dim=2, descending=True, stable=True)
+    expected = stable.indices[..., :16].sort(dim=2).values
+    assert torch.equal(lowest.lowest_index_topk(x.flatten(2)), expected)
+    with pytest.raises(ValueError, match="tie_break must be one of"):
+        SeRankAttention(8, 16, tie_break='random')
+
+
+def test_lowest_index_tie_break_equals_the_exported_graph(tmp_path):
+    """ONNX's TopK takes the lowest index first: with tie_break=
+    'lowest_index' the module equals its ONNX Runtime graph on an input
+    full of ties, where the reference's topk order differs."""
+    ort = pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnx')
+    torch.manual_seed(0)
+    module = SeRankAttention(8, 16, tie_break='lowest_index').eval()
+    x = torch.relu(torch.randn(1, 8, 16, 16) - 1.5)
+    path = str(tmp_path / 'serank.onnx')
+    torch.onnx.export(module, (x, ), path, dynamo=False)
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    graph = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    reference = SeRankAttention(8, 16).eval()
+    reference.load_state_dict(module.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(module(x), torch.from_numpy(graph), atol=1e-5)
+        assert (reference(x) - torch.from_numpy(graph)).abs().max() > 0.1
