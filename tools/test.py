@@ -12,7 +12,8 @@ so test runs never overwrite each other; an existing ``--out`` or
 ``--save-curves`` file is replaced only with ``--force``, checked before the
 run starts). The work dir defaults to
 ``test_<checkpoint name>/`` next to the checkpoint (``work_dirs/<config
-name>/`` when that folder is read-only), never to a training run's folder. ``--show-dir`` writes one panel per image
+name>/`` when that folder is read-only or is the shipped weights'
+``checkpoints/``), never to a training run's folder. ``--show-dir`` writes one panel per image
 (image | ground truth | prediction, hits green, misses blue, false alarms
 red). ``--save-curves`` also writes Pd, Fa, IoU, ... at N probability
 thresholds k / (N + 1) to FILE (input of tools/analysis_tools/plot_curves.py);
@@ -141,9 +142,13 @@ def add_curve_options(evaluator, points: int,
 
 def default_work_dir(checkpoint: str, fallback: str) -> str:
     """``test_<checkpoint stem>/`` beside the checkpoint, or ``fallback``
-    when the checkpoint's folder is not writable."""
+    when the checkpoint's folder is not writable or holds the shipped
+    weights (the repository's ``checkpoints/``: releases, not outputs)."""
+    from serankdet.apis.model_zoo import ZOO_ROOT
     folder = osp.dirname(osp.abspath(checkpoint))
-    if not os.access(folder, os.W_OK):
+    shipped = osp.realpath(folder) == osp.realpath(
+        osp.join(ZOO_ROOT, 'checkpoints'))
+    if shipped or not os.access(folder, os.W_OK):
         return fallback
     stem = osp.splitext(osp.basename(checkpoint))[0]
     return osp.join(folder, f'test_{stem}')

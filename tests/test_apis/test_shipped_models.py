@@ -68,3 +68,15 @@ def test_metafile_numbers_are_reproduced(model, shared_datasets_dir,
         for name, (key, scale) in METRICS.items():
             assert round(scale * measured[f'irstd/{key}'], 2) == \
                 metrics[name], (name, metrics['matching'])
+
+
+def test_testing_a_shipped_model_writes_nothing_beside_its_weights(
+        tmp_path):
+    """checkpoints/ holds releases: tools/test.py NAME writes into the
+    config's work_dirs folder, another checkpoint's test beside it."""
+    from tools.test import default_work_dir
+    for model in SHIPPED:
+        assert default_work_dir(model.weights, 'work_dirs/x') == 'work_dirs/x'
+    own = tmp_path / 'epoch_400.pth'
+    assert default_work_dir(str(own), 'work_dirs/x') == str(
+        tmp_path / 'test_epoch_400')
